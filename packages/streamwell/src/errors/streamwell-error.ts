@@ -1,0 +1,101 @@
+/**
+ * The one error base class of streamwell. Every error that crosses a module boundary is a
+ * `StreamwellError` (or a subclass) with a stable `code`, so callers branch on codes, never on
+ * message text.
+ *
+ * @module
+ */
+
+const MARKER = Symbol.for('streamwell.error');
+
+/**
+ * Stable error codes. HTTP-facing ones double as the `error.code` of JSON error bodies;
+ * stream-facing ones as the `code` of the terminal `error` event. The README lists them all.
+ */
+export type StreamwellErrorCode =
+  // request validation (HTTP 4xx)
+  | 'bad_request'
+  | 'invalid_json'
+  | 'unsupported_media_type'
+  | 'empty_message'
+  | 'message_too_long'
+  | 'body_too_large'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'origin_not_allowed'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'too_many_streams'
+  | 'idempotency_conflict'
+  | 'shutting_down'
+  // run outcomes
+  | 'first_token_timeout'
+  | 'idle_timeout'
+  | 'stream_timeout'
+  | 'upstream_error'
+  | 'upstream_auth'
+  | 'retention_exceeded'
+  | 'server_shutdown'
+  | 'abandoned'
+  | 'internal_error'
+  // client side
+  | 'http_status'
+  | 'bad_content_type'
+  | 'network'
+  | 'aborted'
+  | 'retry_exhausted'
+  | 'stalled'
+  | 'parse_error'
+  | 'buffer_overflow'
+  | 'stream_error'
+  | 'invalid_config';
+
+/** Options for {@link StreamwellError}. */
+export interface StreamwellErrorOptions {
+  /** HTTP status that fits this error, when it is answered over HTTP. */
+  readonly status?: number;
+  /** Whether retrying the same operation may succeed. */
+  readonly retryable?: boolean;
+  /** The underlying error. */
+  readonly cause?: unknown;
+}
+
+/**
+ * Base class for every streamwell error.
+ *
+ * @example
+ * throw new StreamwellError('message_too_long', 'Message is 9000 characters; the limit is 8000', { status: 413 });
+ */
+export class StreamwellError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: StreamwellErrorCode;
+  /** HTTP status that fits, if any. */
+  readonly status: number | undefined;
+  /** Whether a retry may succeed. */
+  readonly retryable: boolean;
+
+  constructor(code: StreamwellErrorCode, message: string, options: StreamwellErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = options.status;
+    this.retryable = options.retryable ?? false;
+    Object.defineProperty(this, MARKER, { value: true });
+  }
+
+  /** The JSON error body that HTTP endpoints answer with. */
+  toJSON(): { error: { code: StreamwellErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/**
+ * Tells a streamwell error apart from any other, also across bundle copies and realms (it checks
+ * a `Symbol.for` marker, not `instanceof`).
+ *
+ * @param value - anything
+ * @returns true when `value` is a {@link StreamwellError}
+ */
+export function isStreamwellError(value: unknown): value is StreamwellError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MARKER] === true;
+}

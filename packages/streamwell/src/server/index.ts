@@ -1,0 +1,12 @@
+/**
+ * `streamwell/server`: runs, the run registry, providers and the HTTP adapters.
+ *
+ * @module
+ */
+export * from '../errors/index.ts';
+export * from '../protocol/index.ts';
+export * from './provider.ts';
+export * from './providers/create-demo-provider.ts';
+export * from './run.ts';
+export * from './run-registry.ts';
+export * from './thread-store.ts';

@@ -1,0 +1,369 @@
+/**
+ * The run registry: starts runs, finds them by id for resume and cancel, enforces ownership,
+ * idempotency, concurrency and retention limits, cancels abandoned runs after a grace period,
+ * and drains on shutdown. Transport-free: HTTP and WebSocket adapters sit on top of it.
+ *
+ * @module
+ */
+import { StreamwellError } from '../errors/index.ts';
+import type { Provider } from './provider.ts';
+import {
+  createRun,
+  type Run,
+  type RunAttachment,
+  type RunLimits,
+  type RunObserver,
+  type RunSubscriber,
+} from './run.ts';
+import { createThreadStore, type ThreadStore } from './thread-store.ts';
+
+/** Options of {@link createRunRegistry}. Every limit has a default. */
+export interface RunRegistryOptions {
+  readonly provider: Provider;
+  /** @defaultValue 0 (disabled): the idle timeout covers a silent model after the first token */
+  readonly firstTokenTimeoutMs?: number;
+  /** @defaultValue 0 (disabled) */
+  readonly idleTimeoutMs?: number;
+  /** @defaultValue 120000 */
+  readonly streamTimeoutMs?: number;
+  /** @defaultValue 50 */
+  readonly checkpointEvery?: number;
+  /** How long a finished run stays resumable. @defaultValue 300000 */
+  readonly retentionMs?: number;
+  /** How long a running run with no subscriber keeps going before it is cancelled. @defaultValue 30000 */
+  readonly disconnectGraceMs?: number;
+  /** Most running runs at once; past it `start` throws `too_many_streams`. @defaultValue 1000 */
+  readonly maxConcurrentStreams?: number;
+  /** Most bytes one run retains. @defaultValue 8 MiB */
+  readonly maxRunBytes?: number;
+  /** Most bytes all runs retain together; finished runs are evicted oldest first past it. @defaultValue 256 MiB */
+  readonly maxTotalBytes?: number;
+  /** Thread store; an in-memory one by default. */
+  readonly threads?: ThreadStore;
+  /** Hooks for logs and metrics. */
+  readonly observer?: RegistryObserver;
+  /** Makes stream ids; 144 random bits by default. */
+  readonly createId?: () => string;
+  /** Maps a provider failure to a client-safe message. */
+  readonly describeError?: (error: unknown) => string;
+}
+
+/** Run hooks plus registry-level ones. */
+export interface RegistryObserver extends RunObserver {
+  onStart?(run: Run): void;
+  /** A run was cancelled because nobody was attached for the grace period. */
+  onAbandoned?(run: Run): void;
+}
+
+/** What the caller asks for in {@link RunRegistry.start}. */
+export interface StartRequest {
+  readonly message: string;
+  readonly threadId?: string | undefined;
+  readonly owner?: string | undefined;
+  readonly idempotencyKey?: string | undefined;
+}
+
+/** Result of {@link RunRegistry.start}. */
+export interface StartResult {
+  readonly run: Run;
+  /** False when an idempotency key matched an existing run (no second model call). */
+  readonly created: boolean;
+}
+
+/** The registry. */
+export interface RunRegistry {
+  /**
+   * Starts a run (or returns the run an idempotency key already started).
+   *
+   * @throws StreamwellError `too_many_streams` (429), `shutting_down` (503),
+   *   `idempotency_conflict` (409), `not_found` (404, a thread of another principal)
+   */
+  start(request: StartRequest): StartResult;
+  /**
+   * The run with this id if it is retained and belongs to `owner`; otherwise undefined (a run of
+   * another principal is reported as unknown, so ids cannot be probed).
+   */
+  get(streamId: string, owner: string | undefined): Run | undefined;
+  /**
+   * Attaches a subscriber, tracking it for the disconnect grace period.
+   * Detach when the connection closes.
+   */
+  attach(run: Run, after: number | undefined, subscriber: RunSubscriber): RunAttachment;
+  /**
+   * Cancels a run. Idempotent: a finished run is left as it is.
+   *
+   * @returns the run's status after the call, or undefined for an unknown stream
+   */
+  cancel(streamId: string, owner: string | undefined): Run | undefined;
+  /** Number of running runs. */
+  readonly activeCount: number;
+  /** Number of retained runs (running and finished). */
+  readonly retainedCount: number;
+  /** Bytes retained across runs. */
+  readonly retainedBytes: number;
+  /** True after {@link RunRegistry.shutdown} began. */
+  readonly draining: boolean;
+  /** The thread store. */
+  readonly threads: ThreadStore;
+  /**
+   * Stops accepting runs, waits up to `deadlineMs` for running ones to finish, then ends the rest
+   * with `server_shutdown`. Resolves when every run has ended.
+   */
+  shutdown(deadlineMs: number): Promise<void>;
+  /** Evicts everything and clears timers (tests, process exit). */
+  close(): void;
+}
+
+/**
+ * Makes an unguessable stream id: 144 random bits, base64url (24 characters).
+ *
+ * @returns a new id
+ */
+export function createStreamId(): string {
+  const bytes = new Uint8Array(18);
+  crypto.getRandomValues(bytes);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+interface Entry {
+  readonly run: Run;
+  readonly idempotencyKey: string | undefined;
+  readonly message: string;
+  subscribers: number;
+  graceTimer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * Creates a run registry.
+ *
+ * @param options - provider and limits
+ * @returns the registry
+ */
+export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
+  const limits: RunLimits = {
+    firstTokenTimeoutMs: options.firstTokenTimeoutMs ?? 0,
+    idleTimeoutMs: options.idleTimeoutMs ?? 0,
+    streamTimeoutMs: options.streamTimeoutMs ?? 120_000,
+    checkpointEvery: options.checkpointEvery ?? 50,
+    maxRunBytes: options.maxRunBytes ?? 8 * 1024 * 1024,
+  };
+  const retentionMs = options.retentionMs ?? 300_000;
+  const graceMs = options.disconnectGraceMs ?? 30_000;
+  const maxConcurrent = options.maxConcurrentStreams ?? 1000;
+  const maxTotalBytes = options.maxTotalBytes ?? 256 * 1024 * 1024;
+  const threads = options.threads ?? createThreadStore();
+  const createId = options.createId ?? createStreamId;
+  const observer = options.observer;
+
+  // Insertion order = start order, which the eviction below relies on.
+  const entries = new Map<string, Entry>();
+  const byIdempotencyKey = new Map<string, string>();
+  let active = 0;
+  let draining = false;
+  let sweepTimer: ReturnType<typeof setInterval> | undefined;
+
+  function idempotencyScope(owner: string | undefined, key: string): string {
+    return `${owner ?? ''}\u0000${key}`;
+  }
+
+  function remove(entry: Entry): void {
+    entries.delete(entry.run.id);
+    if (entry.idempotencyKey !== undefined) {
+      byIdempotencyKey.delete(idempotencyScope(entry.run.owner, entry.idempotencyKey));
+    }
+    if (entry.graceTimer !== undefined) clearTimeout(entry.graceTimer);
+    entry.run.evict();
+  }
+
+  function totalBytes(): number {
+    let total = 0;
+    for (const entry of entries.values()) total += entry.run.retainedBytes;
+    return total;
+  }
+
+  /** Drops finished runs past retention, then the oldest finished ones while over the byte cap. */
+  function sweep(): void {
+    const now = performance.now();
+    for (const entry of entries.values()) {
+      const endedAt = entry.run.endedAt;
+      if (endedAt !== undefined && now - endedAt >= retentionMs) remove(entry);
+    }
+    if (totalBytes() <= maxTotalBytes) return;
+    let total = totalBytes();
+    for (const entry of entries.values()) {
+      if (total <= maxTotalBytes) break;
+      if (entry.run.status === 'running') continue;
+      total -= entry.run.retainedBytes;
+      remove(entry);
+    }
+  }
+
+  function ensureSweeper(): void {
+    if (sweepTimer !== undefined) return;
+    sweepTimer = setInterval(sweep, Math.max(250, Math.min(retentionMs, 10_000)));
+    sweepTimer.unref?.();
+  }
+
+  function startGrace(entry: Entry): void {
+    if (entry.run.status !== 'running' || entry.graceTimer !== undefined) return;
+    entry.graceTimer = setTimeout(() => {
+      entry.graceTimer = undefined;
+      if (entry.subscribers > 0 || entry.run.status !== 'running') return;
+      observer?.onAbandoned?.(entry.run);
+      entry.run.fail('abandoned', `No client was connected for ${graceMs} ms, so the run was stopped.`);
+    }, graceMs);
+    entry.graceTimer.unref?.();
+  }
+
+  const registry: RunRegistry = {
+    start(request) {
+      if (draining) {
+        throw new StreamwellError('shutting_down', 'The server is shutting down; retry on another instance.', {
+          status: 503,
+          retryable: true,
+        });
+      }
+      if (request.idempotencyKey !== undefined) {
+        const existingId = byIdempotencyKey.get(idempotencyScope(request.owner, request.idempotencyKey));
+        const existing = existingId === undefined ? undefined : entries.get(existingId);
+        if (existing !== undefined) {
+          if (existing.message !== request.message) {
+            throw new StreamwellError(
+              'idempotency_conflict',
+              'This Idempotency-Key was already used with a different message.',
+              { status: 409 },
+            );
+          }
+          return { run: existing.run, created: false };
+        }
+      }
+      if (active >= maxConcurrent) {
+        throw new StreamwellError('too_many_streams', `At most ${maxConcurrent} streams may run at once.`, {
+          status: 429,
+          retryable: true,
+        });
+      }
+      sweep();
+      if (totalBytes() > maxTotalBytes) {
+        throw new StreamwellError('too_many_streams', 'The server is holding too many replies; retry shortly.', {
+          status: 429,
+          retryable: true,
+        });
+      }
+      const threadId = request.threadId ?? createId();
+      const messages = threads.prepare(threadId, request.owner, request.message);
+      const run = createRun({
+        id: createId(),
+        threadId,
+        owner: request.owner,
+        provider: options.provider,
+        messages,
+        limits,
+        ...(observer === undefined ? {} : { observer }),
+        ...(options.describeError === undefined ? {} : { describeError: options.describeError }),
+      });
+      const entry: Entry = {
+        run,
+        idempotencyKey: request.idempotencyKey,
+        message: request.message,
+        subscribers: 0,
+        graceTimer: undefined,
+      };
+      entries.set(run.id, entry);
+      if (request.idempotencyKey !== undefined) {
+        byIdempotencyKey.set(idempotencyScope(request.owner, request.idempotencyKey), run.id);
+      }
+      active += 1;
+      observer?.onStart?.(run);
+      ensureSweeper();
+      // Until someone attaches, the run counts as abandoned-in-waiting.
+      startGrace(entry);
+      void run.finished.then(() => {
+        active -= 1;
+        if (entry.graceTimer !== undefined) clearTimeout(entry.graceTimer);
+        entry.graceTimer = undefined;
+        threads.append(threadId, request.owner, request.message, run.text);
+      });
+      return { run, created: true };
+    },
+
+    get(streamId, owner) {
+      const entry = entries.get(streamId);
+      if (entry === undefined || entry.run.owner !== owner) return undefined;
+      const endedAt = entry.run.endedAt;
+      if (endedAt !== undefined && performance.now() - endedAt >= retentionMs) {
+        remove(entry);
+        return undefined;
+      }
+      return entry.run;
+    },
+
+    attach(run, after, subscriber) {
+      const entry = entries.get(run.id);
+      const attachment = run.attach(after, subscriber);
+      if (entry === undefined || run.status !== 'running') return attachment;
+      entry.subscribers += 1;
+      if (entry.graceTimer !== undefined) {
+        clearTimeout(entry.graceTimer);
+        entry.graceTimer = undefined;
+      }
+      let detached = false;
+      return {
+        backlog: attachment.backlog,
+        detach() {
+          if (detached) return;
+          detached = true;
+          attachment.detach();
+          entry.subscribers -= 1;
+          if (entry.subscribers === 0) startGrace(entry);
+        },
+      };
+    },
+
+    cancel(streamId, owner) {
+      const run = registry.get(streamId, owner);
+      run?.cancel();
+      return run;
+    },
+
+    get activeCount() {
+      return active;
+    },
+    get retainedCount() {
+      return entries.size;
+    },
+    get retainedBytes() {
+      return totalBytes();
+    },
+    get draining() {
+      return draining;
+    },
+    threads,
+
+    async shutdown(deadlineMs) {
+      draining = true;
+      const running = [...entries.values()].map((entry) => entry.run).filter((run) => run.status === 'running');
+      if (running.length === 0) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, deadlineMs);
+      });
+      await Promise.race([Promise.all(running.map((run) => run.finished)), deadline]);
+      if (timer !== undefined) clearTimeout(timer);
+      for (const run of running) run.fail('server_shutdown', 'The server is shutting down.');
+      await Promise.all(running.map((run) => run.finished));
+    },
+
+    close() {
+      if (sweepTimer !== undefined) clearInterval(sweepTimer);
+      sweepTimer = undefined;
+      for (const entry of [...entries.values()]) {
+        entry.run.cancel();
+        remove(entry);
+      }
+    },
+  };
+  return registry;
+}

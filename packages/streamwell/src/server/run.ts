@@ -1,0 +1,454 @@
+/**
+ * A run: one generation, owned by the server and independent of any connection.
+ *
+ * The run numbers every event (its `id`), keeps them in a bounded log for replay, enforces the
+ * first-token, idle and total timeouts, emits a checkpoint every N tokens, and ends with exactly
+ * one terminal event (`done` or `error`). Cancelling aborts the provider's request.
+ *
+ * Connections are only views: {@link Run.attach} hands a subscriber the backlog after its cursor
+ * and registers it for live events in the same synchronous step, so there is no gap and no
+ * duplicate whatever the timing.
+ *
+ * @module
+ */
+
+import { isStreamwellError } from '../errors/index.ts';
+import {
+  type DoneData,
+  type ErrorData,
+  encodeSseEvent,
+  type FinishReason,
+  PROTOCOL_VERSION,
+  type StreamErrorCode,
+  type StreamEventInput,
+  type StreamEventName,
+} from '../protocol/index.ts';
+import type { ChatMessage, Provider, ProviderEvent } from './provider.ts';
+
+/** Final status of a run; `running` until the terminal event. */
+export type RunStatus = 'running' | 'complete' | 'cancelled' | 'error' | 'timeout';
+
+/** One event as the run keeps it: id, name and the data as JSON text (one line). */
+export interface RunEvent {
+  readonly id: number;
+  readonly event: StreamEventName;
+  readonly json: string;
+}
+
+/** Receives a run's live events. Called synchronously, in id order. */
+export interface RunSubscriber {
+  /**
+   * One live event; `frame` is its SSE encoding, built once and shared by every subscriber.
+   */
+  onEvent(event: RunEvent, frame: string): void;
+  /** The run was dropped from the registry (expired or evicted); no more events will come. */
+  onEvicted?(): void;
+}
+
+/** What {@link Run.attach} returns. */
+export interface RunAttachment {
+  /** Events after the cursor that already happened, in order. */
+  readonly backlog: readonly RunEvent[];
+  /** Stops live delivery. Idempotent. */
+  detach(): void;
+}
+
+/** Limits and timings of one run. Every field has a default in the registry. */
+export interface RunLimits {
+  /** End the run with `first_token_timeout` when no token arrives in this time. 0 disables. */
+  readonly firstTokenTimeoutMs: number;
+  /** End the run with `idle_timeout` when the provider is silent this long after a token. 0 disables. */
+  readonly idleTimeoutMs: number;
+  /** End the run with `stream_timeout` after this total time. 0 disables. */
+  readonly streamTimeoutMs: number;
+  /** Emit a `checkpoint` every this many tokens. 0 disables. */
+  readonly checkpointEvery: number;
+  /** Maximum bytes of events one run may retain; past it the run ends with `retention_exceeded`. */
+  readonly maxRunBytes: number;
+}
+
+/** Observes a run for logs and metrics. Every hook is optional. */
+export interface RunObserver {
+  onFirstToken?(run: Run, timeToFirstTokenMs: number): void;
+  /** Gap since the previous token; called from the second token on. Keep it cheap. */
+  onTokenGap?(run: Run, gapMs: number): void;
+  onEnd?(run: Run, summary: RunSummary): void;
+}
+
+/** One summary per finished run. */
+export interface RunSummary {
+  readonly status: Exclude<RunStatus, 'running'>;
+  /** `stop`, `length`, `cancelled`, ... for `done`; the error code for `error`. */
+  readonly outcome: string;
+  readonly tokens: number;
+  readonly durationMs: number;
+  readonly timeToFirstTokenMs: number | undefined;
+  readonly retainedBytes: number;
+}
+
+/** Options of {@link createRun}. */
+export interface CreateRunOptions {
+  readonly id: string;
+  readonly threadId: string;
+  /** The principal that started the run; only it may resume or cancel. */
+  readonly owner: string | undefined;
+  readonly provider: Provider;
+  readonly messages: readonly ChatMessage[];
+  readonly limits: RunLimits;
+  readonly observer?: RunObserver;
+  /** Maps a provider failure to a message that is safe to show a client. */
+  readonly describeError?: (error: unknown) => string;
+}
+
+// Bytes a retained event costs beyond its JSON text (object header, id, name): an estimate used
+// for the retention caps, not an exact heap size.
+const EVENT_OVERHEAD_BYTES = 48;
+
+const defaultDescribeError = (error: unknown): string =>
+  isStreamwellError(error) ? error.message : 'The model request failed.';
+
+/**
+ * Creates and starts a run. The provider is called on the next microtask, so the caller can
+ * attach before the first event is produced (the `start` event is emitted synchronously and
+ * is always part of the backlog).
+ *
+ * @param options - identity, provider, history and limits
+ * @returns the running {@link Run}
+ */
+export function createRun(options: CreateRunOptions): Run {
+  return new Run(options);
+}
+
+/** One generation. Create it with {@link createRun}. */
+export class Run {
+  readonly id: string;
+  readonly threadId: string;
+  readonly owner: string | undefined;
+  readonly provider: Provider;
+  /** `performance.now()` when the run started. */
+  readonly startedAt: number;
+
+  #status: RunStatus = 'running';
+  #outcome = '';
+  #events: RunEvent[] = [];
+  #bytes = 0;
+  #seq = 0;
+  #tokens = 0;
+  #text: string[] = [];
+  #subscribers = new Set<RunSubscriber>();
+  #controller = new AbortController();
+  #limits: RunLimits;
+  #observer: RunObserver | undefined;
+  #describeError: (error: unknown) => string;
+  #firstTokenAt: number | undefined;
+  #lastActivityAt: number;
+  #lastTokenAt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #endedAt: number | undefined;
+  #finished: Promise<RunSummary>;
+  #resolveFinished!: (summary: RunSummary) => void;
+
+  constructor(options: CreateRunOptions) {
+    this.id = options.id;
+    this.threadId = options.threadId;
+    this.owner = options.owner;
+    this.provider = options.provider;
+    this.#limits = options.limits;
+    this.#observer = options.observer;
+    this.#describeError = options.describeError ?? defaultDescribeError;
+    this.startedAt = performance.now();
+    this.#lastActivityAt = this.startedAt;
+    this.#finished = new Promise((resolve) => {
+      this.#resolveFinished = resolve;
+    });
+    const start: StreamEventInput = {
+      event: 'start',
+      data: {
+        streamId: this.id,
+        threadId: this.threadId,
+        protocol: PROTOCOL_VERSION,
+        provider: options.provider.name,
+        model: options.provider.model,
+        ...(options.provider.demo ? { demo: true } : {}),
+      },
+    };
+    this.#emit(start.event, JSON.stringify(start.data));
+    this.#scheduleTimer();
+    queueMicrotask(() => {
+      void this.#pump(options.messages);
+    });
+  }
+
+  /** `running` until the terminal event, then the final status. */
+  get status(): RunStatus {
+    return this.#status;
+  }
+
+  /** The terminal outcome: finish reason for `done`, error code for `error`; '' while running. */
+  get outcome(): string {
+    return this.#outcome;
+  }
+
+  /** Tokens so far. */
+  get tokens(): number {
+    return this.#tokens;
+  }
+
+  /** The text streamed so far: the partial answer while running or after a failure. */
+  get text(): string {
+    if (this.#text.length > 1) this.#text = [this.#text.join('')];
+    return this.#text[0] ?? '';
+  }
+
+  /** Id of the newest event. */
+  get lastEventId(): number {
+    return this.#seq;
+  }
+
+  /** Bytes the run's event log retains (estimate). */
+  get retainedBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Number of attached subscribers. */
+  get subscriberCount(): number {
+    return this.#subscribers.size;
+  }
+
+  /** `performance.now()` at the terminal event, or undefined while running. */
+  get endedAt(): number | undefined {
+    return this.#endedAt;
+  }
+
+  /** Resolves with the summary when the run ends. Never rejects. */
+  get finished(): Promise<RunSummary> {
+    return this.#finished;
+  }
+
+  /** The signal passed to the provider; aborted on cancel, timeout or failure. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /**
+   * Attaches a subscriber at a cursor: returns every retained event with an id greater than
+   * `after` (all events when `after` is undefined) and delivers every later event live.
+   * A finished run returns its backlog and delivers nothing more.
+   *
+   * @param after - the last event id the subscriber has seen, or undefined for everything
+   * @param subscriber - receives live events
+   * @returns the backlog and a detach function
+   */
+  attach(after: number | undefined, subscriber: RunSubscriber): RunAttachment {
+    const backlog = this.eventsAfter(after);
+    if (this.#status !== 'running') return { backlog, detach: () => {} };
+    this.#subscribers.add(subscriber);
+    return {
+      backlog,
+      detach: () => {
+        this.#subscribers.delete(subscriber);
+      },
+    };
+  }
+
+  /**
+   * Retained events with an id greater than `after`, in order.
+   *
+   * @param after - a cursor; undefined means from the start
+   */
+  eventsAfter(after: number | undefined): readonly RunEvent[] {
+    if (after === undefined || this.#events.length === 0) return this.#events.slice();
+    // Ids are strictly increasing, so a binary search finds the first event past the cursor.
+    let low = 0;
+    let high = this.#events.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.#events[middle] as RunEvent).id <= after) low = middle + 1;
+      else high = middle;
+    }
+    return this.#events.slice(low);
+  }
+
+  /**
+   * Stops the run: emits `done` with `finishReason: "cancelled"` and aborts the provider's
+   * request. Idempotent; on a finished run it does nothing.
+   *
+   * @returns the run's status after the call
+   */
+  cancel(): RunStatus {
+    if (this.#status === 'running') {
+      this.#end('cancelled', { event: 'done', data: { finishReason: 'cancelled', tokens: this.#tokens } });
+    }
+    return this.#status;
+  }
+
+  /**
+   * Ends the run with an `error` event carrying `code`, and aborts the provider.
+   * Used for timeouts, shutdown and abandonment. Does nothing on a finished run.
+   *
+   * @param code - the stable error code
+   * @param message - a message safe to show a client
+   */
+  fail(code: StreamErrorCode, message: string): void {
+    if (this.#status !== 'running') return;
+    const status: RunStatus = code.endsWith('_timeout') ? 'timeout' : code === 'abandoned' ? 'cancelled' : 'error';
+    const data: ErrorData = { error: message, code };
+    this.#end(status, { event: 'error', data });
+  }
+
+  /**
+   * Drops every subscriber and tells each it was evicted. Called by the registry when the run
+   * leaves retention.
+   */
+  evict(): void {
+    const subscribers = [...this.#subscribers];
+    this.#subscribers.clear();
+    this.#events = [];
+    this.#bytes = 0;
+    for (const subscriber of subscribers) subscriber.onEvicted?.();
+  }
+
+  async #pump(messages: readonly ChatMessage[]): Promise<void> {
+    let finishReason: FinishReason = 'stop';
+    try {
+      const stream = this.provider.stream({
+        messages,
+        signal: this.#controller.signal,
+        streamId: this.id,
+        threadId: this.threadId,
+      });
+      for await (const event of stream) {
+        if (this.#status !== 'running') break;
+        if (event.type === 'text') this.#token(event.text);
+        else if (event.type === 'finish') finishReason = event.finishReason;
+        else this.#agentEvent(event);
+      }
+      if (this.#status === 'running') {
+        this.#end('complete', { event: 'done', data: { finishReason, tokens: this.#tokens } });
+      }
+    } catch (error) {
+      // After a cancel or timeout the provider throws an abort error: the run already ended.
+      if (this.#status !== 'running') return;
+      const code: StreamErrorCode =
+        isStreamwellError(error) && error.code === 'upstream_auth' ? 'upstream_auth' : 'upstream_error';
+      const data: ErrorData = { error: this.#describeError(error), code };
+      this.#end('error', { event: 'error', data });
+    }
+  }
+
+  #token(text: string): void {
+    if (text.length === 0) return;
+    const now = performance.now();
+    this.#lastActivityAt = now;
+    this.#tokens += 1;
+    this.#text.push(text);
+    if (this.#firstTokenAt === undefined) {
+      this.#firstTokenAt = now;
+      this.#observer?.onFirstToken?.(this, now - this.startedAt);
+      // The armed deadline was the first-token or total one; from now on the idle one applies.
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#scheduleTimer();
+    } else {
+      this.#observer?.onTokenGap?.(this, now - this.#lastTokenAt);
+    }
+    this.#lastTokenAt = now;
+    // Hot path: `{"token":` + JSON string literal, without building a data object.
+    this.#emit('token', `{"token":${JSON.stringify(text)}}`);
+    const every = this.#limits.checkpointEvery;
+    if (every > 0 && this.#tokens % every === 0 && this.#status === 'running') {
+      this.#emit('checkpoint', `{"type":"checkpoint","tokens":${this.#tokens}}`);
+    }
+  }
+
+  #agentEvent(event: Exclude<ProviderEvent, { type: 'text' } | { type: 'finish' }>): void {
+    this.#lastActivityAt = performance.now();
+    const { type, ...rest } = event;
+    this.#emit(type, JSON.stringify({ type, ...rest }));
+  }
+
+  #emit(event: StreamEventName, json: string): void {
+    const id = ++this.#seq;
+    const record: RunEvent = { id, event, json };
+    const size = json.length + event.length + EVENT_OVERHEAD_BYTES;
+    if (this.#bytes + size > this.#limits.maxRunBytes && event !== 'done' && event !== 'error') {
+      // Over the per-run cap: end the run clearly instead of dropping events a resume needs.
+      this.#seq -= 1;
+      this.fail('retention_exceeded', `This reply exceeded the ${this.#limits.maxRunBytes}-byte retention limit.`);
+      return;
+    }
+    this.#bytes += size;
+    this.#events.push(record);
+    if (this.#subscribers.size === 0) return;
+    const frame = encodeSseEvent(id, event, json);
+    for (const subscriber of this.#subscribers) subscriber.onEvent(record, frame);
+  }
+
+  #end(
+    status: Exclude<RunStatus, 'running'>,
+    terminal: { event: 'done'; data: DoneData } | { event: 'error'; data: ErrorData },
+  ): void {
+    this.#status = status;
+    this.#outcome = terminal.event === 'done' ? terminal.data.finishReason : terminal.data.code;
+    this.#endedAt = performance.now();
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#emit(terminal.event, JSON.stringify(terminal.data));
+    this.#subscribers.clear();
+    if (!this.#controller.signal.aborted) this.#controller.abort();
+    const summary: RunSummary = {
+      status,
+      outcome: this.#outcome,
+      tokens: this.#tokens,
+      durationMs: this.#endedAt - this.startedAt,
+      timeToFirstTokenMs: this.#firstTokenAt === undefined ? undefined : this.#firstTokenAt - this.startedAt,
+      retainedBytes: this.#bytes,
+    };
+    this.#observer?.onEnd?.(this, summary);
+    this.#resolveFinished(summary);
+  }
+
+  /**
+   * One timer for all three timeouts. Tokens only record a timestamp (no timer work on the
+   * per-token hot path); when the timer fires it checks the deadlines and re-arms for the
+   * nearest one still ahead.
+   */
+  #scheduleTimer(): void {
+    const deadline = this.#nextDeadline();
+    if (deadline === undefined) return;
+    const delay = Math.max(0, deadline - performance.now());
+    this.#timer = setTimeout(() => this.#onTimer(), Math.ceil(delay));
+    this.#timer.unref?.();
+  }
+
+  #nextDeadline(): number | undefined {
+    const { firstTokenTimeoutMs, idleTimeoutMs, streamTimeoutMs } = this.#limits;
+    let deadline = Number.POSITIVE_INFINITY;
+    if (streamTimeoutMs > 0) deadline = this.startedAt + streamTimeoutMs;
+    if (this.#firstTokenAt === undefined) {
+      if (firstTokenTimeoutMs > 0) deadline = Math.min(deadline, this.startedAt + firstTokenTimeoutMs);
+    } else if (idleTimeoutMs > 0) {
+      deadline = Math.min(deadline, this.#lastActivityAt + idleTimeoutMs);
+    }
+    return Number.isFinite(deadline) ? deadline : undefined;
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (this.#status !== 'running') return;
+    const now = performance.now();
+    const { firstTokenTimeoutMs, idleTimeoutMs, streamTimeoutMs } = this.#limits;
+    if (streamTimeoutMs > 0 && now - this.startedAt >= streamTimeoutMs) {
+      this.fail('stream_timeout', `The reply took longer than ${streamTimeoutMs} ms in total.`);
+    } else if (
+      this.#firstTokenAt === undefined &&
+      firstTokenTimeoutMs > 0 &&
+      now - this.startedAt >= firstTokenTimeoutMs
+    ) {
+      this.fail('first_token_timeout', `The model sent no token within ${firstTokenTimeoutMs} ms.`);
+    } else if (this.#firstTokenAt !== undefined && idleTimeoutMs > 0 && now - this.#lastActivityAt >= idleTimeoutMs) {
+      this.fail('idle_timeout', `The model sent nothing for ${idleTimeoutMs} ms.`);
+    } else {
+      this.#scheduleTimer();
+    }
+  }
+}
