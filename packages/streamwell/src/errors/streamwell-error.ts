@@ -28,6 +28,8 @@ export type StreamwellErrorCode =
   | 'too_many_streams'
   | 'idempotency_conflict'
   | 'shutting_down'
+  // WebSocket transport: a subscriber dropped because the socket did not drain (resume it)
+  | 'slow_consumer'
   // run outcomes
   | 'first_token_timeout'
   | 'idle_timeout'

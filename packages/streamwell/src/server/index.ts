@@ -10,3 +10,4 @@ export * from './providers/create-demo-provider.ts';
 export * from './run.ts';
 export * from './run-registry.ts';
 export * from './thread-store.ts';
+export * from './ws/index.ts';

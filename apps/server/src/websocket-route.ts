@@ -1,0 +1,189 @@
+/**
+ * `GET /ws/stream` on the reference server: `ws` in `noServer` mode on the HTTP server's
+ * `upgrade` event (the pattern of the ws README), in front of the library's transport-neutral
+ * session handler. The upgrade is checked before any WebSocket exists: a foreign `Origin`
+ * (cross-site WebSocket hijacking), a missing or wrong credential and a draining server are
+ * answered with a plain HTTP error and a JSON body, as every other route does.
+ *
+ * @module
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import {
+  isStreamwellError,
+  type RunRegistry,
+  readWebSocketCredential,
+  StreamwellError,
+  selectWebSocketProtocol,
+  serveWebSocket,
+  type WebSocketSessionOptions,
+} from 'streamwell/server';
+import { WebSocketServer } from 'ws';
+
+/** The path of the WebSocket transport. */
+export const WEBSOCKET_PATH = '/ws/stream';
+
+/** Options of {@link attachWebSocketRoute}. */
+export interface WebSocketRouteOptions
+  extends Omit<WebSocketSessionOptions, 'registry' | 'principal' | 'onError' | 'onSlowConsumer' | 'onDeadPeer'> {
+  readonly registry: RunRegistry;
+  /**
+   * Maps the upgrade's credential (bearer header or `streamwell.bearer.*` subprotocol) to the
+   * principal that will own the streams, exactly as the HTTP routes do.
+   *
+   * @throws StreamwellError `unauthorized` (401) to refuse the upgrade
+   */
+  readonly authenticate: (credential: string | undefined, request: IncomingMessage) => string | undefined;
+  /** The CORS allowlist check, applied to the upgrade's `Origin` (requests without one pass). */
+  readonly isOriginAllowed: (origin: string, request: IncomingMessage) => boolean;
+  /** @defaultValue `/ws/stream` */
+  readonly path?: string;
+  /** Structured logger (pino's shape). */
+  readonly log?: {
+    warn(object: object, message: string): void;
+    info(object: object, message: string): void;
+  };
+}
+
+/** A mounted WebSocket route. */
+export interface WebSocketRoute {
+  /** Open sockets. */
+  readonly connections: number;
+  /** Closes every socket with 1001 (going away) and detaches from the HTTP server. */
+  close(): Promise<void>;
+}
+
+const REASONS: Record<number, string> = {
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Answers an upgrade request with an HTTP error and a JSON body, then closes the socket. */
+function refuseUpgrade(socket: Duplex, error: StreamwellError): void {
+  const status = error.status ?? 500;
+  const body = JSON.stringify(error.toJSON());
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
+
+function checkUpgrade(request: IncomingMessage, options: WebSocketRouteOptions): string | undefined {
+  const origin = request.headers.origin;
+  // Browsers send Origin on every WebSocket handshake and the same-origin policy does not apply
+  // to WebSockets, so this check is what stops another site from using a visitor's session.
+  if (origin !== undefined && !options.isOriginAllowed(origin, request)) {
+    throw new StreamwellError('origin_not_allowed', `Origin ${origin} is not allowed.`, { status: 403 });
+  }
+  if (options.registry.draining) {
+    throw new StreamwellError('shutting_down', 'The server is shutting down; retry on another instance.', {
+      status: 503,
+      retryable: true,
+    });
+  }
+  return options.authenticate(readWebSocketCredential(request.headers), request);
+}
+
+/**
+ * Serves `GET /ws/stream` on a Node HTTP server (Fastify's `app.server`, or a plain `node:http`
+ * server).
+ *
+ * @param server - the HTTP server whose `upgrade` event to handle
+ * @param options - registry, auth, origin check and limits
+ * @returns the route, to close on shutdown
+ */
+export function attachWebSocketRoute(server: Server, options: WebSocketRouteOptions): WebSocketRoute {
+  const path = options.path ?? WEBSOCKET_PATH;
+  const maxPayloadBytes = options.maxPayloadBytes ?? 65_536;
+  const wss = new WebSocketServer({
+    noServer: true,
+    // ws refuses a bigger frame or message itself, with close code 1009, before buffering it.
+    maxPayload: maxPayloadBytes,
+    // No permessage-deflate: it costs memory per socket and delays small token frames.
+    perMessageDeflate: false,
+    // Answer `streamwell.v1`, never the credential-carrying subprotocol.
+    handleProtocols: (protocols) => selectWebSocketProtocol(protocols),
+  });
+
+  function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (pathname !== path) {
+      // Leave other paths to other upgrade listeners; when there are none, answer like any route.
+      if (server.listenerCount('upgrade') === 1) {
+        refuseUpgrade(
+          socket,
+          new StreamwellError('not_found', `No WebSocket endpoint at ${pathname}.`, { status: 404 }),
+        );
+      }
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    let principal: string | undefined;
+    try {
+      principal = checkUpgrade(request, options);
+    } catch (error) {
+      const refusal = isStreamwellError(error)
+        ? error
+        : new StreamwellError('internal_error', 'The upgrade could not be checked.', { status: 500, cause: error });
+      options.log?.warn({ code: refusal.code, origin: request.headers.origin }, 'websocket upgrade refused');
+      refuseUpgrade(socket, refusal);
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      serveWebSocket(ws, {
+        ...options,
+        maxPayloadBytes,
+        principal,
+        onSlowConsumer: (streamId, bufferedAmount) =>
+          options.log?.warn({ streamId, bufferedAmount }, 'websocket subscriber dropped: slow consumer'),
+        onDeadPeer: () => options.log?.info({}, 'websocket peer terminated: no pong'),
+        onError: (error) => options.log?.warn({ err: error }, 'websocket message failed'),
+      });
+    });
+  }
+
+  server.on('upgrade', onUpgrade);
+  return {
+    get connections() {
+      return wss.clients.size;
+    },
+    close() {
+      server.off('upgrade', onUpgrade);
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      return new Promise((resolve) => {
+        // Give clients a moment for the closing handshake, then cut whatever is left.
+        const timer = setTimeout(() => {
+          for (const client of wss.clients) client.terminate();
+        }, 1000);
+        timer.unref();
+        wss.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
+}
+
+/**
+ * Registers `GET /ws/stream` on a Fastify app: attaches to `app.server` and closes every socket
+ * in `preClose`, so that `app.close()` does not wait on open WebSockets.
+ *
+ * @param app - the Fastify instance
+ * @param options - registry, auth, origin check and limits
+ * @returns the route
+ */
+export function registerWebSocketRoute(app: FastifyInstance, options: WebSocketRouteOptions): WebSocketRoute {
+  const route = attachWebSocketRoute(app.server, options);
+  app.addHook('preClose', async () => {
+    await route.close();
+  });
+  return route;
+}
