@@ -1,0 +1,67 @@
+/**
+ * `streamwell doctor`: the troubleshooting guide's checklists, run against a live endpoint.
+ * The CLI entry (`cli/main.ts`) calls {@link runDoctorCommand}.
+ *
+ * @module
+ */
+import { isStreamwellError } from '../../errors/index.ts';
+import { createProgress } from './create-progress.ts';
+import { DOCTOR_USAGE, parseDoctorArgs } from './parse-doctor-args.ts';
+import { renderReport, shouldUseColor } from './render-report.ts';
+import { runDoctor } from './run-doctor.ts';
+
+export { type DoctorArguments, parseDoctorArgs } from './parse-doctor-args.ts';
+export { type DoctorOptions, type DoctorProgress, runDoctor } from './run-doctor.ts';
+
+/** Where the command writes; `process.stdout`/`process.stderr` by default. */
+export interface DoctorIo {
+  readonly stdout: { isTTY?: boolean; write(text: string): unknown };
+  readonly stderr: { isTTY?: boolean; write(text: string): unknown };
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Runs `streamwell doctor ...`.
+ *
+ * @param argv - the arguments after `doctor`
+ * @param io - output streams and environment (tests pass their own)
+ * @returns the exit code: 0 when no check failed, 1 when one did, 2 for a usage error
+ */
+export async function runDoctorCommand(
+  argv: string[],
+  io: DoctorIo = { stdout: process.stdout, stderr: process.stderr, env: process.env },
+): Promise<number> {
+  let parsed: ReturnType<typeof parseDoctorArgs>;
+  try {
+    parsed = parseDoctorArgs(argv);
+  } catch (error) {
+    if (!isStreamwellError(error)) throw error;
+    io.stderr.write(`streamwell doctor: ${error.message}\n\n${DOCTOR_USAGE}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    io.stdout.write(`${DOCTOR_USAGE}\n`);
+    return 0;
+  }
+  const progress = createProgress(io.stderr, { quiet: parsed.quiet });
+  const options = { ...parsed.options, env: io.env };
+  let report: Awaited<ReturnType<typeof runDoctor>>;
+  try {
+    report = await runDoctor(options, progress);
+  } finally {
+    progress.stop();
+  }
+  if (parsed.json) {
+    io.stdout.write(`${JSON.stringify({ ok: report.ok, checks: report.checks })}\n`);
+  } else {
+    const method = options.message !== undefined || options.data !== undefined ? 'POST' : 'GET';
+    io.stdout.write(
+      renderReport(report, {
+        color: shouldUseColor(io.stdout, io.env),
+        width: Math.min(120, (io.stdout as { columns?: number }).columns ?? 100),
+        ...(options.url === undefined ? {} : { target: `${method} ${options.url}` }),
+      }),
+    );
+  }
+  return report.ok ? 0 : 1;
+}

@@ -1,0 +1,202 @@
+/**
+ * Runs the whole checklist against a live endpoint and returns the report. The CLI
+ * (`runDoctorCommand`) parses arguments and renders; tests call this directly.
+ *
+ * @module
+ */
+import { type CheckResult, createDiagnosisReport, type DiagnosisReport } from '../../client/diagnose/check-result.ts';
+import { evaluateBuffering } from '../../client/diagnose/evaluate-buffering.ts';
+import { evaluateEvents } from '../../client/diagnose/evaluate-events.ts';
+import { DEFAULT_PROXY_IDLE_TIMEOUT_MS, evaluateHeartbeats } from '../../client/diagnose/evaluate-heartbeats.ts';
+import { evaluateContentType, evaluateHeaders, evaluateReachable } from '../../client/diagnose/evaluate-response.ts';
+import { pickResumeCursor } from '../../client/diagnose/evaluate-resume.ts';
+import { evaluateTerminal } from '../../client/diagnose/evaluate-terminal.ts';
+import { evaluateTiming, readTokenTimeline } from '../../client/diagnose/evaluate-timing.ts';
+import type { ObservedEvent, StreamObservation } from '../../client/diagnose/stream-observation.ts';
+import { runCorsCheck } from './checks/cors-check.ts';
+import { runProviderCheck } from './checks/provider-check.ts';
+import { runResumeCheck } from './checks/resume-check.ts';
+import { runWebSocketCheck } from './checks/websocket-check.ts';
+import { readErrorCode, requestStream } from './request-stream.ts';
+
+/** What to diagnose. */
+export interface DoctorOptions {
+  /** The stream endpoint; optional when only `--provider` or `--ws` is asked for. */
+  readonly url?: string | undefined;
+  /** The page origin for the CORS checks (`--origin`). */
+  readonly origin?: string | undefined;
+  /** A WebSocket URL to test (`--ws`). */
+  readonly ws?: string | undefined;
+  /** A message to POST as `{"message": ...}` (`-m`). Without it (and without `data`) the doctor GETs. */
+  readonly message?: string | undefined;
+  /** A raw JSON body to POST instead (`--data`), for endpoints with another body shape. */
+  readonly data?: string | undefined;
+  /** Run the provider self-test (`--provider`). */
+  readonly provider?: boolean | undefined;
+  /** Extra request headers (`-H`). */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /** The proxy idle timeout to hold heartbeats against. @defaultValue 60000 */
+  readonly proxyIdleTimeoutMs?: number | undefined;
+  /** How long to wait for the stream. @defaultValue 30000 */
+  readonly timeoutMs?: number | undefined;
+  /** A resume URL template with `{id}` (`--resume-url`). */
+  readonly resumeUrl?: string | undefined;
+  /** Environment for the provider self-test. @defaultValue process.env */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined;
+}
+
+/** Progress notes while the doctor waits. */
+export interface DoctorProgress {
+  /** A new stage began. */
+  stage(text: string): void;
+  /** An event arrived on the main stream. */
+  event?(count: number, tokens: number): void;
+}
+
+/** Default of {@link DoctorOptions.timeoutMs}. */
+export const DEFAULT_DOCTOR_TIMEOUT_MS = 30_000;
+
+// Headers a browser may send without a preflight (fetch spec: CORS-safelisted request headers).
+const SAFELISTED = new Set(['accept', 'accept-language', 'content-language', 'cookie', 'origin']);
+
+/**
+ * Runs every requested check.
+ *
+ * @param options - what to diagnose
+ * @param progress - progress notes (stderr in the CLI)
+ * @returns the report; `ok` is false when any check failed
+ */
+export async function runDoctor(options: DoctorOptions, progress?: DoctorProgress): Promise<DiagnosisReport> {
+  const checks: CheckResult[] = [];
+  const timeoutMs = options.timeoutMs ?? DEFAULT_DOCTOR_TIMEOUT_MS;
+  let streamFacts: { observation: StreamObservation; ok: boolean } | undefined;
+  if (options.url !== undefined) {
+    streamFacts = await runStreamChecks(options.url, options, timeoutMs, checks, progress);
+  }
+  if (options.ws !== undefined) {
+    progress?.stage(`WebSocket ${options.ws}`);
+    checks.push(
+      await runWebSocketCheck({
+        url: options.ws,
+        origin: options.origin,
+        headers: options.headers ?? {},
+        timeoutMs: Math.min(timeoutMs, 10_000),
+        resume: streamFacts?.ok === true ? websocketResume(streamFacts.observation) : undefined,
+      }),
+    );
+  }
+  if (options.provider === true) {
+    progress?.stage('provider self-test (key, model, a real streamed reply)');
+    checks.push(...(await runProviderCheck({ env: options.env ?? process.env, timeoutMs })));
+  }
+  return createDiagnosisReport(checks);
+}
+
+function requestShape(options: DoctorOptions): { method: 'GET' | 'POST'; body: string | undefined } {
+  if (options.data !== undefined) return { method: 'POST', body: options.data };
+  if (options.message !== undefined) return { method: 'POST', body: JSON.stringify({ message: options.message }) };
+  return { method: 'GET', body: undefined };
+}
+
+async function runStreamChecks(
+  url: string,
+  options: DoctorOptions,
+  timeoutMs: number,
+  checks: CheckResult[],
+  progress: DoctorProgress | undefined,
+): Promise<{ observation: StreamObservation; ok: boolean }> {
+  const { method, body } = requestShape(options);
+  const userHeaders = options.headers ?? {};
+  const originHeader = options.origin === undefined ? {} : { Origin: options.origin };
+  const headers: Record<string, string> = {
+    Accept: 'text/event-stream',
+    // What a browser sends: a proxy that compresses streams only shows it to clients that accept it.
+    'Accept-Encoding': 'gzip, deflate, br',
+    'Cache-Control': 'no-cache',
+    ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+    ...originHeader,
+    ...userHeaders,
+  };
+  progress?.stage(`${method} ${url}`);
+  let events = 0;
+  let tokens = 0;
+  const result = await requestStream({
+    url,
+    method,
+    headers,
+    body,
+    timeoutMs,
+    expectsReply: body !== undefined,
+    onEvent: (event) => {
+      events += 1;
+      if (readTokenTimeline([event]).tokenTimes.length > 0) tokens += 1;
+      progress?.event?.(events, tokens);
+    },
+  });
+  const observation = result.observation;
+  checks.push(
+    evaluateReachable(observation, {
+      url,
+      method,
+      errorCode: readErrorCode(result.errorBody),
+      sentMessage: body !== undefined,
+    }),
+  );
+  const streamed = observation.status === 200;
+  if (streamed) {
+    const buffering = evaluateBuffering(observation);
+    checks.push(
+      evaluateContentType(observation),
+      evaluateHeaders(observation, { streamedLive: buffering.status === 'pass' }),
+      evaluateTiming(observation),
+      buffering,
+      evaluateEvents(observation),
+    );
+    progress?.stage('resume with Last-Event-ID');
+    checks.push(
+      await runResumeCheck(observation, {
+        url,
+        method,
+        headers: { Accept: 'text/event-stream', ...originHeader, ...userHeaders },
+        resumeUrl: options.resumeUrl,
+        timeoutMs: Math.min(timeoutMs, 15_000),
+      }),
+      evaluateHeartbeats(observation, options.proxyIdleTimeoutMs ?? DEFAULT_PROXY_IDLE_TIMEOUT_MS),
+      evaluateTerminal(observation),
+    );
+  }
+  if (observation.status !== undefined) {
+    progress?.stage('CORS preflights');
+    const names = Object.keys(userHeaders)
+      .map((name) => name.toLowerCase())
+      .filter((name) => !SAFELISTED.has(name));
+    checks.push(
+      await runCorsCheck({
+        url,
+        method,
+        origin: options.origin,
+        requestHeaderNames: body === undefined ? names : ['content-type', ...names],
+        streamHeaders: streamed ? observation.headers : undefined,
+        timeoutMs: Math.min(timeoutMs, 10_000),
+      }),
+    );
+  }
+  return { observation, ok: streamed };
+}
+
+/** For a streamwell stream (X-Stream-Id, numeric ids): what a WebSocket `resume` must replay. */
+function websocketResume(
+  observation: StreamObservation,
+): { streamId: string; after: number; expected: readonly ObservedEvent[] } | undefined {
+  const streamId = observation.headers['x-stream-id'];
+  const cursorIndex = pickResumeCursor(observation.events);
+  if (streamId === undefined || cursorIndex === undefined) return undefined;
+  const after = Number(observation.events[cursorIndex]?.lastEventId);
+  if (!Number.isSafeInteger(after)) return undefined;
+  const { terminal } = readTokenTimeline(observation.events);
+  const expected: ObservedEvent[] = observation.events.slice(
+    cursorIndex + 1,
+    terminal === undefined ? observation.events.length : terminal.index + 1,
+  );
+  return { streamId, after, expected };
+}
