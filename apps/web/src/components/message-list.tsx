@@ -93,6 +93,7 @@ function Message({ message, live }: { message: ChatMessage; live: LiveReply | un
       className={`message ${isUser ? 'message-user' : 'message-assistant'}${streaming ? ' is-streaming' : ''}`}
       aria-label={isUser ? 'You' : 'Assistant'}
       data-role={message.role}
+      data-stream-id={message.streamId}
       data-outcome={message.outcome ?? (streaming ? 'streaming' : undefined)}
     >
       <header className="message-author">
