@@ -93,6 +93,15 @@ export interface FakeReply {
    * the bytes split at arbitrary points, also inside a line or a multibyte character.
    */
   readonly fragmentBytes?: number;
+  /**
+   * Cut the SSE body at these byte offsets (each cut is a separate write, after a turn of the
+   * event loop). Combines with `fragmentBytes`.
+   */
+  readonly splitAt?: readonly number[];
+  /** Answer a `stream: true` request with one JSON body, as servers that cannot stream do. */
+  readonly ignoreStream?: boolean;
+  /** Send this raw text as the SSE body instead of the scripted events (after the headers). */
+  readonly rawBody?: string;
 }
 
 /** One recorded request. */
@@ -109,6 +118,8 @@ export interface FakeRequest {
   readonly body: any;
   /** Which endpoint answered. */
   readonly endpoint: 'chat' | 'responses' | 'models' | 'model' | 'unknown';
+  /** The client's port: equal ports on two requests mean a reused keep-alive connection. */
+  readonly remotePort: number | undefined;
   /** True once the response ended normally. */
   finished: boolean;
   /** True when the client closed the connection before the response finished. */
@@ -188,13 +199,16 @@ function maskKey(key: string): string {
 class ResponseWriter {
   #offset = 0;
   #gone = false;
+  #flushed: Promise<void> = Promise.resolve();
   readonly #response: ServerResponse;
   readonly #fragmentBytes: number;
+  readonly #splitAt: readonly number[];
   readonly closed: Promise<void>;
 
-  constructor(response: ServerResponse, fragmentBytes: number) {
+  constructor(response: ServerResponse, reply: FakeReply) {
     this.#response = response;
-    this.#fragmentBytes = fragmentBytes;
+    this.#fragmentBytes = reply.fragmentBytes ?? 0;
+    this.#splitAt = [...(reply.splitAt ?? [])].sort((a, b) => a - b);
     this.closed = new Promise((resolve) => {
       response.on('close', () => {
         this.#gone = true;
@@ -210,20 +224,42 @@ class ResponseWriter {
 
   async write(text: string): Promise<void> {
     if (this.#gone) return;
-    if (this.#fragmentBytes <= 0) {
-      this.#response.write(text);
+    if (this.#fragmentBytes <= 0 && this.#splitAt.length === 0) {
+      this.#flushed = new Promise((resolve) => this.#response.write(text, () => resolve()));
       return;
     }
     const bytes = Buffer.from(text, 'utf8');
     let start = 0;
     while (start < bytes.length && !this.#gone) {
-      const untilBoundary = this.#fragmentBytes - (this.#offset % this.#fragmentBytes);
-      const end = Math.min(bytes.length, start + untilBoundary);
-      this.#response.write(bytes.subarray(start, end));
+      const end = Math.min(bytes.length, start + this.#nextCut());
+      this.#flushed = new Promise((resolve) => this.#response.write(bytes.subarray(start, end), () => resolve()));
       this.#offset += end - start;
       start = end;
       await yieldToEventLoop();
     }
+  }
+
+  /**
+   * Destroys the socket (an upstream crash), after what was written so far reached the kernel:
+   * a crash after N tokens means the client did get those N tokens.
+   */
+  async drop(): Promise<void> {
+    await this.#flushed;
+    await yieldToEventLoop();
+    this.#response.destroy();
+  }
+
+  /** Bytes until the next cut, from the current body offset. */
+  #nextCut(): number {
+    let distance = Number.POSITIVE_INFINITY;
+    if (this.#fragmentBytes > 0) distance = this.#fragmentBytes - (this.#offset % this.#fragmentBytes);
+    for (const cut of this.#splitAt) {
+      if (cut > this.#offset) {
+        distance = Math.min(distance, cut - this.#offset);
+        break;
+      }
+    }
+    return distance;
   }
 
   /** Holds the response open until the client (or `close()`) ends the connection. */
@@ -300,6 +336,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       raw,
       body,
       endpoint,
+      remotePort: incoming.socket.remotePort,
       finished: false,
       aborted: false,
       closed: new Promise((resolve) => {
@@ -447,7 +484,6 @@ function startEventStream(response: ServerResponse): void {
  */
 async function writeTokens(
   writer: ResponseWriter,
-  response: ServerResponse,
   reply: FakeReply,
   frames: readonly string[],
 ): Promise<boolean> {
@@ -463,7 +499,7 @@ async function writeTokens(
       return false;
     }
     if (reply.dropAfterTokens !== undefined && index >= reply.dropAfterTokens) {
-      response.destroy();
+      await writer.drop();
       return false;
     }
     if (index > 0) await sleep(reply.tokenDelayMs ?? 0);
@@ -475,7 +511,7 @@ async function writeTokens(
     return false;
   }
   if (reply.dropAfterTokens === frames.length) {
-    response.destroy();
+    await writer.drop();
     return false;
   }
   return !writer.gone;
@@ -492,16 +528,21 @@ async function answerChat(request: Record<string, unknown>, reply: FakeReply, re
   const callIds = calls.map((call) => call.callId ?? fakeId('call_'));
   const finishReason = finishReasonOf(reply);
   const usage = chatUsage(promptTokens(request), tokens.length + calls.length);
-  if (request.stream !== true) {
+  if (request.stream !== true || reply.ignoreStream) {
     sendJson(response, 200, chatCompletion(context, tokens.join(''), calls, callIds, finishReason, usage));
     return;
   }
-  const writer = new ResponseWriter(response, reply.fragmentBytes ?? 0);
+  const writer = new ResponseWriter(response, reply);
   startEventStream(response);
+  if (reply.rawBody !== undefined) {
+    await writer.write(reply.rawBody);
+    if (!writer.gone) response.end();
+    return;
+  }
   // The real API opens with a role delta whose content is empty.
   await writer.write(chatFrame(chatChunk(context, { role: 'assistant', content: '', refusal: null }, null)));
   const frames = tokens.map((token) => chatFrame(chatChunk(context, { content: token }, null)));
-  if (!(await writeTokens(writer, response, reply, frames))) return;
+  if (!(await writeTokens(writer, reply, frames))) return;
   for (const delta of chatToolCallDeltas(calls, callIds))
     await writer.write(chatFrame(chatChunk(context, delta, null)));
   await writer.write(chatFrame(chatChunk(context, {}, finishReason)));
@@ -525,16 +566,21 @@ async function answerResponses(
   const message = tokens.length > 0 ? builder.message(tokens) : undefined;
   const callEvents = calls.flatMap((call) => builder.functionCall(call));
   const closing = builder.closing(status, promptTokens(request), tokens.length + calls.length);
-  if (request.stream !== true) {
+  if (request.stream !== true || reply.ignoreStream) {
     sendJson(response, 200, closing.response);
     return;
   }
-  const writer = new ResponseWriter(response, reply.fragmentBytes ?? 0);
+  const writer = new ResponseWriter(response, reply);
   startEventStream(response);
+  if (reply.rawBody !== undefined) {
+    await writer.write(reply.rawBody);
+    if (!writer.gone) response.end();
+    return;
+  }
   for (const event of opening) await writer.write(responsesFrame(event));
   if (message) for (const event of message.head) await writer.write(responsesFrame(event));
   const frames = (message?.deltas ?? []).map((event) => responsesFrame(event));
-  if (!(await writeTokens(writer, response, reply, frames))) return;
+  if (!(await writeTokens(writer, reply, frames))) return;
   if (message) for (const event of message.tail) await writer.write(responsesFrame(event));
   for (const event of callEvents) await writer.write(responsesFrame(event));
   await writer.write(responsesFrame(closing));

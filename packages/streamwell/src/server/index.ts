@@ -7,6 +7,7 @@ export * from '../errors/index.ts';
 export * from '../protocol/index.ts';
 export * from './provider.ts';
 export * from './providers/create-demo-provider.ts';
+export * from './providers/index.ts';
 export * from './run.ts';
 export * from './run-registry.ts';
 export * from './thread-store.ts';

@@ -1,0 +1,330 @@
+/**
+ * The lean provider: any OpenAI-compatible Chat Completions server (OpenAI, Ollama, vLLM,
+ * llama.cpp, LM Studio, ...) over undici, on a keep-alive connection pool.
+ *
+ * This is the benchmark's hot path, so it avoids per-token work beyond what correctness needs:
+ * bytes go through one streaming UTF-8 decoder into the library's own SSE parser, each `data`
+ * payload is parsed once with `JSON.parse`, and the only per-token allocation is the provider
+ * event itself. No SDK, no Web Streams, no per-chunk promise when events are already queued.
+ *
+ * The run's AbortSignal is handed to undici, which destroys the socket on abort: the upstream
+ * sees the connection close and stops generating (and billing).
+ *
+ * @module
+ */
+import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
+import { createSseByteParser } from '../../client/sse-stream.ts';
+import { StreamwellError } from '../../errors/index.ts';
+import type { Provider, ProviderEvent, ProviderRequest, ProviderSelfTestStep } from '../provider.ts';
+import { createChatCompletionDecoder } from './create-chat-completion-decoder.ts';
+import { createUpstreamError, describeUrl, readUpstreamMessage } from './create-upstream-error.ts';
+import { discoverModel, readLimited, translateError } from './list-models.ts';
+import { selfTestOpenAICompatible } from './self-test-openai-compatible.ts';
+
+/** Options of {@link createOpenAICompatibleProvider}. */
+export interface OpenAICompatibleProviderOptions {
+  /**
+   * The API base URL including the version path, as the OpenAI SDK's `baseURL`
+   * (`LLM_BASE_URL`), e.g. `http://localhost:11434/v1`. `/chat/completions` and `/models` are
+   * appended to it.
+   */
+  readonly baseUrl: string;
+  /** Bearer key (`LLM_API_KEY`); local servers usually need none. */
+  readonly apiKey?: string | undefined;
+  /**
+   * The model (`LLM_MODEL`). When omitted, the first model the server lists at `GET /models` is
+   * used (looked up once, on first use): right for llama.cpp and LM Studio, which serve one model.
+   */
+  readonly model?: string | undefined;
+  /** Extra request body fields, e.g. `{ temperature: 0.2, max_tokens: 512 }`. */
+  readonly extraBody?: Readonly<Record<string, unknown>>;
+  /** Extra request headers. */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** The undici dispatcher; by default a keep-alive `Agent` owned by this provider. */
+  readonly dispatcher?: Dispatcher;
+  /** Time to wait for the response headers (the model's queue and prompt time). @defaultValue 300000 */
+  readonly headersTimeoutMs?: number;
+  /** Longest SSE event accepted from the upstream. @defaultValue 1048576 */
+  readonly maxEventBytes?: number;
+}
+
+/** The provider, plus `close()` for its connection pool. */
+export interface OpenAICompatibleProvider extends Provider {
+  /** The base URL in use (without a trailing slash). */
+  readonly baseUrl: string;
+  /** Closes the provider's own connection pool (not an injected dispatcher). */
+  close(): Promise<void>;
+}
+
+/** Most bytes of an error body that are read for its message. */
+const MAX_ERROR_BODY_BYTES = 16 * 1024;
+/** Queued events past which the socket is paused until the consumer catches up. */
+const HIGH_WATER_EVENTS = 1024;
+/** How long the stream waits for the end of the body after `[DONE]` before it reports the finish. */
+const END_WAIT_MS = 100;
+/** How long the tail of a body after `[DONE]` may take before the connection is dropped. */
+const DRAIN_TIMEOUT_MS = 2_000;
+
+/**
+ * Checks a base URL and removes a trailing slash.
+ *
+ * @throws StreamwellError `invalid_config` for anything but an absolute http(s) URL
+ */
+export function normalizeBaseUrl(baseUrl: string, variable = 'LLM_BASE_URL'): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(baseUrl);
+  } catch {
+    throw new StreamwellError('invalid_config', `${variable} must be an absolute http(s) URL, got "${baseUrl}".`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new StreamwellError('invalid_config', `${variable} must use http or https, got "${parsed.protocol}".`);
+  }
+  return baseUrl.replace(/\/+$/, '');
+}
+
+/**
+ * Creates the OpenAI-compatible Chat Completions provider.
+ *
+ * @param options - base URL (with `/v1`), key, model
+ * @returns the provider; call `close()` on shutdown to release its connections
+ * @throws StreamwellError `invalid_config` for a bad base URL
+ * @example
+ * const provider = createOpenAICompatibleProvider({ baseUrl: 'http://localhost:11434/v1', model: 'llama3.2' });
+ */
+export function createOpenAICompatibleProvider(options: OpenAICompatibleProviderOptions): OpenAICompatibleProvider {
+  const baseUrl = normalizeBaseUrl(options.baseUrl);
+  const completionsUrl = `${baseUrl}/chat/completions`;
+  const target = `POST ${describeUrl(completionsUrl)}`;
+  const apiKey = options.apiKey === '' ? undefined : options.apiKey;
+  const ownDispatcher = options.dispatcher === undefined;
+  const dispatcher =
+    options.dispatcher ??
+    new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connect: { timeout: 10_000 } });
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    accept: 'text/event-stream',
+    ...options.headers,
+  };
+  if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`;
+  const headersTimeout = options.headersTimeoutMs ?? 300_000;
+  const maxEventBytes = options.maxEventBytes ?? 1024 * 1024;
+  const configuredModel = options.model === '' ? undefined : options.model;
+  let model = configuredModel;
+  let discovering: Promise<string> | undefined;
+
+  const resolveModel = async (signal: AbortSignal): Promise<string> => {
+    if (model !== undefined) return model;
+    discovering ??= discoverModel({ baseUrl, headers, dispatcher, apiKey, signal }).then(
+      (found) => {
+        model = found;
+        return found;
+      },
+      (error: unknown) => {
+        discovering = undefined;
+        throw error;
+      },
+    );
+    return discovering;
+  };
+
+  async function* stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
+    const { signal } = request;
+    const body = JSON.stringify({
+      ...options.extraBody,
+      model: await resolveModel(signal),
+      messages: request.messages,
+      stream: true,
+    });
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await undiciRequest(completionsUrl, {
+        method: 'POST',
+        headers,
+        body,
+        signal,
+        dispatcher,
+        headersTimeout,
+        // Silence between tokens is the run's idle timeout to judge, not the HTTP client's.
+        bodyTimeout: 0,
+      });
+    } catch (error) {
+      throw translateError(error, signal, target);
+    }
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      const text = await readLimited(response.body, MAX_ERROR_BODY_BYTES).catch(() => '');
+      throw createUpstreamError({
+        target,
+        status: response.statusCode,
+        upstreamMessage: readUpstreamMessage(text),
+        apiKey,
+      });
+    }
+    const contentType = String(response.headers['content-type'] ?? '');
+    if (!contentType.includes('text/event-stream')) {
+      // A server that ignores `stream: true` answers one JSON completion: still a reply.
+      yield* readWholeCompletion(response.body, contentType, target);
+      return;
+    }
+    yield* readEventStream(response.body, { signal, target, maxEventBytes });
+  }
+
+  return {
+    name: 'openai',
+    get model() {
+      return model ?? 'auto';
+    },
+    baseUrl,
+    stream,
+    selfTest: (signal?: AbortSignal): Promise<readonly ProviderSelfTestStep[]> =>
+      selfTestOpenAICompatible({ baseUrl, apiKey, model: configuredModel, headers, dispatcher, stream }, signal),
+    async close() {
+      if (ownDispatcher) await dispatcher.close();
+    },
+  };
+}
+
+interface ReadOptions {
+  readonly signal: AbortSignal;
+  readonly target: string;
+  readonly maxEventBytes: number;
+}
+
+/**
+ * Pulls events out of an SSE body. The body is read in flowing mode: each `data` chunk is fed to
+ * the parser right away and the events it yields are queued; the generator drains the queue and
+ * waits only when it is empty. After `[DONE]` the rest of the body is drained in the background
+ * so the keep-alive connection can be reused.
+ */
+async function* readEventStream(
+  body: Dispatcher.ResponseData['body'],
+  options: ReadOptions,
+): AsyncIterable<ProviderEvent> {
+  const { signal, target } = options;
+  const decoder = createChatCompletionDecoder(target);
+  let queue: ProviderEvent[] = [];
+  let spare: ProviderEvent[] = [];
+  let failure: unknown;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const parser = createSseByteParser({
+    maxEventBytes: options.maxEventBytes,
+    maxLineBytes: options.maxEventBytes,
+    onEvent(event) {
+      if (decoder.finished) return;
+      if (event.event === 'error') {
+        throw createUpstreamError({
+          target,
+          upstreamMessage: readUpstreamMessage(event.data) || 'error event in stream',
+        });
+      }
+      decoder.push(event.data, queue);
+    },
+  });
+  const notify = (): void => {
+    const resume = wake;
+    wake = undefined;
+    resume?.();
+  };
+  const onData = (chunk: Buffer): void => {
+    if (decoder.finished || failure !== undefined) return;
+    try {
+      parser.feed(chunk);
+    } catch (error) {
+      failure = error;
+    }
+    if (queue.length > HIGH_WATER_EVENTS) body.pause();
+    if (queue.length > 0 || failure !== undefined || decoder.finished) notify();
+  };
+  const onEnd = (): void => {
+    ended = true;
+    notify();
+  };
+  const onError = (error: Error): void => {
+    failure ??= error;
+    notify();
+  };
+  body.on('data', onData);
+  body.on('end', onEnd);
+  body.on('error', onError);
+  try {
+    while (true) {
+      if (queue.length > 0) {
+        // Swap buffers so that events parsed while the consumer works go to the other array.
+        const batch = queue;
+        queue = spare;
+        if (body.isPaused()) body.resume();
+        for (let index = 0; index < batch.length; index += 1) yield batch[index] as ProviderEvent;
+        batch.length = 0;
+        spare = batch;
+        continue;
+      }
+      if (failure !== undefined) throw translateError(failure, signal, target);
+      if (decoder.finished) {
+        // The end of the body (the chunked terminator) normally follows `[DONE]` within
+        // microseconds. Waiting for it frees the connection for the next request; returning
+        // earlier makes undici open a new one while this one looks busy.
+        if (!ended && failure === undefined) {
+          const timer = setTimeout(notify, END_WAIT_MS);
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          clearTimeout(timer);
+        }
+        return;
+      }
+      if (ended) {
+        decoder.end(queue);
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+    }
+  } finally {
+    body.off('data', onData);
+    if (decoder.finished && !ended && failure === undefined) drainInBackground(body);
+    else if (!ended) body.destroy();
+  }
+}
+
+/** Reads what follows `[DONE]` (normally just the end of the chunked body), then lets go. */
+function drainInBackground(body: Dispatcher.ResponseData['body']): void {
+  const timer = setTimeout(() => body.destroy(), DRAIN_TIMEOUT_MS);
+  timer.unref?.();
+  body.once('close', () => clearTimeout(timer));
+  body.on('error', () => {});
+  body.resume();
+}
+
+/** A server that answered one `chat.completion` JSON instead of a stream. */
+async function* readWholeCompletion(
+  body: Dispatcher.ResponseData['body'],
+  contentType: string,
+  target: string,
+): AsyncIterable<ProviderEvent> {
+  const text = await readLimited(body, 8 * 1024 * 1024);
+  if (!contentType.includes('json')) {
+    throw createUpstreamError({
+      target,
+      upstreamMessage: `expected text/event-stream, got "${contentType || 'no content type'}"`,
+    });
+  }
+  const decoder = createChatCompletionDecoder(target);
+  let completion: { choices?: Array<{ message?: { content?: string | null }; finish_reason?: string }> };
+  try {
+    completion = JSON.parse(text) as typeof completion;
+  } catch (error) {
+    throw createUpstreamError({ target, upstreamMessage: 'the response is not JSON', cause: error });
+  }
+  const choice = completion.choices?.[0];
+  const events: ProviderEvent[] = [];
+  decoder.push(
+    JSON.stringify({
+      choices: [{ delta: { content: choice?.message?.content ?? '' }, finish_reason: choice?.finish_reason ?? 'stop' }],
+    }),
+    events,
+  );
+  decoder.end(events);
+  yield* events;
+}

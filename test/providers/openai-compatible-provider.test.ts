@@ -1,0 +1,289 @@
+/**
+ * The lean OpenAI-compatible provider against the fake upstream over real loopback HTTP.
+ */
+import { createServer } from 'node:net';
+import {
+  createOpenAICompatibleProvider,
+  type OpenAICompatibleProvider,
+  type ProviderEvent,
+  type ProviderRequest,
+} from 'streamwell/server';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_FAKE_TOKENS, type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
+
+let fake: FakeOpenAI;
+let provider: OpenAICompatibleProvider;
+
+function request(content = 'hi', signal = new AbortController().signal): ProviderRequest {
+  return { messages: [{ role: 'user', content }], signal, streamId: 's1', threadId: 't1' };
+}
+
+async function collect(events: AsyncIterable<ProviderEvent>): Promise<ProviderEvent[]> {
+  const out: ProviderEvent[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
+
+function textOf(events: readonly ProviderEvent[]): string {
+  return events.map((event) => (event.type === 'text' ? event.text : '')).join('');
+}
+
+async function failureOf(events: AsyncIterable<ProviderEvent>): Promise<{ code?: string; message: string }> {
+  try {
+    await collect(events);
+  } catch (error) {
+    return error as { code?: string; message: string };
+  }
+  throw new Error('expected the stream to fail');
+}
+
+beforeEach(async () => {
+  fake = await startFakeOpenAI();
+  provider = createOpenAICompatibleProvider({ baseUrl: fake.baseUrl, apiKey: fake.apiKey, model: 'fake-model' });
+});
+
+afterEach(async () => {
+  await provider.close();
+  await fake.close();
+});
+
+describe('openai-compatible provider: streaming', () => {
+  it('streams each delta as one text event, then finish', async () => {
+    const events = await collect(provider.stream(request()));
+    expect(events).toEqual([
+      ...DEFAULT_FAKE_TOKENS.map((text) => ({ type: 'text', text })),
+      { type: 'finish', finishReason: 'stop' },
+    ]);
+    const sent = fake.generations[0];
+    expect(sent?.body).toEqual({ model: 'fake-model', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    expect(sent?.headers.authorization).toBe(`Bearer ${fake.apiKey}`);
+    expect(sent?.path).toBe('/v1/chat/completions');
+  });
+
+  it('sends the whole history in order', async () => {
+    const messages = [
+      { role: 'system', content: 'be brief' },
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'reply one' },
+      { role: 'user', content: 'two' },
+    ] as const;
+    await collect(provider.stream({ ...request(), messages }));
+    expect(fake.generations[0]?.body.messages).toEqual(messages);
+  });
+
+  it('reassembles text exactly when the body arrives one byte at a time', async () => {
+    const tokens = ['héllo', ' wörld', ' 😀', ' "quoted"\\n', '\n\nnext', ' 日本語'];
+    fake.enqueue({ tokens, fragmentBytes: 1 });
+    const events = await collect(provider.stream(request()));
+    expect(textOf(events)).toBe(tokens.join(''));
+    expect(events.filter((event) => event.type === 'text')).toHaveLength(tokens.length);
+  });
+
+  it('reassembles text exactly whatever byte the body is cut at', async () => {
+    const tokens = ['a😀', 'ü', '\r\n'];
+    // Measure the body once, then cut it at every offset.
+    fake.enqueue({ tokens });
+    await collect(provider.stream(request()));
+    const fakeBody = await fetch(`${fake.baseUrl}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.apiKey}` },
+      body: JSON.stringify({ model: 'fake-model', messages: [], stream: true }),
+    }).then((response) => response.arrayBuffer());
+    // ids and timestamps are the same length on every reply, so the size is stable.
+    const size = fakeBody.byteLength;
+    for (let cut = 1; cut < size; cut += 1) {
+      fake.enqueue({ tokens, splitAt: [cut] });
+      const events = await collect(provider.stream(request()));
+      expect(textOf(events), `cut at byte ${cut}`).toBe('a😀ü\r\n');
+    }
+  }, 60_000);
+
+  it('maps tool calls and the tool_calls finish reason', async () => {
+    fake.enqueue({
+      tokens: ['Let me check.'],
+      toolCalls: [
+        { name: 'get_weather', arguments: '{"city":"Paris"}', callId: 'call_a' },
+        { name: 'get_time', arguments: '{"tz":"CET"}', callId: 'call_b' },
+      ],
+    });
+    const events = await collect(provider.stream(request()));
+    expect(events).toEqual([
+      { type: 'text', text: 'Let me check.' },
+      { type: 'tool-call', callId: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' },
+      { type: 'tool-call', callId: 'call_b', name: 'get_time', arguments: '{"tz":"CET"}' },
+      { type: 'finish', finishReason: 'tool_calls' },
+    ]);
+  });
+
+  it('maps the length finish reason', async () => {
+    fake.enqueue({ tokens: ['a'], finishReason: 'length' });
+    expect((await collect(provider.stream(request()))).at(-1)).toEqual({ type: 'finish', finishReason: 'length' });
+  });
+
+  it('accepts a server that answers JSON instead of a stream', async () => {
+    fake.enqueue({ tokens: ['whole', ' reply'], ignoreStream: true });
+    expect(await collect(provider.stream(request()))).toEqual([
+      { type: 'text', text: 'whole reply' },
+      { type: 'finish', finishReason: 'stop' },
+    ]);
+  });
+
+  it('reuses the keep-alive connection for the next request', async () => {
+    await collect(provider.stream(request()));
+    // undici marks the connection free on the turn after the body ended; a request started in
+    // the very same turn would get a second connection.
+    await new Promise((resolve) => setImmediate(resolve));
+    await collect(provider.stream(request()));
+    expect(fake.generations[1]?.remotePort).toBe(fake.generations[0]?.remotePort);
+  });
+
+  it('uses the first listed model when none is configured', async () => {
+    const auto = createOpenAICompatibleProvider({ baseUrl: `${fake.baseUrl}/`, apiKey: fake.apiKey });
+    expect(auto.model).toBe('auto');
+    await collect(auto.stream(request()));
+    expect(fake.generations[0]?.body.model).toBe('gpt-4o-mini');
+    expect(auto.model).toBe('gpt-4o-mini');
+    await auto.close();
+  });
+
+  it('sends no authorization header without a key', async () => {
+    const open = await startFakeOpenAI({ apiKey: null });
+    const keyless = createOpenAICompatibleProvider({ baseUrl: open.baseUrl, model: 'fake-model' });
+    expect(textOf(await collect(keyless.stream(request())))).toBe(DEFAULT_FAKE_TOKENS.join(''));
+    expect(open.generations[0]?.headers.authorization).toBeUndefined();
+    await keyless.close();
+    await open.close();
+  });
+
+  it('passes extra body fields and headers', async () => {
+    const custom = createOpenAICompatibleProvider({
+      baseUrl: fake.baseUrl,
+      apiKey: fake.apiKey,
+      model: 'fake-model',
+      extraBody: { temperature: 0.2, max_tokens: 64 },
+      headers: { 'x-tenant': 'a' },
+    });
+    await collect(custom.stream(request()));
+    expect(fake.generations[0]?.body).toMatchObject({ temperature: 0.2, max_tokens: 64, stream: true });
+    expect(fake.generations[0]?.headers['x-tenant']).toBe('a');
+    await custom.close();
+  });
+});
+
+describe('openai-compatible provider: failures', () => {
+  it('maps 401 to upstream_auth without leaking the key', async () => {
+    const wrongKey = 'sk-definitely-wrong-key-42';
+    const wrong = createOpenAICompatibleProvider({ baseUrl: fake.baseUrl, apiKey: wrongKey, model: 'fake-model' });
+    const failure = await failureOf(wrong.stream(request()));
+    expect(failure.code).toBe('upstream_auth');
+    expect(failure.message).toContain('401');
+    expect(failure.message).toContain(`${fake.baseUrl}/chat/completions`);
+    expect(failure.message).not.toContain(wrongKey);
+    await wrong.close();
+  });
+
+  it('maps 403 to upstream_auth', async () => {
+    fake.enqueue({ status: 403, errorMessage: 'forbidden region' });
+    expect((await failureOf(provider.stream(request()))).code).toBe('upstream_auth');
+  });
+
+  it('maps 500 to upstream_error naming the status, URL and upstream message', async () => {
+    fake.enqueue({ status: 500, errorMessage: 'The server had an error' });
+    const failure = await failureOf(provider.stream(request()));
+    expect(failure.code).toBe('upstream_error');
+    expect(failure.message).toContain('500');
+    expect(failure.message).toContain(`${fake.baseUrl}/chat/completions`);
+    expect(failure.message).toContain('The server had an error');
+  });
+
+  it('maps an unknown model (404) to upstream_error', async () => {
+    fake.enqueue({ status: 404, errorMessage: "The model 'x' does not exist" });
+    const failure = await failureOf(provider.stream(request()));
+    expect(failure.code).toBe('upstream_error');
+    expect(failure.message).toContain("The model 'x' does not exist");
+  });
+
+  it('maps a refused connection to upstream_error', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const address = probe.address() as { port: number };
+        probe.close(() => resolve(address.port));
+      });
+    });
+    const nowhere = createOpenAICompatibleProvider({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm' });
+    const failure = await failureOf(nowhere.stream(request()));
+    expect(failure.code).toBe('upstream_error');
+    expect(failure.message).toContain('ECONNREFUSED');
+    await nowhere.close();
+  });
+
+  it('fails with upstream_error when the upstream drops mid-stream', async () => {
+    fake.enqueue({ tokens: ['a', 'b', 'c'], dropAfterTokens: 2 });
+    const events: ProviderEvent[] = [];
+    let failure: { code?: string } | undefined;
+    try {
+      for await (const event of provider.stream(request())) events.push(event);
+    } catch (error) {
+      failure = error as { code?: string };
+    }
+    expect(textOf(events)).toBe('ab');
+    expect(failure?.code).toBe('upstream_error');
+  });
+
+  it('fails with upstream_error on an error payload inside the stream', async () => {
+    fake.enqueue({
+      rawBody: `data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\ndata: {"error":{"message":"CUDA out of memory"}}\n\n`,
+    });
+    const failure = await failureOf(provider.stream(request()));
+    expect(failure.code).toBe('upstream_error');
+    expect(failure.message).toContain('CUDA out of memory');
+  });
+
+  it('fails with upstream_error when the stream ends without a finish', async () => {
+    fake.enqueue({ rawBody: `data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n` });
+    expect((await failureOf(provider.stream(request()))).code).toBe('upstream_error');
+  });
+
+  it('rejects a base URL that is not http(s)', () => {
+    expect(() => createOpenAICompatibleProvider({ baseUrl: 'localhost:11434/v1' })).toThrow(
+      expect.objectContaining({ code: 'invalid_config' }),
+    );
+  });
+});
+
+describe('openai-compatible provider: cancellation reaches the upstream', () => {
+  it('aborting the signal closes the upstream connection mid-stream', async () => {
+    fake.enqueue({ tokens: ['a', 'b', 'c'], stallAfterTokens: 1 });
+    const controller = new AbortController();
+    const seen: string[] = [];
+    const consumed = (async () => {
+      for await (const event of provider.stream(request('hi', controller.signal))) {
+        if (event.type === 'text') {
+          seen.push(event.text);
+          controller.abort();
+        }
+      }
+    })();
+    await expect(consumed).rejects.toBeDefined();
+    expect(seen).toEqual(['a']);
+    expect(await fake.generations[0]?.closed).toEqual({ aborted: true });
+  });
+
+  it('aborting before the first token closes the upstream connection', async () => {
+    fake.enqueue({ neverFirstToken: true });
+    const controller = new AbortController();
+    const consumed = collect(provider.stream(request('hi', controller.signal)));
+    const upstream = await fake.waitForRequest(0);
+    controller.abort();
+    await expect(consumed).rejects.toBeDefined();
+    expect(await upstream.closed).toEqual({ aborted: true });
+  });
+
+  it('a consumer that stops iterating closes the upstream connection', async () => {
+    fake.enqueue({ tokens: ['a', 'b', 'c'], stallAfterTokens: 1 });
+    for await (const event of provider.stream(request())) {
+      if (event.type === 'text') break;
+    }
+    expect(await fake.generations[0]?.closed).toEqual({ aborted: true });
+  });
+});
