@@ -5,5 +5,7 @@
  * @module
  */
 export * from '../errors/index.ts';
+export * from './diagnose/index.ts';
+export * from './diagnose-endpoint.ts';
 export * from './sse-parser.ts';
 export * from './sse-stream.ts';
