@@ -482,11 +482,7 @@ function startEventStream(response: ServerResponse): void {
  * Writes the token frames with the reply's pacing. Returns false when the script stopped the
  * stream (client gone, never a first token, stall or drop), true when every token was written.
  */
-async function writeTokens(
-  writer: ResponseWriter,
-  reply: FakeReply,
-  frames: readonly string[],
-): Promise<boolean> {
+async function writeTokens(writer: ResponseWriter, reply: FakeReply, frames: readonly string[]): Promise<boolean> {
   if (reply.neverFirstToken) {
     await writer.hold();
     return false;
