@@ -44,7 +44,12 @@ export interface WebSocketSessionOptions {
    * @defaultValue 65536
    */
   readonly maxPayloadBytes?: number;
-  /** Ping interval; a peer that has not answered the previous ping is terminated. 0 disables. @defaultValue 15000 */
+  /**
+   * Heartbeat interval: a ping each time (a peer that has not answered the previous ping is
+   * terminated) and, on a socket that follows a stream but sent nothing since the last beat, a
+   * `{"type":"heartbeat"}` frame for clients that cannot see pings (browsers). 0 disables.
+   * @defaultValue 15000
+   */
   readonly heartbeatMs?: number;
   /** A subscriber was dropped for backpressure (for logs and metrics). */
   readonly onSlowConsumer?: (streamId: string, bufferedAmount: number) => void;
@@ -80,6 +85,9 @@ interface Subscription {
 
 const decoder = new TextDecoder();
 
+/** Keep-alive control frame, sent on a quiet socket that follows at least one stream. */
+export const HEARTBEAT_FRAME = '{"type":"heartbeat"}';
+
 function byteLengthOf(data: WebSocketData): number {
   if (typeof data === 'string') return data.length;
   if (data instanceof ArrayBuffer) return data.byteLength;
@@ -113,12 +121,14 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
   const streams = new Map<string, Subscription>();
   let closed = false;
   let alive = true;
+  let sentSinceTick = false;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
 
   function send(text: string): void {
     if (closed || socket.readyState !== WS_OPEN) return;
     try {
       socket.send(text);
+      sentSinceTick = true;
     } catch (error) {
       options.onError?.(error);
     }
@@ -252,7 +262,7 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
   }
 
   function tick(): void {
-    if (!alive) {
+    if (socket.ping !== undefined && !alive) {
       // ws README, "How to detect and close broken connections?": no pong since the last ping.
       options.onDeadPeer?.();
       if (socket.terminate) socket.terminate();
@@ -266,9 +276,13 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
     } catch (error) {
       options.onError?.(error);
     }
+    // Browsers answer pings without telling the page, so a quiet stream would look stalled to a
+    // client's stall detector: send a heartbeat frame (the counterpart of SSE's `: ping`).
+    if (!sentSinceTick && streams.size > 0) send(HEARTBEAT_FRAME);
+    sentSinceTick = false;
   }
 
-  if (heartbeatMs > 0 && socket.ping !== undefined) {
+  if (heartbeatMs > 0) {
     heartbeat = setInterval(tick, heartbeatMs);
     heartbeat.unref?.();
   }

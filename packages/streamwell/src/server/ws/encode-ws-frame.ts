@@ -12,6 +12,7 @@
  * - `{"type":"ended","streamId","lastEventId"}`: a resume whose cursor is at the terminal event
  *   (the WebSocket counterpart of the SSE `204`): nothing more will come for that stream.
  * - `{"type":"cancelled","streamId","status"}`: a cancel was applied (idempotent).
+ * - `{"type":"heartbeat"}`: keep-alive on a quiet socket (browsers cannot see pings).
  *
  * @module
  */
