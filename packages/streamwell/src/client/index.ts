@@ -5,7 +5,14 @@
  * @module
  */
 export * from '../errors/index.ts';
-export * from './diagnose/index.ts';
-export * from './diagnose-endpoint.ts';
+export * from './backoff.ts';
+export * from './client-metrics.ts';
+export * from './sse-connection.ts';
 export * from './sse-parser.ts';
 export * from './sse-stream.ts';
+export * from './sse-transport.ts';
+export * from './stream-client.ts';
+export * from './stream-http-error.ts';
+export * from './stream-session.ts';
+export * from './stream-sse-events.ts';
+export * from './stream-transport.ts';
