@@ -27,6 +27,8 @@ export type StreamwellErrorCode =
   | 'method_not_allowed'
   | 'too_many_streams'
   | 'idempotency_conflict'
+  // HTTP resume: the Last-Event-ID / ?after= cursor is not an event id of the stream
+  | 'invalid_cursor'
   | 'shutting_down'
   // WebSocket transport: a subscriber dropped because the socket did not drain (resume it)
   | 'slow_consumer'

@@ -5,6 +5,7 @@
  */
 export * from '../errors/index.ts';
 export * from '../protocol/index.ts';
+export * from './http/index.ts';
 export * from './provider.ts';
 export * from './providers/create-demo-provider.ts';
 export * from './providers/index.ts';

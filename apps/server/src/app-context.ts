@@ -1,0 +1,31 @@
+/**
+ * What every route module of the reference server gets: configuration, the run registry, the
+ * HTTP stream core, logger, metrics, and the same auth and origin checks the stream endpoints
+ * use (so that a new transport, like the WebSocket route, cannot drift from them).
+ *
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { Provider, RunRegistry, StreamHandler } from 'streamwell/server';
+import type { ServerConfig } from './config.ts';
+import type { ServerMetrics } from './create-server-metrics.ts';
+
+/** Shared state of one app. */
+export interface AppContext {
+  readonly config: ServerConfig;
+  readonly provider: Provider;
+  readonly registry: RunRegistry;
+  /** The framework-agnostic HTTP core serving `/api/stream/message` and `/api/streams/*`. */
+  readonly streams: StreamHandler;
+  readonly log: Logger;
+  readonly metrics: ServerMetrics;
+  /**
+   * The principal for a bearer credential (the `API_KEYS` id), or undefined when auth is off.
+   *
+   * @throws StreamwellError `unauthorized` (401)
+   */
+  authenticate(credential: string | undefined, request?: IncomingMessage): string | undefined;
+  /** Whether a request from `origin` may proceed (own origin or `CORS_ORIGINS`). */
+  isOriginAllowed(origin: string, request: IncomingMessage): boolean;
+}

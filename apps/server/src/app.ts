@@ -1,0 +1,248 @@
+/**
+ * The reference server as a factory: `createApp(config, deps)` builds a Fastify app with every
+ * endpoint of the brief, used by `main.ts` and by the tests (which inject a provider and listen
+ * on port 0).
+ *
+ * Route modules register in {@link createApp} below, each with the shared {@link AppContext}.
+ *
+ * @module
+ */
+import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import {
+  createApiKeyAuth,
+  createCorsPolicy,
+  createProviderFromConfig,
+  createRunRegistry,
+  createStreamHandler,
+  type Provider,
+  type RunRegistry,
+  type StreamHandler,
+} from 'streamwell/server';
+import type { AppContext } from './app-context.ts';
+import type { ServerConfig } from './config.ts';
+import { createRunObserver } from './create-run-observer.ts';
+import { createServerMetrics } from './create-server-metrics.ts';
+import { handleClientError, installErrorHandlers, sendError } from './json-errors.ts';
+import { registerOpsRoutes } from './ops-routes.ts';
+import { registerStreamRoutes } from './stream-routes.ts';
+import { registerWebRoutes } from './web-routes.ts';
+
+/** What tests (and embedders) may inject. */
+export interface AppDeps {
+  /** The model provider; by default the one the configuration selects (demo without keys). */
+  readonly provider?: Provider;
+  /** A pino logger; by default one at `LOG_LEVEL` writing JSON lines to stdout. */
+  readonly logger?: Logger;
+  /** Where the default logger writes (tests capture lines here). */
+  readonly logDestination?: DestinationStream;
+  /** The built web page's folder. @defaultValue `apps/web/dist` */
+  readonly webRoot?: string;
+}
+
+/** A built app. */
+export interface ServerApp {
+  /** The Fastify instance (`listen`, `inject`, `server`). */
+  readonly fastify: FastifyInstance;
+  /** Shared state: registry, stream core, config, logger, metrics. */
+  readonly context: AppContext;
+  /**
+   * Graceful drain: refuse new streams (503 `shutting_down`), stop accepting connections, let
+   * running streams finish for up to `deadlineMs`, then end the rest with `server_shutdown` and
+   * close every response so clients reconnect elsewhere. Idempotent.
+   *
+   * @param deadlineMs - how long running streams may take @defaultValue config.shutdownDeadlineMs
+   */
+  shutdown(deadlineMs?: number): Promise<void>;
+}
+
+function hostOf(request: IncomingMessage): string | undefined {
+  return request.headers.host;
+}
+
+function createLogger(config: ServerConfig, deps: AppDeps): Logger {
+  if (deps.logger !== undefined) return deps.logger;
+  const options = {
+    level: config.logLevel,
+    base: { service: 'streamwell' },
+    // Never log credentials, whatever a log call passes.
+    redact: ['req.headers.authorization', 'headers.authorization', 'apiKey', 'key'],
+  };
+  return deps.logDestination === undefined ? pino(options) : pino(options, deps.logDestination);
+}
+
+function createContext(config: ServerConfig, deps: AppDeps, log: Logger): AppContext {
+  const provider =
+    deps.provider ??
+    createProviderFromConfig({
+      provider: config.provider,
+      openaiApiKey: config.openaiApiKey,
+      openaiBaseUrl: config.openaiBaseUrl,
+      llmBaseUrl: config.llmBaseUrl,
+      llmApiKey: config.llmApiKey,
+      llmModel: config.llmModel,
+    });
+  let registry: RunRegistry | undefined;
+  let streams: StreamHandler | undefined;
+  const metrics = createServerMetrics({
+    activeRuns: () => registry?.activeCount ?? 0,
+    openStreams: () => streams?.openStreams ?? 0,
+    retainedBytes: () => registry?.retainedBytes ?? 0,
+  });
+  registry = createRunRegistry({
+    provider,
+    streamTimeoutMs: config.streamTimeoutMs,
+    firstTokenTimeoutMs: config.firstTokenTimeoutMs,
+    idleTimeoutMs: config.idleTimeoutMs,
+    checkpointEvery: config.checkpointEvery,
+    retentionMs: config.streamRetentionMs,
+    disconnectGraceMs: config.disconnectGraceMs,
+    maxConcurrentStreams: config.maxConcurrentStreams,
+    observer: createRunObserver(log, metrics, config.checkpointEvery),
+  });
+  const cors = createCorsPolicy({ origins: config.corsOrigins });
+  const auth = createApiKeyAuth(config.apiKeys);
+  const debug = log.isLevelEnabled('debug');
+  streams = createStreamHandler({
+    registry,
+    cors,
+    auth,
+    heartbeatMs: config.heartbeatMs,
+    maxBodyBytes: config.maxBodyBytes,
+    maxMessageChars: config.maxMessageChars,
+    onStreamOpen(info) {
+      if (debug) {
+        const path = info.endpoint === 'start' ? 'POST /api/stream/message' : 'GET /api/streams/:id';
+        log.debug(
+          {
+            streamId: info.run.id,
+            endpoint: path,
+            after: info.after,
+            created: info.created,
+            principal: info.principal,
+          },
+          'endpoint hit',
+        );
+        if (info.created) {
+          const run = info.run;
+          log.debug(
+            { streamId: run.id, threadId: run.threadId, provider: run.provider.name, model: run.provider.model },
+            'run started',
+          );
+        }
+      }
+    },
+    onStreamClose(run, reason) {
+      metrics.streamClosed(reason);
+      if (reason === 'slow_consumer') {
+        log.warn({ streamId: run.id }, 'stream response dropped: the client stopped reading (it can resume)');
+      } else if (debug) {
+        log.debug({ streamId: run.id, reason }, 'stream response closed');
+      }
+    },
+    onRequestError(error, endpoint) {
+      metrics.refused(error.code);
+      if ((error.status ?? 500) >= 500) log.error({ err: error.cause ?? error, endpoint }, 'stream request failed');
+      else if (debug) log.debug({ code: error.code, endpoint }, 'stream request refused');
+    },
+  });
+  return {
+    config,
+    provider,
+    registry,
+    streams,
+    log,
+    metrics,
+    authenticate: (credential) => auth.authenticate(credential),
+    isOriginAllowed: (origin, request) => cors.isAllowed(origin, hostOf(request)),
+  };
+}
+
+/**
+ * Builds the reference server (not listening yet).
+ *
+ * @param config - validated configuration (see `loadConfig`)
+ * @param deps - injected provider, logger, web root
+ * @returns the app
+ * @throws StreamwellError `invalid_config` when the provider settings cannot work
+ * @example
+ * const app = await createApp(loadConfig(), {});
+ * await app.fastify.listen({ port: 8000, host: '127.0.0.1' });
+ */
+export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promise<ServerApp> {
+  const log = createLogger(config, deps);
+  const context = createContext(config, deps, log);
+  const fastify = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Request logs come from the stream core's hooks, with the stream id; Fastify's per-request
+    // info lines would double every stream's log volume.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.maxBodyBytes,
+    clientErrorHandler: handleClientError,
+    // Slow or stuck uploads are cut; long-lived *responses* are not affected by this timeout.
+    requestTimeout: 30_000,
+    // During a drain, /healthz must still answer (503 "draining") and resumes still work.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+  });
+
+  // CORS on every response: refuse a foreign Origin before any handler runs, and always add
+  // `Vary: Origin` (the stream core adds the same headers to the responses it writes itself).
+  fastify.addHook('onRequest', async (request, reply) => {
+    reply.header('Vary', 'Origin');
+    const origin = request.headers.origin;
+    if (origin === undefined) return;
+    const cors = context.streams.cors;
+    if (!cors.isAllowed(origin, request.headers.host)) {
+      context.metrics.refused('origin_not_allowed');
+      return sendError(
+        reply,
+        403,
+        'origin_not_allowed',
+        'This origin is not allowed to use this server. Add it to CORS_ORIGINS if it should be.',
+      );
+    }
+    for (const [name, value] of Object.entries(cors.responseHeaders(origin, request.headers.host))) {
+      reply.header(name, value);
+    }
+  });
+
+  installErrorHandlers(
+    fastify,
+    new Map([
+      ['/', 'GET, HEAD'],
+      ['/healthz', 'GET, HEAD'],
+      ['/metrics', 'GET, HEAD'],
+    ]),
+  );
+
+  // Routes register here, each with the shared context. A new route module takes `context`
+  // (registry, streams core, auth and origin checks, log, metrics) and adds one line below.
+  await registerStreamRoutes(fastify, context);
+  registerOpsRoutes(fastify, context);
+  // WebSocket transport (GET /ws/stream): registered here by its own module.
+  await registerWebRoutes(fastify, deps.webRoot);
+
+  let shuttingDown: Promise<void> | undefined;
+  return {
+    fastify,
+    context,
+    shutdown(deadlineMs = config.shutdownDeadlineMs) {
+      shuttingDown ??= drain(fastify, context, deadlineMs);
+      return shuttingDown;
+    },
+  };
+}
+
+async function drain(fastify: FastifyInstance, context: AppContext, deadlineMs: number): Promise<void> {
+  context.log.info({ deadlineMs, activeStreams: context.registry.activeCount }, 'draining');
+  // Stop accepting connections now; close() resolves once every connection has ended.
+  const closed = fastify.close();
+  await context.registry.shutdown(deadlineMs);
+  // Every run has ended with its terminal event; end whatever responses are still open.
+  context.streams.closeAll();
+  await closed;
+  context.registry.close();
+  context.log.info({}, 'drained');
+}

@@ -1,0 +1,256 @@
+/**
+ * The reference server's configuration: the environment variables of the product brief, parsed
+ * and validated once at start. A bad value stops the server with a message that names the
+ * variable, what it must be and what it got; every variable has a default that works.
+ *
+ * docs/configuration.md documents every variable; keep the two in step.
+ *
+ * @module
+ */
+import { type ApiKey, normalizeOrigin, parseApiKeys } from 'streamwell/server';
+import { z } from 'zod';
+
+/** Log levels pino accepts. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The validated configuration. */
+export interface ServerConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly corsOrigins: readonly string[];
+  readonly provider: 'agents' | 'openai' | 'demo' | undefined;
+  readonly openaiApiKey: string | undefined;
+  readonly openaiBaseUrl: string | undefined;
+  readonly llmBaseUrl: string | undefined;
+  readonly llmApiKey: string | undefined;
+  readonly llmModel: string | undefined;
+  readonly streamTimeoutMs: number;
+  readonly firstTokenTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly heartbeatMs: number;
+  readonly checkpointEvery: number;
+  readonly streamRetentionMs: number;
+  readonly disconnectGraceMs: number;
+  readonly maxBodyBytes: number;
+  readonly maxMessageChars: number;
+  readonly maxConcurrentStreams: number;
+  readonly apiKeys: readonly ApiKey[];
+  readonly redisUrl: string | undefined;
+  readonly databaseUrl: string | undefined;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly shutdownDeadlineMs: number;
+}
+
+/** Thrown by {@link loadConfig}; `message` lists every bad variable, one per line. */
+export class ConfigError extends Error {
+  /** The variables that were wrong. */
+  readonly variables: readonly string[];
+
+  constructor(problems: readonly { variable: string; message: string }[]) {
+    super(
+      `Invalid configuration:\n${problems.map((problem) => `  ${problem.variable}: ${problem.message}`).join('\n')}`,
+    );
+    this.name = 'ConfigError';
+    this.variables = problems.map((problem) => problem.variable);
+  }
+}
+
+const blankToUndefined = (value: unknown): unknown =>
+  typeof value === 'string' && value.trim() === '' ? undefined : typeof value === 'string' ? value.trim() : value;
+
+/** A whole number in [min, max] from a decimal string, with a default. */
+function integer(defaultValue: number, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^\d+$/, { message: `must be a whole number between ${min} and ${max}` })
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(min, { message: `must be at least ${min}` })
+          .max(max, { message: `must be at most ${max}` }),
+      )
+      .optional()
+      .default(defaultValue),
+  );
+}
+
+const optionalText = z.preprocess(blankToUndefined, z.string().optional());
+
+const httpUrl = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .refine(
+      (value) => {
+        try {
+          const url = new URL(value);
+          return url.protocol === 'http:' || url.protocol === 'https:';
+        } catch {
+          return false;
+        }
+      },
+      { message: 'must be an http(s) URL, e.g. http://localhost:11434/v1' },
+    )
+    .optional(),
+);
+
+const anyUrl = (example: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .refine((value) => URL.canParse(value), { message: `must be a URL, e.g. ${example}` })
+      .optional(),
+  );
+
+const originList = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      const origins: string[] = [];
+      for (const entry of (value ?? '').split(',').map((part) => part.trim())) {
+        if (entry === '') continue;
+        if (entry === '*') {
+          context.addIssue({
+            code: 'custom',
+            message: '"*" is not allowed: list each origin (a wildcard with credentials lets any site use the API)',
+          });
+          continue;
+        }
+        try {
+          origins.push(normalizeOrigin(entry));
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+        }
+      }
+      return origins;
+    }),
+);
+
+const apiKeyList = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      try {
+        return parseApiKeys(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+        return [];
+      }
+    }),
+);
+
+/** The schema, keyed by environment variable name. */
+const ENV_SCHEMA = z.object({
+  PORT: integer(8000, 0, 65_535),
+  // Loopback by default: a fresh `npm start` must not expose an API that spends tokens to the
+  // network. Containers and hosts set HOST=0.0.0.0 (or ::) on purpose.
+  HOST: z.preprocess(blankToUndefined, z.string().optional().default('127.0.0.1')),
+  CORS_ORIGINS: originList,
+  STREAMWELL_PROVIDER: z.preprocess(
+    blankToUndefined,
+    z.enum(['agents', 'openai', 'demo'], { message: 'must be one of agents, openai, demo' }).optional(),
+  ),
+  OPENAI_API_KEY: optionalText,
+  OPENAI_BASE_URL: httpUrl,
+  LLM_BASE_URL: httpUrl,
+  LLM_API_KEY: optionalText,
+  LLM_MODEL: optionalText,
+  STREAM_TIMEOUT_MS: integer(120_000, 0),
+  FIRST_TOKEN_TIMEOUT_MS: integer(60_000, 0),
+  IDLE_TIMEOUT_MS: integer(30_000, 0),
+  HEARTBEAT_MS: integer(15_000, 0),
+  CHECKPOINT_EVERY: integer(50, 0),
+  STREAM_RETENTION_MS: integer(300_000, 0),
+  DISCONNECT_GRACE_MS: integer(30_000, 0),
+  MAX_BODY_BYTES: integer(65_536, 64, 64 * 1024 * 1024),
+  MAX_MESSAGE_CHARS: integer(8000, 1, 16 * 1024 * 1024),
+  MAX_CONCURRENT_STREAMS: integer(1000, 1),
+  API_KEYS: apiKeyList,
+  REDIS_URL: anyUrl('redis://127.0.0.1:6379'),
+  DATABASE_URL: anyUrl('postgres://user@127.0.0.1:5432/streamwell'),
+  LOG_LEVEL: z.preprocess(
+    (value) =>
+      typeof blankToUndefined(value) === 'string' ? (blankToUndefined(value) as string).toLowerCase() : undefined,
+    z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ),
+  SHUTDOWN_DEADLINE_MS: integer(10_000, 0),
+});
+
+/**
+ * Reads and validates the configuration.
+ *
+ * @param env - the environment, `process.env` by default
+ * @returns the configuration
+ * @throws ConfigError listing every invalid variable
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): ServerConfig {
+  const parsed = ENV_SCHEMA.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? 'environment');
+      const got = env[variable];
+      const shown = variable.endsWith('KEY') || variable === 'API_KEYS' || variable.endsWith('_URL') ? '' : got;
+      return { variable, message: `${issue.message}${shown ? ` (got ${JSON.stringify(shown)})` : ''}` };
+    });
+    throw new ConfigError(problems);
+  }
+  const value = parsed.data;
+  const config: ServerConfig = {
+    port: value.PORT,
+    host: value.HOST,
+    corsOrigins: value.CORS_ORIGINS,
+    provider: value.STREAMWELL_PROVIDER,
+    openaiApiKey: value.OPENAI_API_KEY,
+    openaiBaseUrl: value.OPENAI_BASE_URL,
+    llmBaseUrl: value.LLM_BASE_URL,
+    llmApiKey: value.LLM_API_KEY,
+    llmModel: value.LLM_MODEL,
+    streamTimeoutMs: value.STREAM_TIMEOUT_MS,
+    firstTokenTimeoutMs: value.FIRST_TOKEN_TIMEOUT_MS,
+    idleTimeoutMs: value.IDLE_TIMEOUT_MS,
+    heartbeatMs: value.HEARTBEAT_MS,
+    checkpointEvery: value.CHECKPOINT_EVERY,
+    streamRetentionMs: value.STREAM_RETENTION_MS,
+    disconnectGraceMs: value.DISCONNECT_GRACE_MS,
+    maxBodyBytes: value.MAX_BODY_BYTES,
+    maxMessageChars: value.MAX_MESSAGE_CHARS,
+    maxConcurrentStreams: value.MAX_CONCURRENT_STREAMS,
+    apiKeys: value.API_KEYS,
+    redisUrl: value.REDIS_URL,
+    databaseUrl: value.DATABASE_URL,
+    logLevel: value.LOG_LEVEL,
+    shutdownDeadlineMs: value.SHUTDOWN_DEADLINE_MS,
+  };
+  if (config.provider === 'openai' && config.llmBaseUrl === undefined) {
+    throw new ConfigError([
+      {
+        variable: 'STREAMWELL_PROVIDER',
+        message:
+          'is "openai" but LLM_BASE_URL is not set (the server URL with its version path, e.g. http://localhost:11434/v1)',
+      },
+    ]);
+  }
+  if (config.provider === 'agents' && config.openaiApiKey === undefined) {
+    throw new ConfigError([{ variable: 'STREAMWELL_PROVIDER', message: 'is "agents" but OPENAI_API_KEY is not set' }]);
+  }
+  return config;
+}
+
+/**
+ * The configuration with every default (no environment): what tests start from.
+ *
+ * @param overrides - fields to change
+ * @returns a configuration
+ */
+export function defaultConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
+  return { ...loadConfig({}), ...overrides };
+}

@@ -1,0 +1,65 @@
+/**
+ * The run registry's observer for the reference server: feeds the metrics and writes the
+ * troubleshooting guide's lifecycle steps as logs, each line carrying the stream id.
+ *
+ * - debug: first token, token count (every `CHECKPOINT_EVERY` tokens), outcome;
+ * - info: one summary per stream (time to first token, tokens, duration, outcome), and
+ *   abandoned runs.
+ *
+ * ("Endpoint hit" and "run started" are logged from the HTTP core's `onStreamOpen`, see app.ts,
+ * so that they come in the guide's order and both carry the new stream id.)
+ *
+ * @module
+ */
+import type { Logger } from 'pino';
+import type { RegistryObserver, Run, RunSummary } from 'streamwell/server';
+import type { ServerMetrics } from './create-server-metrics.ts';
+
+/**
+ * Creates the observer.
+ *
+ * @param log - the logger
+ * @param metrics - the metrics
+ * @param checkpointEvery - how often to log the running token count at debug
+ * @returns the observer
+ */
+export function createRunObserver(log: Logger, metrics: ServerMetrics, checkpointEvery: number): RegistryObserver {
+  // Decided once: the per-token hook must not pay for a disabled debug log.
+  const debug = log.isLevelEnabled('debug');
+  const every = checkpointEvery > 0 ? checkpointEvery : 50;
+  const onTokenGap = metrics.observer.onTokenGap;
+  return {
+    onFirstToken(run: Run, milliseconds: number) {
+      metrics.observer.onFirstToken(run, milliseconds);
+      if (debug) log.debug({ streamId: run.id, ttftMs: Math.round(milliseconds) }, 'first token');
+    },
+    onTokenGap: debug
+      ? (run: Run, gap: number) => {
+          onTokenGap(run, gap);
+          if (run.tokens % every === 0) log.debug({ streamId: run.id, tokens: run.tokens }, 'token count');
+        }
+      : onTokenGap,
+    onEnd(run: Run, summary: RunSummary) {
+      metrics.observer.onEnd(run, summary);
+      if (debug) log.debug({ streamId: run.id, status: summary.status, outcome: summary.outcome }, 'outcome');
+      log.info(
+        {
+          streamId: run.id,
+          ttftMs: summary.timeToFirstTokenMs === undefined ? null : Math.round(summary.timeToFirstTokenMs),
+          tokens: summary.tokens,
+          durationMs: Math.round(summary.durationMs),
+          status: summary.status,
+          outcome: summary.outcome,
+        },
+        'stream summary',
+      );
+    },
+    onAbandoned(run: Run) {
+      metrics.observer.onAbandoned(run);
+      log.info(
+        { streamId: run.id, tokens: run.tokens },
+        'run abandoned: no client reconnected within the grace period',
+      );
+    },
+  };
+}

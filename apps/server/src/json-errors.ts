@@ -1,0 +1,100 @@
+/**
+ * JSON errors for Fastify's own failures (unknown routes, wrong methods, parser and client
+ * errors), in the one shape every streamwell endpoint uses: `{"error": {"code", "message"}}`.
+ *
+ * @module
+ */
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { StreamwellError, type StreamwellErrorCode } from 'streamwell/server';
+
+/**
+ * Sends a JSON error.
+ *
+ * @param reply - the reply
+ * @param status - HTTP status
+ * @param code - stable code
+ * @param message - human-readable message
+ * @returns the reply
+ */
+export function sendError(
+  reply: FastifyReply,
+  status: number,
+  code: StreamwellErrorCode,
+  message: string,
+): FastifyReply {
+  return reply
+    .code(status)
+    .header('Content-Type', 'application/json; charset=utf-8')
+    .send(new StreamwellError(code, message, { status }).toJSON());
+}
+
+/**
+ * Sends `405 method_not_allowed` with `Allow`.
+ *
+ * @param reply - the reply
+ * @param allow - the allowed methods
+ * @returns the reply
+ */
+export function methodNotAllowed(reply: FastifyReply, allow: string): FastifyReply {
+  reply.header('Allow', allow);
+  return sendError(reply, 405, 'method_not_allowed', `${reply.request.method} is not allowed here; use ${allow}.`);
+}
+
+/** Maps Fastify's error codes to ours. */
+function toCode(error: FastifyError): { status: number; code: StreamwellErrorCode } {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, code: 'unsupported_media_type' };
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'body_too_large' };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { status: 400, code: 'invalid_json' };
+    default: {
+      const status = error.statusCode ?? 500;
+      return { status, code: status >= 500 ? 'internal_error' : status === 404 ? 'not_found' : 'bad_request' };
+    }
+  }
+}
+
+const MALFORMED =
+  'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n' +
+  `Content-Length: ${Buffer.byteLength(JSON.stringify(new StreamwellError('bad_request', 'Malformed HTTP request.').toJSON()))}\r\n\r\n` +
+  JSON.stringify(new StreamwellError('bad_request', 'Malformed HTTP request.').toJSON());
+
+/**
+ * Answers bytes that are not HTTP (the parser failed) with a JSON 400 and closes that socket;
+ * nothing else is affected. Fastify's `clientErrorHandler` option.
+ *
+ * @param error - the parser error
+ * @param socket - the client's socket
+ */
+export function handleClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(MALFORMED);
+}
+
+/**
+ * Installs the error and not-found handlers.
+ *
+ * @param app - the Fastify instance
+ * @param knownPaths - paths that exist for some method (a wrong method there is 405, not 404)
+ */
+export function installErrorHandlers(app: FastifyInstance, knownPaths: ReadonlyMap<string, string>): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const { status, code } = toCode(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const message = status >= 500 ? 'The server failed to handle the request.' : error.message;
+    return sendError(reply, status, code, message);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?', 1)[0] ?? '/';
+    const allow = knownPaths.get(path);
+    if (allow !== undefined) return methodNotAllowed(reply, allow);
+    return sendError(reply, 404, 'not_found', `No route ${request.method} ${path}.`);
+  });
+}

@@ -1,0 +1,70 @@
+/**
+ * Starts the reference server: `npm start` (or `node apps/server/dist/main.js`).
+ *
+ * Reads the environment (a bad value exits with status 1 and a message naming the variable),
+ * listens on HOST:PORT, and on SIGTERM/SIGINT drains gracefully: new streams are refused, running
+ * ones get up to SHUTDOWN_DEADLINE_MS to finish, the rest end with `server_shutdown` so clients
+ * reconnect elsewhere. A second signal exits at once.
+ *
+ * @module
+ */
+import { isStreamwellError } from 'streamwell/server';
+import { createApp } from './app.ts';
+import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
+
+function fail(message: string): never {
+  process.stderr.write(`streamwell: ${message}\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let config: ServerConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  let app: Awaited<ReturnType<typeof createApp>>;
+  try {
+    app = await createApp(config);
+  } catch (error) {
+    if (isStreamwellError(error) && error.code === 'invalid_config') fail(`Invalid configuration: ${error.message}`);
+    throw error;
+  }
+  const log = app.context.log;
+  const address = await app.fastify.listen({ port: config.port, host: config.host });
+  const provider = app.context.provider;
+  log.info(
+    { address, provider: provider.name, model: provider.model, demo: provider.demo === true },
+    provider.demo
+      ? `streamwell listening on ${address} with the built-in DEMO model (set OPENAI_API_KEY or LLM_BASE_URL for a real one)`
+      : `streamwell listening on ${address}`,
+  );
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal }, 'shutting down');
+    app.shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `streamwell: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

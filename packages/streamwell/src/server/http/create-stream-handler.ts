@@ -1,0 +1,343 @@
+/**
+ * The framework-agnostic HTTP core of streamwell: the three stream endpoints of the brief on top
+ * of a {@link RunRegistry}.
+ *
+ * - `POST {base}/stream/message` starts a run (or returns the run an `Idempotency-Key` already
+ *   started) and answers `200 text/event-stream` with `X-Stream-Id`;
+ * - `GET {base}/streams/{id}` resumes after `Last-Event-ID` (or `?after=`; the header wins), also
+ *   after the run finished while it is retained; `204` when the cursor is the terminal event;
+ * - `POST {base}/streams/{id}/cancel` stops the run and its upstream call; idempotent.
+ *
+ * Every request is checked in this order, so that nothing reaches the model before it passes:
+ * CORS origin, method, bearer auth, content type, body size, body shape. Every refusal is a JSON
+ * `{"error": {"code", "message"}}` with a fitting status and `Vary: Origin`.
+ *
+ * The adapters ({@link handleNodeRequest}, {@link handleWebRequest}) only translate requests and
+ * write replies.
+ *
+ * @module
+ */
+import { isStreamwellError, StreamwellError } from '../../errors/index.ts';
+import { PROTOCOL_HEADER, PROTOCOL_VERSION, SSE_HEADERS, STREAM_ID_HEADER } from '../../protocol/index.ts';
+import type { Run } from '../run.ts';
+import type { RunRegistry } from '../run-registry.ts';
+import { type ApiKeyAuth, createApiKeyAuth } from './create-api-key-auth.ts';
+import { type CorsPolicy, createCorsPolicy } from './create-cors-policy.ts';
+import { createHeartbeat } from './create-heartbeat.ts';
+import type { HttpBodyReply, HttpHeaders, HttpReply, HttpRequestLike, SseStreamReply } from './http-types.ts';
+import { assertJsonContentType, parseCursor, parseIdempotencyKey, parseStartBody } from './parse-start-request.ts';
+import { type SseCloseReason, SseConnection, type SseConnectionHub } from './sse-connection.ts';
+
+/** Defaults of {@link StreamHandlerOptions}. */
+export const STREAM_HANDLER_DEFAULTS = Object.freeze({
+  basePath: '/api',
+  heartbeatMs: 15_000,
+  maxBodyBytes: 65_536,
+  maxMessageChars: 8000,
+  maxBufferedBytes: 1024 * 1024,
+  retryAfterSeconds: 2,
+});
+
+/** Which endpoint a request hit. */
+export type StreamEndpoint = 'start' | 'resume' | 'cancel';
+
+/** Passed to {@link StreamHandlerOptions.onStreamOpen}. */
+export interface StreamOpenInfo {
+  readonly endpoint: 'start' | 'resume';
+  readonly run: Run;
+  /** The cursor, for a resume. */
+  readonly after: number | undefined;
+  /** False when an `Idempotency-Key` matched an existing run (no model call was made). */
+  readonly created: boolean;
+  readonly principal: string | undefined;
+}
+
+/** Options of {@link createStreamHandler}. Every limit has a default. */
+export interface StreamHandlerOptions {
+  readonly registry: RunRegistry;
+  /** Prefix of the endpoints. @defaultValue `/api` */
+  readonly basePath?: string;
+  /** Keep-alive comment interval when nothing else was written; 0 disables. @defaultValue 15000 */
+  readonly heartbeatMs?: number;
+  /** Largest request body. @defaultValue 65536 */
+  readonly maxBodyBytes?: number;
+  /** Longest message, in characters. @defaultValue 8000 */
+  readonly maxMessageChars?: number;
+  /**
+   * Bytes a response may hold for a client that stopped reading before the response is ended
+   * (the client can resume; the run is unaffected). @defaultValue 1 MiB
+   */
+  readonly maxBufferedBytes?: number;
+  /** CORS allowlist. @defaultValue only the server's own origin */
+  readonly cors?: CorsPolicy;
+  /** Bearer auth. @defaultValue none: every request passes, streams have no owner */
+  readonly auth?: ApiKeyAuth;
+  /** `Retry-After` of `429`/`503` answers. @defaultValue 2 */
+  readonly retryAfterSeconds?: number;
+  /** A stream response opened (logs: "endpoint hit"). */
+  readonly onStreamOpen?: (info: StreamOpenInfo) => void;
+  /** A stream response ended. */
+  readonly onStreamClose?: (run: Run, reason: SseCloseReason) => void;
+  /** A request was refused; `error.status` is the answered status (5xx = a bug). */
+  readonly onRequestError?: (error: StreamwellError, endpoint: StreamEndpoint) => void;
+}
+
+/** The HTTP core. */
+export interface StreamHandler {
+  /**
+   * Answers a request to one of the stream endpoints.
+   *
+   * @param request - the request, from an adapter
+   * @returns the reply, or undefined when the path is not a stream endpoint (let the framework route it)
+   */
+  handle(request: HttpRequestLike): Promise<HttpReply | undefined>;
+  /** The CORS policy in use (shared with other routes of the app). */
+  readonly cors: CorsPolicy;
+  /** The auth in use. */
+  readonly auth: ApiKeyAuth;
+  /** The registry. */
+  readonly registry: RunRegistry;
+  /** Open event-stream responses. */
+  readonly openStreams: number;
+  /** Ends every open event-stream response (shutdown: clients reconnect elsewhere). */
+  closeAll(): void;
+}
+
+interface Route {
+  readonly endpoint: StreamEndpoint;
+  readonly streamId: string | undefined;
+  readonly allow: string;
+}
+
+const STREAM_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+function matchRoute(pathname: string, base: string): Route | 'unknown-stream' | undefined {
+  if (!pathname.startsWith(base)) return undefined;
+  const rest = pathname.slice(base.length);
+  if (rest === '/stream/message') return { endpoint: 'start', streamId: undefined, allow: 'POST, OPTIONS' };
+  if (!rest.startsWith('/streams/')) return undefined;
+  const parts = rest.slice('/streams/'.length).split('/');
+  const streamId = parts[0] ?? '';
+  if (!STREAM_ID.test(streamId) || parts.length > 2 || (parts.length === 2 && parts[1] !== 'cancel')) {
+    return 'unknown-stream';
+  }
+  return parts.length === 2
+    ? { endpoint: 'cancel', streamId, allow: 'POST, OPTIONS' }
+    : { endpoint: 'resume', streamId, allow: 'GET, OPTIONS' };
+}
+
+function unknownStream(): StreamwellError {
+  return new StreamwellError('not_found', 'Unknown or expired stream.', { status: 404 });
+}
+
+/**
+ * A JSON reply.
+ *
+ * @param status - HTTP status
+ * @param value - the body, serialized with `JSON.stringify`
+ * @param headers - extra headers
+ * @returns the reply
+ */
+export function jsonReply(status: number, value: unknown, headers: HttpHeaders = {}): HttpBodyReply {
+  return {
+    type: 'body',
+    status,
+    headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
+    body: JSON.stringify(value),
+  };
+}
+
+/**
+ * The JSON error reply of any failure: a {@link StreamwellError} keeps its code and status;
+ * anything else is a `500 internal_error` whose message reveals nothing.
+ *
+ * @param error - what went wrong
+ * @param headers - headers to add (CORS)
+ * @param retryAfterSeconds - `Retry-After` for `429` and `503`
+ * @returns the reply
+ */
+export function errorReply(error: unknown, headers: HttpHeaders = {}, retryAfterSeconds = 2): HttpBodyReply {
+  const failure = toStreamwellError(error);
+  const status = failure.status ?? 500;
+  const extra: HttpHeaders = { ...headers };
+  if (status === 429 || status === 503) extra['Retry-After'] = String(retryAfterSeconds);
+  if (status === 401) extra['WWW-Authenticate'] = 'Bearer';
+  return jsonReply(status, failure.toJSON(), extra);
+}
+
+/**
+ * Wraps anything thrown into a {@link StreamwellError} (`internal_error`, 500, for non-streamwell errors).
+ *
+ * @param error - what was thrown
+ * @returns the streamwell error
+ */
+export function toStreamwellError(error: unknown): StreamwellError {
+  if (isStreamwellError(error)) return error;
+  return new StreamwellError('internal_error', 'The server failed to handle the request.', {
+    status: 500,
+    cause: error,
+  });
+}
+
+/**
+ * Creates the HTTP core.
+ *
+ * @param options - registry, limits, CORS and auth
+ * @returns the handler; mount it with {@link handleNodeRequest} or {@link handleWebRequest}
+ * @example
+ * const registry = createRunRegistry({ provider: createDemoProvider() });
+ * const handler = createStreamHandler({ registry, cors: createCorsPolicy({ origins: ['http://localhost:3000'] }) });
+ * http.createServer((request, response) => handleNodeRequest(handler, request, response));
+ */
+export function createStreamHandler(options: StreamHandlerOptions): StreamHandler {
+  const registry = options.registry;
+  const base = (options.basePath ?? STREAM_HANDLER_DEFAULTS.basePath).replace(/\/+$/, '');
+  const maxBodyBytes = options.maxBodyBytes ?? STREAM_HANDLER_DEFAULTS.maxBodyBytes;
+  const maxMessageChars = options.maxMessageChars ?? STREAM_HANDLER_DEFAULTS.maxMessageChars;
+  const retryAfterSeconds = options.retryAfterSeconds ?? STREAM_HANDLER_DEFAULTS.retryAfterSeconds;
+  const cors = options.cors ?? createCorsPolicy();
+  const auth = options.auth ?? createApiKeyAuth();
+  const onStreamClose = options.onStreamClose;
+  const hub: SseConnectionHub = {
+    heartbeat: createHeartbeat<SseConnection>(options.heartbeatMs ?? STREAM_HANDLER_DEFAULTS.heartbeatMs),
+    maxBufferedBytes: options.maxBufferedBytes ?? STREAM_HANDLER_DEFAULTS.maxBufferedBytes,
+    onClose: onStreamClose === undefined ? undefined : (connection, reason) => onStreamClose(connection.run, reason),
+  };
+
+  function streamReply(run: Run, after: number | undefined, corsHeaders: HttpHeaders): SseStreamReply {
+    return {
+      type: 'stream',
+      status: 200,
+      streamId: run.id,
+      headers: {
+        ...SSE_HEADERS,
+        [STREAM_ID_HEADER]: run.id,
+        [PROTOCOL_HEADER]: String(PROTOCOL_VERSION),
+        ...corsHeaders,
+      },
+      open(sink) {
+        const connection = new SseConnection(hub, sink, run);
+        connection.open(registry, after);
+        return connection;
+      },
+    };
+  }
+
+  async function start(request: HttpRequestLike, principal: string | undefined, corsHeaders: HttpHeaders) {
+    assertJsonContentType(request.header('content-type'));
+    const declared = Number(request.header('content-length') ?? '0');
+    // Refuse a declared oversize body before reading a byte of it.
+    if (declared > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
+    const body = parseStartBody(await request.readBody(maxBodyBytes), { maxMessageChars });
+    const idempotencyKey = parseIdempotencyKey(request.header('idempotency-key'));
+    const { run, created } = registry.start({
+      message: body.message,
+      threadId: body.threadId,
+      owner: principal,
+      idempotencyKey,
+    });
+    options.onStreamOpen?.({ endpoint: 'start', run, after: undefined, created, principal });
+    // The whole run from `start`, also for a repeated Idempotency-Key: the client sees one stream.
+    return streamReply(run, undefined, corsHeaders);
+  }
+
+  function resume(
+    request: HttpRequestLike,
+    url: URL,
+    run: Run,
+    principal: string | undefined,
+    corsHeaders: HttpHeaders,
+  ) {
+    const after = parseCursor(request.header('last-event-id'), url.searchParams.get('after'));
+    if (after !== undefined && after > run.lastEventId) {
+      throw new StreamwellError('invalid_cursor', `Event ${after} does not exist in this stream.`, { status: 400 });
+    }
+    // At the terminal event there is nothing more: 204 makes a browser EventSource stop reconnecting.
+    if (run.status !== 'running' && after !== undefined && after >= run.lastEventId) {
+      return { type: 'body', status: 204, headers: { ...corsHeaders, 'Cache-Control': 'no-store' }, body: '' } as const;
+    }
+    options.onStreamOpen?.({ endpoint: 'resume', run, after, created: false, principal });
+    return streamReply(run, after, corsHeaders);
+  }
+
+  function cancel(run: Run, corsHeaders: HttpHeaders): HttpBodyReply {
+    run.cancel();
+    return jsonReply(
+      200,
+      {
+        streamId: run.id,
+        status: run.status,
+        outcome: run.outcome,
+        tokens: run.tokens,
+        textLength: run.text.length,
+      },
+      corsHeaders,
+    );
+  }
+
+  async function dispatch(request: HttpRequestLike, url: URL, route: Route, corsHeaders: HttpHeaders) {
+    const principal = auth.authenticateHeader(request.header('authorization'));
+    if (route.endpoint === 'start') return start(request, principal, corsHeaders);
+    const run = registry.get(route.streamId ?? '', principal);
+    if (run === undefined) throw unknownStream();
+    if (route.endpoint === 'resume') return resume(request, url, run, principal, corsHeaders);
+    return cancel(run, corsHeaders);
+  }
+
+  return {
+    cors,
+    auth,
+    registry,
+    get openStreams() {
+      return hub.heartbeat.members.size;
+    },
+    async handle(request) {
+      const url = new URL(request.url, 'http://localhost');
+      const route = matchRoute(url.pathname, base);
+      if (route === undefined) return undefined;
+      const origin = request.header('origin');
+      const host = request.header('host');
+      const corsHeaders = cors.responseHeaders(origin, host);
+      const endpoint: StreamEndpoint = route === 'unknown-stream' ? 'resume' : route.endpoint;
+      try {
+        cors.assertAllowed(origin, host);
+        if (route === 'unknown-stream') throw unknownStream();
+        if (request.method === 'OPTIONS') {
+          const headers = origin === undefined ? corsHeaders : cors.preflightHeaders(origin, host);
+          return { type: 'body', status: 204, headers: { ...headers, Allow: route.allow }, body: '' };
+        }
+        if (!route.allow.split(', ').includes(request.method)) {
+          throw new StreamwellError(
+            'method_not_allowed',
+            `${request.method} is not allowed here; use ${route.allow}.`,
+            {
+              status: 405,
+            },
+          );
+        }
+        return await dispatch(request, url, route, corsHeaders);
+      } catch (error) {
+        const failure = toStreamwellError(error);
+        options.onRequestError?.(failure, endpoint);
+        const headers =
+          failure.code === 'method_not_allowed' && route !== 'unknown-stream'
+            ? { ...corsHeaders, Allow: route.allow }
+            : corsHeaders;
+        return errorReply(failure, headers, retryAfterSeconds);
+      }
+    },
+    closeAll() {
+      for (const connection of [...hub.heartbeat.members]) connection.finish('shutdown');
+    },
+  };
+}
+
+/**
+ * The `413 body_too_large` error.
+ *
+ * @param limit - the byte limit
+ * @returns the error
+ */
+export function bodyTooLarge(limit: number): StreamwellError {
+  return new StreamwellError('body_too_large', `The request body is larger than ${limit} bytes.`, { status: 413 });
+}

@@ -1,0 +1,83 @@
+/**
+ * The framework-neutral request and reply shapes of the HTTP core. Adapters (Node
+ * `IncomingMessage`/`ServerResponse`, Web `Request`/`Response`) translate to and from these, so
+ * routing, validation, CORS, auth and the SSE writer exist once.
+ *
+ * @module
+ */
+
+/** What the core needs from an incoming request. */
+export interface HttpRequestLike {
+  /** Upper-case method, e.g. `POST`. */
+  readonly method: string;
+  /** Path and query (`/api/streams/abc?after=3`); an absolute URL is accepted too. */
+  readonly url: string;
+  /**
+   * A header value by lower-case name; repeated headers joined with `, `.
+   *
+   * @param name - lower-case header name
+   */
+  header(name: string): string | undefined;
+  /**
+   * Reads the whole body, refusing more than `limit` bytes.
+   *
+   * @param limit - most bytes to accept
+   * @throws StreamwellError `body_too_large` (413) past the limit
+   */
+  readBody(limit: number): Promise<Uint8Array>;
+}
+
+/** Response headers as the core produces them. */
+export type HttpHeaders = Record<string, string>;
+
+/** A complete, non-streaming reply (JSON or empty). */
+export interface HttpBodyReply {
+  readonly type: 'body';
+  readonly status: number;
+  readonly headers: HttpHeaders;
+  /** JSON text, or '' for an empty body (204, preflight). */
+  readonly body: string;
+}
+
+/** Where the SSE writer writes: one adapter-specific sink per open response. */
+export interface SseSink {
+  /**
+   * Writes one chunk. Every call is exactly one transport write.
+   *
+   * @returns false when the transport asks the writer to slow down (its buffer is over the
+   *   high-water mark); the writer then checks {@link SseSink.bufferedBytes} against its cap
+   */
+  write(chunk: string): boolean;
+  /** Bytes written but not yet handed to the network (user space only). */
+  readonly bufferedBytes: number;
+  /** Ends the response. Idempotent. */
+  end(): void;
+}
+
+/** An open event stream, as the adapter sees it. */
+export interface SseStreamHandle {
+  /** The adapter's connection closed (client went away or response ended): detach. Idempotent. */
+  close(): void;
+}
+
+/** A streaming reply: headers now, then events through {@link SseStreamReply.open}. */
+export interface SseStreamReply {
+  readonly type: 'stream';
+  readonly status: 200;
+  readonly headers: HttpHeaders;
+  /** The stream id (also in the `X-Stream-Id` header). */
+  readonly streamId: string;
+  /**
+   * Starts writing: the backlog in one write, then live events. Call it synchronously after the
+   * headers are committed, in the same tick as the reply was produced, so that the decision made
+   * for the cursor still holds. The adapter must call `close()` on the handle when its
+   * connection closes.
+   *
+   * @param sink - the adapter's writer
+   * @returns the handle
+   */
+  open(sink: SseSink): SseStreamHandle;
+}
+
+/** What the core answers. */
+export type HttpReply = HttpBodyReply | SseStreamReply;

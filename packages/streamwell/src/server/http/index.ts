@@ -1,0 +1,15 @@
+/**
+ * The HTTP side of `streamwell/server`: a framework-agnostic core for the stream endpoints,
+ * with a Node adapter and a Web (`Request`/`Response`) adapter.
+ *
+ * @module
+ */
+export * from './create-api-key-auth.ts';
+export * from './create-cors-policy.ts';
+export * from './create-heartbeat.ts';
+export * from './create-stream-handler.ts';
+export * from './handle-node-request.ts';
+export * from './handle-web-request.ts';
+export * from './http-types.ts';
+export * from './parse-start-request.ts';
+export * from './sse-connection.ts';

@@ -1,0 +1,143 @@
+/**
+ * Validates the body of `POST /api/stream/message`: `{"message": string, "threadId"?: string}`.
+ *
+ * JSON is accepted as `application/json` and as `text/plain`, because the troubleshooting guide's
+ * browser code sends `body: JSON.stringify(...)` without a `Content-Type`, which browsers label
+ * `text/plain;charset=UTF-8` (a "simple" request: no preflight). Any other type is `415`.
+ *
+ * @module
+ */
+import { StreamwellError } from '../../errors/index.ts';
+
+/** A validated start request. */
+export interface StartBody {
+  readonly message: string;
+  readonly threadId: string | undefined;
+}
+
+/** Limits of {@link parseStartBody}. */
+export interface StartBodyLimits {
+  /** Longest message in characters (UTF-16 code units). */
+  readonly maxMessageChars: number;
+}
+
+const MAX_THREAD_ID_CHARS = 200;
+const MAX_IDEMPOTENCY_KEY_CHARS = 256;
+// Visible ASCII only: a key ends up in maps and logs, never control characters.
+const HEADER_TOKEN = /^[\x21-\x7e]+$/;
+function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+function badRequest(message: string): StreamwellError {
+  return new StreamwellError('bad_request', message, { status: 400 });
+}
+
+/**
+ * Checks the `Content-Type` of a start request. A missing type is read as JSON (curl without
+ * `-H`, server-side callers).
+ *
+ * @param contentType - the header value
+ * @throws StreamwellError `unsupported_media_type` (415)
+ */
+export function assertJsonContentType(contentType: string | undefined): void {
+  if (contentType === undefined) return;
+  const mediaType = (contentType.split(';', 1)[0] ?? '').trim().toLowerCase();
+  if (mediaType === 'application/json' || mediaType === 'text/plain' || mediaType === '') return;
+  throw new StreamwellError(
+    'unsupported_media_type',
+    `Content-Type ${mediaType} is not accepted: send JSON as application/json or text/plain.`,
+    { status: 415 },
+  );
+}
+
+/**
+ * Decodes and validates a start body.
+ *
+ * @param bytes - the raw body
+ * @param limits - the message length limit
+ * @returns the message and optional thread id
+ * @throws StreamwellError `invalid_json` (400), `bad_request` (400), `empty_message` (400),
+ *   `message_too_long` (413)
+ */
+export function parseStartBody(bytes: Uint8Array, limits: StartBodyLimits): StartBody {
+  let value: unknown;
+  try {
+    // fatal: bytes that are not UTF-8 are a client error, not U+FFFD in the prompt.
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    if (text.trim() === '') {
+      throw new SyntaxError('empty body');
+    }
+    value = JSON.parse(text);
+  } catch {
+    throw new StreamwellError('invalid_json', 'The body is not valid JSON; send {"message": "..."}.', { status: 400 });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw badRequest('The body must be a JSON object: {"message": "...", "threadId"?: "..."}.');
+  }
+  const { message, threadId } = value as { message?: unknown; threadId?: unknown };
+  if (message === undefined || message === null) {
+    throw new StreamwellError('empty_message', 'The body has no "message".', { status: 400 });
+  }
+  if (typeof message !== 'string') throw badRequest('"message" must be a string.');
+  if (message.trim() === '') throw new StreamwellError('empty_message', 'The message is empty.', { status: 400 });
+  if (message.length > limits.maxMessageChars) {
+    throw new StreamwellError(
+      'message_too_long',
+      `The message is ${message.length} characters; the limit is ${limits.maxMessageChars}.`,
+      { status: 413 },
+    );
+  }
+  if (threadId !== undefined && threadId !== null) {
+    if (
+      typeof threadId !== 'string' ||
+      threadId === '' ||
+      threadId.length > MAX_THREAD_ID_CHARS ||
+      hasControlCharacter(threadId)
+    ) {
+      throw badRequest(`"threadId" must be a non-empty string of at most ${MAX_THREAD_ID_CHARS} characters.`);
+    }
+    return { message, threadId };
+  }
+  return { message, threadId: undefined };
+}
+
+/**
+ * Validates an `Idempotency-Key` header.
+ *
+ * @param value - the header value
+ * @returns the key, or undefined when absent
+ * @throws StreamwellError `bad_request` (400) for an empty, over-long or non-ASCII key
+ */
+export function parseIdempotencyKey(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.length > MAX_IDEMPOTENCY_KEY_CHARS || !HEADER_TOKEN.test(value)) {
+    throw badRequest(`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters.`);
+  }
+  return value;
+}
+
+/**
+ * Reads a resume cursor: the `Last-Event-ID` header wins over `?after=` (EventSource updates the
+ * header on every reconnect, while the URL keeps the value it was created with). An empty value
+ * means no cursor, as EventSource sends none before it has seen an id.
+ *
+ * @param lastEventId - the `Last-Event-ID` header
+ * @param after - the `after` query parameter
+ * @returns the cursor, or undefined for "from the start"
+ * @throws StreamwellError `invalid_cursor` (400) when the cursor is not a decimal integer
+ */
+export function parseCursor(lastEventId: string | undefined, after: string | null): number | undefined {
+  const raw = lastEventId !== undefined && lastEventId.trim() !== '' ? lastEventId.trim() : after?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d{1,15}$/.test(raw)) {
+    throw new StreamwellError('invalid_cursor', `The cursor ${JSON.stringify(raw.slice(0, 40))} is not an event id.`, {
+      status: 400,
+    });
+  }
+  return Number(raw);
+}

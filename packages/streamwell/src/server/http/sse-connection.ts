@@ -1,0 +1,127 @@
+/**
+ * The SSE writer of one open response: the backlog in one write, then each live event as one
+ * write (the run encodes a frame once and shares it among subscribers), keep-alive comments from
+ * the shared heartbeat, a cap on bytes buffered for a client that stopped reading, and a detach
+ * from the run when the response closes (the registry's disconnect grace then applies).
+ *
+ * @module
+ */
+import { encodeSseComment, encodeSseEvent } from '../../protocol/index.ts';
+import type { Run, RunEvent, RunSubscriber } from '../run.ts';
+import type { RunRegistry } from '../run-registry.ts';
+import type { Heartbeat } from './create-heartbeat.ts';
+import type { SseSink, SseStreamHandle } from './http-types.ts';
+
+/** Why an event stream response ended. */
+export type SseCloseReason =
+  /** The run's terminal event was written (or the run had already ended). */
+  | 'end'
+  /** The client closed the connection. */
+  | 'client_closed'
+  /** The client stopped reading and the buffered bytes passed the cap; it can resume. */
+  | 'slow_consumer'
+  /** The run left retention while the response was open. */
+  | 'evicted'
+  /** The server ended every stream (shutdown). */
+  | 'shutdown';
+
+/** Shared by the connections of one handler. */
+export interface SseConnectionHub {
+  readonly heartbeat: Heartbeat<SseConnection>;
+  /** Most bytes one response may have buffered before its subscriber is dropped. */
+  readonly maxBufferedBytes: number;
+  /** Told once per connection when it ends. */
+  readonly onClose: ((connection: SseConnection, reason: SseCloseReason) => void) | undefined;
+}
+
+const PING = encodeSseComment('ping');
+
+/**
+ * One open event-stream response following one run. Methods are on the prototype (no closures)
+ * to keep idle streams small.
+ */
+export class SseConnection implements RunSubscriber, SseStreamHandle {
+  readonly run: Run;
+  lastWriteTick: number;
+  #hub: SseConnectionHub;
+  #sink: SseSink;
+  #limit: number;
+  #detach: (() => void) | undefined;
+  #closed = false;
+
+  constructor(hub: SseConnectionHub, sink: SseSink, run: Run) {
+    this.#hub = hub;
+    this.#sink = sink;
+    this.run = run;
+    this.#limit = hub.maxBufferedBytes;
+    this.lastWriteTick = hub.heartbeat.tick;
+  }
+
+  /** True once the response has ended. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Attaches at `after`, writes the backlog in one write and follows live events.
+   *
+   * @param registry - the registry (tracks subscribers for the disconnect grace)
+   * @param after - the cursor, or undefined for the whole run
+   */
+  open(registry: RunRegistry, after: number | undefined): void {
+    const attachment = registry.attach(this.run, after, this);
+    this.#detach = attachment.detach;
+    this.#hub.heartbeat.add(this);
+    const backlog = attachment.backlog;
+    if (backlog.length > 0) {
+      let text = '';
+      for (const event of backlog) text += encodeSseEvent(event.id, event.event, event.json);
+      // A resume may legitimately replay a long reply in one go: allow the cap on top of it.
+      this.#limit = this.#hub.maxBufferedBytes + text.length;
+      this.#write(text);
+    }
+    if (this.run.status !== 'running') this.finish('end');
+  }
+
+  /** Live event from the run: one write of the shared frame. */
+  onEvent(event: RunEvent, frame: string): void {
+    if (this.#closed) return;
+    this.#write(frame);
+    if (event.event === 'done' || event.event === 'error') this.finish('end');
+  }
+
+  /** The run left retention. */
+  onEvicted(): void {
+    this.finish('evicted');
+  }
+
+  /** Keep-alive from the shared heartbeat. */
+  ping(): void {
+    if (!this.#closed) this.#write(PING);
+  }
+
+  /** The adapter's connection closed. */
+  close(): void {
+    this.finish('client_closed');
+  }
+
+  /**
+   * Ends the response and detaches from the run. Idempotent.
+   *
+   * @param reason - why, for logs and metrics
+   */
+  finish(reason: SseCloseReason): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#detach?.();
+    this.#hub.heartbeat.remove(this);
+    this.#sink.end();
+    this.#hub.onClose?.(this, reason);
+  }
+
+  #write(chunk: string): void {
+    this.lastWriteTick = this.#hub.heartbeat.tick;
+    // Only when the transport says it is over its high-water mark is the buffered size checked.
+    if (!this.#sink.write(chunk) && this.#sink.bufferedBytes > this.#limit) this.finish('slow_consumer');
+  }
+}
