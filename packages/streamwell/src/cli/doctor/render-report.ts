@@ -28,7 +28,7 @@ const COLOR: Readonly<Record<CheckStatus, string>> = { pass: ANSI.green, warn: A
 
 /**
  * Whether to colour output: only on a TTY, never with `NO_COLOR` set (https://no-color.org),
- * always with `FORCE_COLOR` set to something other than 0.
+ * always with `FORCE_COLOR` set (to anything but empty, 0 or false).
  *
  * @param stream - the output stream
  * @param env - the environment
@@ -39,7 +39,8 @@ export function shouldUseColor(
   env: Readonly<Record<string, string | undefined>>,
 ): boolean {
   if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
-  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return true;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined && force !== '' && force !== '0' && force !== 'false') return true;
   return stream.isTTY === true && env.TERM !== 'dumb';
 }
 
