@@ -5,6 +5,7 @@
  * @module
  */
 export * from '../errors/index.ts';
+export * from '../protocol/index.ts';
 export * from './backoff.ts';
 export * from './client-metrics.ts';
 export * from './diagnose/index.ts';
@@ -17,4 +18,5 @@ export * from './stream-client.ts';
 export * from './stream-http-error.ts';
 export * from './stream-session.ts';
 export * from './stream-sse-events.ts';
+export * from './stream-store.ts';
 export * from './stream-transport.ts';
