@@ -3,7 +3,7 @@
  * handleUpgrade) in front of the library session and a real run registry.
  */
 
-import { encodeBearerProtocol, encodeSseEvent, WEBSOCKET_PROTOCOL } from 'streamwell/server';
+import { createDemoProvider, encodeBearerProtocol, encodeSseEvent, WEBSOCKET_PROTOCOL } from 'streamwell/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   countCalls,
@@ -218,7 +218,7 @@ describe('validation', () => {
       'bad_request',
       'empty_message',
       'message_too_long',
-      'bad_request',
+      'invalid_cursor',
       'bad_request',
       'bad_request',
     ]);
@@ -291,6 +291,20 @@ describe('heartbeat', () => {
     const run = server?.registry.get(streamId, undefined);
     expect(run?.subscriberCount).toBe(0);
     expect(run?.status).toBe('running'); // the disconnect grace decides, not the socket
+  });
+
+  it('sends heartbeat frames on a quiet stream, before the first token too', async () => {
+    await setup({
+      provider: createDemoProvider({ firstTokenDelayMs: 300, tokenIntervalMs: 0, reply: () => 'late' }),
+      route: { heartbeatMs: 40 },
+    });
+    const socket = await client();
+    const streamId = await started(socket);
+    await socket.terminal(streamId);
+    const firstToken = socket.frames.findIndex((frame) => frame.event === 'token');
+    const beats = socket.frames.slice(0, firstToken).filter((frame) => frame.type === 'heartbeat');
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats[0]).toEqual({ type: 'heartbeat' });
   });
 
   it('keeps a peer that answers pings across many intervals', async () => {

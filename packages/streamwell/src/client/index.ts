@@ -20,3 +20,4 @@ export * from './stream-session.ts';
 export * from './stream-sse-events.ts';
 export * from './stream-store.ts';
 export * from './stream-transport.ts';
+export * from './ws-transport.ts';

@@ -7,6 +7,7 @@
  * @module
  */
 import { StreamwellError } from '../../errors/index.ts';
+import { parseCursor, parseIdempotencyKey, parseStartBody } from '../http/parse-start-request.ts';
 
 /** A validated `start` message. */
 export interface StartMessage {
@@ -62,31 +63,29 @@ function requiredStreamId(record: Record<string, unknown>): string {
   return streamId;
 }
 
-/** `after` is a non-negative integer id, or its decimal text (what an SSE client stores). */
+/** `after` is the id of the last event received, as a number or its decimal text (what an SSE client stores). */
 function parseAfter(value: unknown): number | undefined {
-  if (value === undefined || value === null || value === '') return undefined;
-  const number = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : value;
-  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < 0) {
-    throw badRequest('"after" must be the id of the last event received (a non-negative integer).');
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'number' && typeof value !== 'string') {
+    throw new StreamwellError('invalid_cursor', '"after" must be the id of the last event received.', { status: 400 });
   }
-  return number;
+  // The HTTP rule (Last-Event-ID / ?after=), so both transports accept the same cursors.
+  return parseCursor(undefined, String(value));
 }
 
+const encoder = new TextEncoder();
+
 function parseStart(record: Record<string, unknown>, limits: ClientMessageLimits): StartMessage {
-  const message = record.message;
-  if (typeof message !== 'string') throw badRequest('"message" must be a string.');
-  if (message.trim().length === 0) {
-    throw new StreamwellError('empty_message', 'The message is empty.', { status: 400 });
+  // Same rules, codes and messages as the body of POST /api/stream/message.
+  const { message, threadId } = parseStartBody(
+    encoder.encode(JSON.stringify({ message: record.message, threadId: record.threadId })),
+    limits,
+  );
+  const key = record.idempotencyKey;
+  if (key !== undefined && key !== null && typeof key !== 'string') {
+    throw badRequest('"idempotencyKey" must be a string.');
   }
-  if (message.length > limits.maxMessageChars) {
-    throw new StreamwellError(
-      'message_too_long',
-      `Message is ${message.length} characters; the limit is ${limits.maxMessageChars}.`,
-      { status: 413 },
-    );
-  }
-  const threadId = optionalString(record, 'threadId');
-  const idempotencyKey = optionalString(record, 'idempotencyKey');
+  const idempotencyKey = typeof key === 'string' ? parseIdempotencyKey(key) : undefined;
   const requestId = optionalString(record, 'requestId');
   return {
     type: 'start',
@@ -104,7 +103,7 @@ function parseStart(record: Record<string, unknown>, limits: ClientMessageLimits
  * @param limits - message limits
  * @returns the validated message
  * @throws StreamwellError `invalid_json` (not JSON), `bad_request` (wrong shape or unknown type),
- *   `empty_message`, `message_too_long`
+ *   `empty_message`, `message_too_long`, `invalid_cursor` (a resume `after` that is not an event id)
  * @example parseClientMessage('{"type":"cancel","streamId":"abc"}', { maxMessageChars: 8000 })
  */
 export function parseClientMessage(text: string, limits: ClientMessageLimits): ClientMessage {
