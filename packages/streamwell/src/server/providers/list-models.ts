@@ -94,7 +94,12 @@ export async function listModels(options: ListModelsOptions): Promise<string[]> 
     const parsed = JSON.parse(text) as { data?: Array<{ id?: unknown }> };
     return (parsed.data ?? []).map((entry) => entry.id).filter((id): id is string => typeof id === 'string');
   } catch (error) {
-    throw createUpstreamError({ target, upstreamMessage: 'the model list is not JSON', cause: error });
+    throw createUpstreamError({
+      target,
+      status: response.statusCode,
+      upstreamMessage: 'the model list is not JSON',
+      cause: error,
+    });
   }
 }
 

@@ -8,6 +8,7 @@ import type { Dispatcher } from 'undici';
 import { isStreamwellError } from '../../errors/index.ts';
 import type { ProviderEvent, ProviderRequest, ProviderSelfTestStep } from '../provider.ts';
 import { checkStreamedRoundTrip } from './check-streamed-round-trip.ts';
+import { upstreamStatusOf } from './create-upstream-error.ts';
 import { listModels } from './list-models.ts';
 
 /** What the self-test needs from the provider. */
@@ -54,7 +55,8 @@ export async function selfTestOpenAICompatible(
       skipped('stream', 'the key was rejected'),
     ];
   }
-  if (listError !== undefined && /\((E[A-Z]+|UND_ERR_[A-Z_]+)\)/.test(message)) {
+  // No HTTP status at all: the request never got an answer (refused, DNS, TLS, reset).
+  if (listError !== undefined && upstreamStatusOf(listError) === undefined) {
     return [
       {
         id: 'key',
@@ -66,10 +68,24 @@ export async function selfTestOpenAICompatible(
       skipped('stream', 'the server is unreachable'),
     ];
   }
-  const key: ProviderSelfTestStep =
-    options.apiKey === undefined
-      ? { id: 'key', status: 'pass', evidence: 'No LLM_API_KEY is set and the server does not ask for one.' }
-      : { id: 'key', status: 'pass', evidence: `The server accepted the key (GET ${options.baseUrl}/models).` };
+  let key: ProviderSelfTestStep;
+  if (listError !== undefined) {
+    // The server answered, but not with a model list: the key is not known to be good or bad.
+    key = {
+      id: 'key',
+      status: 'warn',
+      evidence: `Could not check the key: ${message}`,
+      ...(upstreamStatusOf(listError) === 404
+        ? {
+            fix: 'LLM_BASE_URL must include the version path, e.g. http://localhost:11434/v1 (not http://localhost:11434).',
+          }
+        : {}),
+    };
+  } else if (options.apiKey === undefined) {
+    key = { id: 'key', status: 'pass', evidence: 'No LLM_API_KEY is set and the server does not ask for one.' };
+  } else {
+    key = { id: 'key', status: 'pass', evidence: `The server accepted the key (GET ${options.baseUrl}/models).` };
+  }
   return [key, modelStep(options.model, models, message), await checkStreamedRoundTrip(options.stream, signal)];
 }
 
