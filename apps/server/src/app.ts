@@ -28,6 +28,7 @@ import { handleClientError, installErrorHandlers, sendError } from './json-error
 import { registerOpsRoutes } from './ops-routes.ts';
 import { registerStreamRoutes } from './stream-routes.ts';
 import { registerWebRoutes } from './web-routes.ts';
+import { registerWebSocketRoute } from './websocket-route.ts';
 
 /** What tests (and embedders) may inject. */
 export interface AppDeps {
@@ -222,6 +223,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
   await registerStreamRoutes(fastify, context);
   registerOpsRoutes(fastify, context);
   // WebSocket transport (GET /ws/stream): registered here by its own module.
+  registerWebSocketRoute(fastify, context);
   await registerWebRoutes(fastify, deps.webRoot);
 
   let shuttingDown: Promise<void> | undefined;

@@ -20,6 +20,7 @@ import {
   type WebSocketSessionOptions,
 } from 'streamwell/server';
 import { WebSocketServer } from 'ws';
+import type { AppContext } from './app-context.ts';
 
 /** The path of the WebSocket transport. */
 export const WEBSOCKET_PATH = '/ws/stream';
@@ -39,6 +40,8 @@ export interface WebSocketRouteOptions
   readonly isOriginAllowed: (origin: string, request: IncomingMessage) => boolean;
   /** @defaultValue `/ws/stream` */
   readonly path?: string;
+  /** An upgrade was refused (for metrics), with the error code. */
+  readonly onRefused?: (code: string) => void;
   /** Structured logger (pino's shape). */
   readonly log?: {
     warn(object: object, message: string): void;
@@ -132,7 +135,8 @@ export function attachWebSocketRoute(server: Server, options: WebSocketRouteOpti
       const refusal = isStreamwellError(error)
         ? error
         : new StreamwellError('internal_error', 'The upgrade could not be checked.', { status: 500, cause: error });
-      options.log?.warn({ code: refusal.code, origin: request.headers.origin }, 'websocket upgrade refused');
+      options.onRefused?.(refusal.code);
+      options.log?.info({ code: refusal.code, origin: request.headers.origin }, 'websocket upgrade refused');
       refuseUpgrade(socket, refusal);
       return;
     }
@@ -173,17 +177,40 @@ export function attachWebSocketRoute(server: Server, options: WebSocketRouteOpti
 }
 
 /**
- * Registers `GET /ws/stream` on a Fastify app: attaches to `app.server` and closes every socket
- * in `preClose`, so that `app.close()` does not wait on open WebSockets.
+ * Registers `GET /ws/stream` on the reference server: attaches to `app.server` with the app's
+ * registry, auth, origin check and limits (`HEARTBEAT_MS`, `MAX_MESSAGE_CHARS`, `MAX_BODY_BYTES`
+ * as the largest inbound message), and closes every socket in `preClose` once the running
+ * streams have ended (bounded by the shutdown deadline), so that `app.close()` does not wait on
+ * open WebSockets.
  *
  * @param app - the Fastify instance
- * @param options - registry, auth, origin check and limits
+ * @param context - the app's shared context
  * @returns the route
  */
-export function registerWebSocketRoute(app: FastifyInstance, options: WebSocketRouteOptions): WebSocketRoute {
-  const route = attachWebSocketRoute(app.server, options);
+export function registerWebSocketRoute(app: FastifyInstance, context: AppContext): WebSocketRoute {
+  const route = attachWebSocketRoute(app.server, {
+    registry: context.registry,
+    authenticate: (credential, request) => context.authenticate(credential, request),
+    isOriginAllowed: (origin, request) => context.isOriginAllowed(origin, request),
+    heartbeatMs: context.config.heartbeatMs,
+    maxMessageChars: context.config.maxMessageChars,
+    maxPayloadBytes: context.config.maxBodyBytes,
+    log: context.log,
+    onRefused: (code) => context.metrics.refused(code),
+  });
   app.addHook('preClose', async () => {
+    // As for SSE responses during a drain: running streams may finish (or end with
+    // `server_shutdown`) before their sockets close with 1001, which makes clients resume elsewhere.
+    await waitUntil(() => context.registry.activeCount === 0, context.config.shutdownDeadlineMs + 1000);
     await route.close();
   });
   return route;
+}
+
+/** Polls `condition` until it holds or `timeoutMs` passes. */
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition() && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
