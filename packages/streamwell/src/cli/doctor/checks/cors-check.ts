@@ -116,8 +116,12 @@ function judgePreflight(answer: PreflightAnswer, options: CorsCheckOptions, orig
     (name, index) => wanted.indexOf(name) === index && !wildcard && !allowed.includes(name),
   );
   if (missing.length > 0) {
+    const literal =
+      allowed.includes('*') && credentials
+        ? ' (with credentials, Allow-Headers "*" is a literal name, not a wildcard)'
+        : '';
     findings.failures.push(
-      `the preflight does not allow the request header${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
+      `the preflight does not allow the request header${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${literal}`,
     );
   } else {
     findings.facts.push(
