@@ -244,7 +244,14 @@ async function drain(fastify: FastifyInstance, context: AppContext, deadlineMs: 
   await context.registry.shutdown(deadlineMs);
   // Every run has ended with its terminal event; end whatever responses are still open.
   context.streams.closeAll();
+  // Responses that just ended left keep-alive sockets idle: close them now, and cut whatever is
+  // still busy after a second (a client mid-request) so that the process can exit.
+  const server = fastify.server;
+  server.closeIdleConnections();
+  const cut = setTimeout(() => server.closeAllConnections(), 1000);
+  cut.unref();
   await closed;
+  clearTimeout(cut);
   context.registry.close();
   context.log.info({}, 'drained');
 }

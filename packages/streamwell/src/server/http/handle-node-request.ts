@@ -90,12 +90,15 @@ export function toHttpRequestLike(request: IncomingMessage): HttpRequestLike {
 /** Writes to a `ServerResponse`. A class, not closures: 15k idle streams each hold one. */
 class NodeSseSink implements SseSink {
   #response: ServerResponse;
+  /** Whether anything was written (else the headers are still only buffered). */
+  wrote = false;
 
   constructor(response: ServerResponse) {
     this.#response = response;
   }
 
   write(chunk: string): boolean {
+    this.wrote = true;
     return this.#response.write(chunk);
   }
 
@@ -130,9 +133,11 @@ export function writeNodeReply(reply: HttpReply, request: IncomingMessage, respo
   // Tokens are small: never wait to coalesce them (Nagle).
   response.socket?.setNoDelay(true);
   response.writeHead(reply.status, reply.headers);
-  const handle = reply.open(new NodeSseSink(response));
-  // With no backlog nothing was written yet: send the headers now so the client sees the 200.
-  if (!response.headersSent && !response.writableEnded) response.flushHeaders();
+  const sink = new NodeSseSink(response);
+  const handle = reply.open(sink);
+  // With no backlog nothing was written yet: send the headers now so the client sees the 200
+  // (otherwise Node holds them until the first event, which may be a heartbeat away).
+  if (!sink.wrote && !response.writableEnded) response.flushHeaders();
   if (response.writableEnded) return;
   response.once('close', () => handle.close());
 }
