@@ -37,17 +37,55 @@ const isActive = (status: string): boolean =>
   status === 'connecting' || status === 'streaming' || status === 'reconnecting';
 
 /**
- * The page.
+ * The page. The hook reads its options once, so a transport change mounts a fresh chat view
+ * (the switch is disabled while a reply streams; threads live in sessionStorage and carry over).
  *
  * @returns the whole app
  */
 export function App() {
-  const [chat, dispatch] = useChatState();
   const [transport, setTransport] = useState<Transport>(loadTransport);
+  const changeTransport = (next: Transport): void => {
+    setTransport(next);
+    try {
+      sessionStorage.setItem(TRANSPORT_KEY, next);
+    } catch {
+      // Not remembered across reloads; nothing else depends on it.
+    }
+  };
+  return <ChatApp key={transport} transport={transport} onTransportChange={changeTransport} />;
+}
+
+/** The message of a reply whose stream could not be found again after a reload. */
+const LOST_REPLY = {
+  code: 'aborted',
+  message: 'The page was reloaded before the reply had started, so there was no stream to resume.',
+};
+
+function ChatApp({
+  transport,
+  onTransportChange,
+}: {
+  transport: Transport;
+  onTransportChange: (next: Transport) => void;
+}) {
+  const [chat, dispatch] = useChatState();
   const [menuOpen, setMenuOpen] = useState(false);
   const stream = useStreamingResponse({ transport, slowTokenMs: SLOW_TOKEN_MS });
   const active = isActive(stream.status);
   const pending = chat.pending;
+  const latestStatus = useRef(stream.status);
+  latestStatus.current = stream.status;
+
+  // After a reload the hook resumes a saved stream on mount. A reply that was pending but has no
+  // stream to resume (the reload came before its `start` event) would wait forever: end it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs once, on mount.
+  useEffect(() => {
+    if (chat.pending === undefined) return;
+    const timer = setTimeout(() => {
+      if (latestStatus.current === 'idle') dispatch({ type: 'finish', text: '', outcome: 'error', error: LOST_REPLY });
+    }, 0);
+    return () => clearTimeout(timer);
+  }, []);
   // Between Send and the hook reporting the new stream, the hook may still show the previous
   // reply's terminal status; that status must not finish the new reply. Any change of status,
   // error or stream id after Send means the hook has taken the new stream on.
@@ -110,15 +148,6 @@ export function App() {
     [chat.threads, chat.activeThreadId, dispatch, stream.startStream, stream.status, stream.error, stream.streamId],
   );
 
-  const changeTransport = (next: Transport): void => {
-    setTransport(next);
-    try {
-      sessionStorage.setItem(TRANSPORT_KEY, next);
-    } catch {
-      // Not remembered across reloads; nothing else depends on it.
-    }
-  };
-
   const thread = chat.threads.find((candidate) => candidate.id === chat.activeThreadId) ?? chat.threads[0];
   const live: LiveReply | undefined =
     pending === undefined
@@ -171,7 +200,7 @@ export function App() {
           <StatusBadge status={stream.status} resumedFrom={stream.resumedFrom} />
           <TransportToggle
             value={transport}
-            onChange={changeTransport}
+            onChange={onTransportChange}
             webSocketAvailable={WEBSOCKET_TRANSPORT_AVAILABLE}
             disabled={active}
           />
@@ -186,7 +215,7 @@ export function App() {
         <Composer busy={active || pending !== undefined} onSend={send} onStop={stream.stopStream} />
       </main>
       <aside className="insights" aria-label="Stream details">
-        <LatencyPanel view={toLatencyView(stream.metrics, SLOW_TOKEN_MS)} />
+        <LatencyPanel view={toLatencyView(stream.metrics)} />
         {/* The "Diagnose" panel (apps/web/src/components/diagnose-panel.tsx) renders here when present. */}
         <DiagnoseSlot />
       </aside>

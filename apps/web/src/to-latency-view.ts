@@ -3,28 +3,27 @@
  *
  * @module
  */
+import type { ClientMetricsSnapshot } from 'streamwell/client';
 import type { LatencyView } from './components/latency-panel.tsx';
 
 /**
  * Converts metrics for the panel.
  *
  * @param metrics - the hook's client metrics snapshot
- * @param slowTokenMs - the slow-token threshold in use
  * @returns the panel's view
  */
-export function toLatencyView(metrics: unknown, slowTokenMs: number): LatencyView {
-  void metrics;
+export function toLatencyView(metrics: ClientMetricsSnapshot): LatencyView {
   return {
-    timeToFirstTokenMs: undefined,
-    timeToFirstByteMs: undefined,
-    tokensPerSecond: undefined,
-    tokens: 0,
-    gapP50Ms: undefined,
-    gapP95Ms: undefined,
-    gapMaxMs: undefined,
-    slowTokens: 0,
-    slowTokenMs,
-    reconnects: 0,
-    recentGaps: [],
+    timeToFirstTokenMs: metrics.timeToFirstTokenMs,
+    timeToFirstByteMs: metrics.timeToFirstByteMs,
+    tokensPerSecond: metrics.tokensPerSecond,
+    tokens: metrics.tokens,
+    gapP50Ms: metrics.gapP50Ms,
+    gapP95Ms: metrics.gapP95Ms,
+    gapMaxMs: metrics.gapMaxMs,
+    slowTokens: metrics.slowTokens,
+    slowTokenMs: metrics.slowTokenMs,
+    reconnects: metrics.reconnects,
+    recentGaps: metrics.recentGapsMs,
   };
 }

@@ -1,0 +1,97 @@
+/**
+ * The page at desktop and phone sizes, mid-stream and finished. Checks that a 375 px screen needs
+ * no horizontal scrolling and keeps the message box and buttons in view, and saves screenshots:
+ * to `docs/screenshots/` when `STREAMWELL_SCREENSHOTS=1` (to refresh the docs), else to a temp dir.
+ */
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumPart } from '../helpers/system-part.ts';
+import { messageBox, sendWithKeyboard, waitForLiveText, waitForReplyEnd } from './support/chat-page.ts';
+import { ensureWebBuild } from './support/ensure-web-build.ts';
+import { launchBrowser } from './support/launch-browser.ts';
+import { SHOWCASE_REPLY, toTokens } from './support/markdown-reply.ts';
+import { type Stack, startStack } from './support/start-stack.ts';
+
+const chromium = chromiumPart();
+
+const outDir =
+  process.env.STREAMWELL_SCREENSHOTS === '1'
+    ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+    : mkdtempSync(join(tmpdir(), 'streamwell-screens-'));
+
+/** Screenshots in docs/ stay small. */
+const MAX_BYTES = 300 * 1024;
+
+const SIZES = [
+  { name: 'desktop', viewport: { width: 1280, height: 800 } },
+  { name: 'phone', viewport: { width: 375, height: 780 } },
+] as const;
+
+describe.skipIf(!chromium.available)('page layout and screenshots', () => {
+  let browser: Browser;
+  let stack: Stack | undefined;
+
+  beforeAll(async () => {
+    mkdirSync(outDir, { recursive: true });
+    await ensureWebBuild();
+    browser = await launchBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  afterEach(async () => {
+    await stack?.close();
+    stack = undefined;
+  });
+
+  async function shoot(page: Page, name: string): Promise<void> {
+    const path = join(outDir, `${name}.png`);
+    await page.screenshot({ path, animations: 'disabled', caret: 'hide' });
+    expect(statSync(path).size).toBeLessThan(MAX_BYTES);
+  }
+
+  async function expectFitsWidth(page: Page, width: number): Promise<void> {
+    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(scrollWidth).toBeLessThanOrEqual(width);
+    for (const control of [
+      messageBox(page),
+      page.getByRole('button', { name: 'Send' }),
+      page.getByRole('button', { name: 'Stop' }),
+    ]) {
+      const box = await control.boundingBox();
+      expect(box).not.toBeNull();
+      expect((box?.x ?? -1) >= 0 && (box?.x ?? 0) + (box?.width ?? 0) <= width).toBe(true);
+    }
+  }
+
+  for (const size of SIZES) {
+    it(`${size.name}: mid-stream and finished, with the latency panel`, async () => {
+      stack = await startStack({ provider: 'demo', demoReply: SHOWCASE_REPLY, demoTokenIntervalMs: 45 });
+      const context = await browser.newContext({ viewport: size.viewport, deviceScaleFactor: 1 });
+      try {
+        const page = await context.newPage();
+        await page.goto(stack.url);
+        // A first exchange, so the thread has history and the panel has numbers.
+        await sendWithKeyboard(page, 'How do I keep a streamed reply alive behind a proxy?');
+        await waitForLiveText(page, SHOWCASE_REPLY.length * 0.55);
+        await expectFitsWidth(page, size.viewport.width);
+        await shoot(page, `${size.name}-streaming`);
+        expect(await waitForReplyEnd(page)).toBe('done');
+        await page.locator('.messages').evaluate((element) => {
+          element.scrollTop = element.scrollHeight;
+        });
+        await expectFitsWidth(page, size.viewport.width);
+        await shoot(page, `${size.name}-done`);
+        expect(toTokens(SHOWCASE_REPLY).length).toBeGreaterThan(50);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});
