@@ -14,12 +14,13 @@
  *
  * @module
  */
-import { StreamwellError } from '../errors/index.ts';
+import type { StreamwellError } from '../errors/index.ts';
 import type { StreamEvent } from '../protocol/index.ts';
 import { type ClientMetricsSnapshot, EMPTY_CLIENT_METRICS } from './client-metrics.ts';
 import { createStreamClient, type StreamClient, type StreamClientOptions } from './stream-client.ts';
 import type { StreamSession, StreamStatus } from './stream-session.ts';
 import type { StreamTransport } from './stream-transport.ts';
+import { createWsTransport } from './ws-transport.ts';
 
 /** Status of the store: a stream's status, or `idle` before the first one. */
 export type StreamStoreStatus = 'idle' | StreamStatus;
@@ -120,18 +121,9 @@ function defaultScheduleFlush(callback: () => void): () => void {
 function resolveTransport(options: StreamStoreOptions): StreamTransport | undefined {
   const transport = options.transport;
   if (transport === undefined || transport === 'sse') return undefined;
-  if (transport === 'ws') {
-    // The WebSocket transport (client/ws-transport.ts) plugs in here with the same
-    // StreamTransport interface. Until it does, every stream fails with a clear error (rather
-    // than the page crashing, or silently using SSE).
-    return unavailableTransport('ws', 'The WebSocket transport is not available in this build.');
-  }
+  // The WebSocket transport has the same StreamTransport interface: the session is unchanged.
+  if (transport === 'ws') return createWsTransport(options.wsUrl === undefined ? {} : { url: options.wsUrl });
   return transport;
-}
-
-function unavailableTransport(name: string, message: string): StreamTransport {
-  const fail = (): Promise<never> => Promise.reject(new StreamwellError('invalid_config', message));
-  return { name, start: fail, resume: fail, cancel: fail };
 }
 
 function readPersisted(persist: StreamStoreOptions['persist']): PersistedStream | undefined {

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { countCalls, pacedProvider, startWsServer, WORDS, type WsServer } from '../../../../test/ws/ws-harness.ts';
 import { createStreamClient } from './stream-client.ts';
+import { createStreamStore } from './stream-store.ts';
 import type { TransportHandlers } from './stream-transport.ts';
 import {
   type ClientWebSocketLike,
@@ -231,6 +232,36 @@ describe('control frames', () => {
     );
     expect(opened[0]).toEqual(['streamwell.v1', encodeBearerProtocol('sk-ü/+=')]);
     expect(toBearerProtocol('sk-ü/+=')).toBe(encodeBearerProtocol('sk-ü/+='));
+  });
+});
+
+describe("the store's transport: 'ws' (what the hook and the page select)", () => {
+  it('streams over the WebSocket with the global constructor', async () => {
+    server = await startWsServer();
+    const original = (globalThis as { WebSocket?: unknown }).WebSocket;
+    (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket; // Node 20 has no global WebSocket
+    const store = createStreamStore({
+      transport: 'ws',
+      wsUrl: server.url,
+      scheduleFlush: (flush) => {
+        const timer = setTimeout(flush, 0);
+        return () => clearTimeout(timer);
+      },
+    });
+    try {
+      store.start('hello');
+      await new Promise<void>((resolve) => {
+        const unsubscribe = store.subscribe(() => {
+          if (store.getSnapshot().status !== 'done') return;
+          unsubscribe();
+          resolve();
+        });
+      });
+      expect(store.getSnapshot()).toMatchObject({ response: REPLY, status: 'done' });
+    } finally {
+      store.dispose();
+      (globalThis as { WebSocket?: unknown }).WebSocket = original;
+    }
   });
 });
 
