@@ -17,8 +17,8 @@ import { ThreadList } from './components/thread-list.tsx';
 import { type Transport, TransportToggle } from './components/transport-toggle.tsx';
 import { toLatencyView } from './to-latency-view.ts';
 
-/** Whether the WebSocket transport can be chosen. Flip to true once `GET /ws/stream` ships. */
-export const WEBSOCKET_TRANSPORT_AVAILABLE = false;
+/** Whether the WebSocket transport can be chosen (`GET /ws/stream` on the same origin). */
+export const WEBSOCKET_TRANSPORT_AVAILABLE = true;
 
 /** Slow-token threshold shown in the panel and used by the hook. */
 const SLOW_TOKEN_MS = 1000;
