@@ -29,7 +29,7 @@ export interface SseTestServerOptions {
   readonly allowedOrigins?: readonly string[];
   /** Comment heartbeat when idle this long; 0 sends none. @defaultValue 100 */
   readonly heartbeatMs?: number;
-  /** The model. @defaultValue a demo model: first token after 250 ms, 20 tokens 30 ms apart */
+  /** The model. @defaultValue a demo model: first token after 400 ms, 20 tokens 30 ms apart */
   readonly provider?: Provider;
   /** End the response right before the terminal event (a silent close). */
   readonly dropTerminal?: boolean;
@@ -188,7 +188,7 @@ function serveWebSocket(server: http.Server, registry: RunRegistry): WebSocketSe
  */
 export async function createSseTestServer(options: SseTestServerOptions = {}): Promise<SseTestServer> {
   const provider =
-    options.provider ?? createDemoProvider({ firstTokenDelayMs: 250, tokenIntervalMs: 30, reply: () => TEST_REPLY });
+    options.provider ?? createDemoProvider({ firstTokenDelayMs: 400, tokenIntervalMs: 30, reply: () => TEST_REPLY });
   const registry = createRunRegistry({ provider, disconnectGraceMs: 5000 });
   const server = http.createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
