@@ -1,0 +1,185 @@
+/**
+ * The reference server's operational side: configuration validation, /healthz, /metrics, logs
+ * carrying the stream id, the web page fallback, and the graceful drain.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../apps/server/src/config.ts';
+import { createScriptedProvider } from './helpers/scripted-provider.ts';
+import { postMessage, readSse } from './helpers/sse-client.ts';
+import { startTestServer, type TestServer } from './helpers/test-server.ts';
+
+let server: TestServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+describe('configuration', () => {
+  it('has a working default for every variable', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 8000,
+      host: '127.0.0.1',
+      streamTimeoutMs: 120_000,
+      heartbeatMs: 15_000,
+      checkpointEvery: 50,
+      disconnectGraceMs: 30_000,
+      streamRetentionMs: 300_000,
+      maxBodyBytes: 65_536,
+      maxMessageChars: 8000,
+      maxConcurrentStreams: 1000,
+      firstTokenTimeoutMs: 60_000,
+      idleTimeoutMs: 30_000,
+      logLevel: 'info',
+      corsOrigins: [],
+      apiKeys: [],
+      provider: undefined,
+    });
+  });
+
+  it('parses lists and treats blank values as unset', () => {
+    const config = loadConfig({
+      PORT: ' 9000 ',
+      CORS_ORIGINS: 'http://localhost:3000, https://App.Example.com:443/',
+      API_KEYS: 'alice:sk-1,sk-2',
+      LOG_LEVEL: 'DEBUG',
+      LLM_BASE_URL: '',
+    });
+    expect(config.port).toBe(9000);
+    expect(config.corsOrigins).toEqual(['http://localhost:3000', 'https://app.example.com']);
+    expect(config.apiKeys).toEqual([
+      { id: 'alice', key: 'sk-1' },
+      { id: 'key2', key: 'sk-2' },
+    ]);
+    expect(config.logLevel).toBe('debug');
+    expect(config.llmBaseUrl).toBeUndefined();
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['HEARTBEAT_MS', '-5'],
+    ['STREAM_TIMEOUT_MS', '1.5'],
+    ['MAX_CONCURRENT_STREAMS', '0'],
+    ['CORS_ORIGINS', '*'],
+    ['CORS_ORIGINS', 'http://ok.example,not a url'],
+    ['CORS_ORIGINS', 'https://example.com/path'],
+    ['LLM_BASE_URL', 'localhost:11434'],
+    ['STREAMWELL_PROVIDER', 'anthropic'],
+    ['LOG_LEVEL', 'verbose'],
+    ['API_KEYS', 'a:k1,a:k2'],
+  ])('refuses %s=%j with a message naming the variable', (variable, value) => {
+    let error: unknown;
+    try {
+      loadConfig({ [variable]: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variables).toContain(variable);
+    expect((error as ConfigError).message).toContain(variable);
+  });
+
+  it('refuses a provider that cannot work with the other settings', () => {
+    expect(() => loadConfig({ STREAMWELL_PROVIDER: 'openai' })).toThrow(/LLM_BASE_URL/);
+    expect(() => loadConfig({ STREAMWELL_PROVIDER: 'agents' })).toThrow(/OPENAI_API_KEY/);
+  });
+
+  it('main exits 1 with the variable named when a value is bad', async () => {
+    const main = fileURLToPath(new URL('../../apps/server/src/main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main], {
+      env: { ...process.env, PORT: 'eighty', LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/PORT: must be a whole number/);
+  });
+});
+
+describe('/healthz and /metrics', () => {
+  it('reports health, and metrics for streams, first token, gaps, tokens and outcomes', async () => {
+    const scripted = createScriptedProvider({ autoReply: ['a', 'b', 'c'] });
+    server = await startTestServer({ provider: scripted.provider });
+    const health = await fetch(`${server.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', provider: 'scripted', demo: false });
+    await readSse(await postMessage(server.url, { message: 'hi' }));
+    await postMessage(server.url, { message: '' });
+    const metrics = await fetch(`${server.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await metrics.text();
+    expect(text).toMatch(/^streamwell_active_streams 0$/m);
+    expect(text).toMatch(/^streamwell_time_to_first_token_seconds_count 1$/m);
+    expect(text).toMatch(/^streamwell_inter_token_seconds_count 2$/m);
+    expect(text).toMatch(/^streamwell_inter_token_seconds_bucket\{le="\+Inf"\} 2$/m);
+    expect(text).toMatch(/^streamwell_tokens_total 3$/m);
+    expect(text).toMatch(/^streamwell_stream_outcomes_total\{status="complete",code="stop"\} 1$/m);
+    expect(text).toMatch(/^streamwell_http_refusals_total\{code="empty_message"\} 1$/m);
+    expect(text).toMatch(/^streamwell_stream_responses_closed_total\{reason="end"\} 1$/m);
+    expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+  });
+
+  it('GET / explains how to build the page when apps/web/dist is missing', async () => {
+    server = await startTestServer({ provider: createScriptedProvider().provider });
+    const page = await fetch(`${server.url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/npm run build/);
+  });
+});
+
+describe('logs', () => {
+  it('logs the lifecycle at debug and one summary at info, each line with the stream id', async () => {
+    const scripted = createScriptedProvider({ autoReply: ['a', 'b', 'c', 'd'] });
+    server = await startTestServer({
+      provider: scripted.provider,
+      captureLogs: true,
+      config: { logLevel: 'debug', checkpointEvery: 2 },
+    });
+    const response = await postMessage(server.url, { message: 'hi' });
+    const streamId = response.headers.get('x-stream-id');
+    await readSse(response);
+    const lines = server.logs.filter((line) => line.streamId === streamId);
+    const messages = lines.map((line) => line.msg);
+    expect(messages.slice(0, 3)).toEqual(['endpoint hit', 'run started', 'first token']);
+    expect(messages).toContain('token count');
+    expect(messages).toContain('outcome');
+    const summary = lines.find((line) => line.msg === 'stream summary');
+    expect(summary).toMatchObject({ level: 30, tokens: 4, status: 'complete', outcome: 'stop' });
+    expect(typeof summary?.ttftMs).toBe('number');
+    expect(typeof summary?.durationMs).toBe('number');
+    const debugLines = lines.filter((line) => line.level === 20);
+    expect(debugLines.length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('graceful drain', () => {
+  it('refuses new streams, lets running ones finish within the deadline, then ends the rest with server_shutdown', async () => {
+    const scripted = createScriptedProvider();
+    server = await startTestServer({ provider: scripted.provider });
+    const finishing = await postMessage(server.url, { message: 'finishes' });
+    const stuck = await postMessage(server.url, { message: 'stuck' });
+    const finishingCall = await scripted.call(0);
+    await scripted.call(1);
+    const finishingRead = readSse(finishing);
+    const stuckRead = readSse(stuck);
+    const drained = server.app.shutdown(300);
+    const health = await fetch(`${server.url}/healthz`).catch(() => undefined);
+    if (health !== undefined) expect(health.status).toBe(503);
+    expect(server.app.context.registry.draining).toBe(true);
+    finishingCall.tokens('done in time');
+    finishingCall.end();
+    expect((await finishingRead).events.at(-1)?.event).toBe('done');
+    const stuckEvents = (await stuckRead).events;
+    expect(stuckEvents.at(-1)?.data).toMatchObject({ code: 'server_shutdown' });
+    await drained;
+    expect(server.app.context.streams.openStreams).toBe(0);
+    expect(() => server?.app.context.registry.start({ message: 'late' })).toThrow(/shutting down/);
+  });
+});
