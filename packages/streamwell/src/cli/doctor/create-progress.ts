@@ -41,7 +41,10 @@ export function createProgress(
   const draw = (): void => {
     frame = (frame + 1) % FRAMES.length;
     const seconds = ((performance.now() - stageAt) / 1000).toFixed(1);
-    stream.write(`\r\u001b[2K${FRAMES[frame]} ${stage} ${detail} (${seconds} s)`);
+    // One line only: a status line that wraps cannot be cleared with a carriage return.
+    const columns = (stream as { columns?: number }).columns ?? 80;
+    const line = `${FRAMES[frame]} ${stage} ${detail} (${seconds} s)`;
+    stream.write(`\r\u001b[2K${columns >= 20 && line.length >= columns ? `${line.slice(0, columns - 2)}…` : line}`);
   };
   const timer = setInterval(draw, 100);
   timer.unref();

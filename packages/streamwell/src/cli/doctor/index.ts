@@ -13,6 +13,11 @@ import { runDoctor } from './run-doctor.ts';
 export { type DoctorArguments, parseDoctorArgs } from './parse-doctor-args.ts';
 export { type DoctorOptions, type DoctorProgress, runDoctor } from './run-doctor.ts';
 
+/** Wrap width: the terminal's, within reason (a pseudo-terminal may report 0 columns). */
+function reportWidth(columns: number | undefined): number {
+  return columns !== undefined && columns >= 60 ? Math.min(columns, 120) : 100;
+}
+
 /** Where the command writes; `process.stdout`/`process.stderr` by default. */
 export interface DoctorIo {
   readonly stdout: { isTTY?: boolean; write(text: string): unknown };
@@ -58,7 +63,7 @@ export async function runDoctorCommand(
     io.stdout.write(
       renderReport(report, {
         color: shouldUseColor(io.stdout, io.env),
-        width: Math.min(120, (io.stdout as { columns?: number }).columns ?? 100),
+        width: reportWidth((io.stdout as { columns?: number }).columns),
         ...(options.url === undefined ? {} : { target: `${method} ${options.url}` }),
       }),
     );
