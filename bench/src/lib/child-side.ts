@@ -1,0 +1,39 @@
+/**
+ * The child side of the IPC protocol in `child.ts`: announce readiness, answer requests.
+ *
+ * @module
+ */
+
+type Handler = (message: Record<string, unknown>) => unknown;
+
+/** Tells the orchestrator that this child is ready, with what it needs to know (a port). */
+export function announceReady(info: Record<string, unknown>): void {
+  process.send?.({ type: 'ready', ...info });
+}
+
+/** Sends an unsolicited message (a progress mark). */
+export function notify(message: Record<string, unknown>): void {
+  process.send?.(message);
+}
+
+/**
+ * Answers requests from the orchestrator with `handler` (sync or async). Exits when the
+ * orchestrator goes away, so no child outlives a crashed run.
+ */
+export function serveRequests(handler: Handler): void {
+  process.on('message', (raw) => {
+    const message = raw as Record<string, unknown>;
+    Promise.resolve()
+      .then(() => handler(message))
+      .then(
+        (value) => process.send?.({ type: 'reply', id: message.id, value }),
+        (error: unknown) =>
+          process.send?.({
+            type: 'reply',
+            id: message.id,
+            error: error instanceof Error ? error.stack : String(error),
+          }),
+      );
+  });
+  process.on('disconnect', () => process.exit(0));
+}

@@ -1,0 +1,207 @@
+/**
+ * `npm run bench [-- --quick] [--only a,b] [--peers a,b] [--out file] [--profile] [--no-docs]`
+ *
+ * Runs streamwell side by side with its peers against one mock upstream: the mock and the load
+ * generator on core 0, each gateway pinned to core 1. Writes the results as JSON
+ * (`bench/results/latest.json`, or `latest-quick.json` with `--quick`) and, for a full run,
+ * `docs/benchmarks.md` with one SVG chart per scenario under `docs/bench/`. Progress goes to
+ * stderr. Exits 1 when any sequence check failed (a lost or duplicated token) or a stream erred;
+ * timings never fail the run.
+ *
+ * @module
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { checkSharedClock } from './lib/check-shared-clock.ts';
+import { canPin, killAllChildren, REPO_ROOT, startChild } from './lib/child.ts';
+import { fail, heading, info, ok, warn } from './lib/log.ts';
+import { nginxVersion } from './peers/nginx.ts';
+import { PEER_IDS, PEERS, type PeerId } from './peers/peers.ts';
+import { writeReport } from './report/write-report.ts';
+import { type BenchContext, type BenchOptions, routeMarks } from './scenarios/context.ts';
+import { runFragmentation } from './scenarios/fragmentation.ts';
+import { runIdle } from './scenarios/idle.ts';
+import { runParser } from './scenarios/parser.ts';
+import { runResume } from './scenarios/resume.ts';
+import { runSaturation } from './scenarios/saturation.ts';
+import { runSlowClients } from './scenarios/slow-clients.ts';
+import { runSweep } from './scenarios/sweep.ts';
+import { runTtft } from './scenarios/ttft.ts';
+
+const SCENARIOS = {
+  ttft: runTtft,
+  sweep: runSweep,
+  saturation: runSaturation,
+  idle: runIdle,
+  resume: runResume,
+  'slow-clients': runSlowClients,
+  fragmentation: runFragmentation,
+  parser: runParser,
+} as const;
+type ScenarioId = keyof typeof SCENARIOS;
+
+interface Args {
+  quick: boolean;
+  only: ScenarioId[];
+  peers: PeerId[];
+  out: string;
+  profile: boolean;
+  docs: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const value = (name: string): string | undefined => {
+    const index = argv.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
+    if (index < 0) return undefined;
+    const arg = argv[index] as string;
+    return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[index + 1];
+  };
+  const quick = argv.includes('--quick');
+  const only = (value('only')?.split(',') ?? Object.keys(SCENARIOS)) as ScenarioId[];
+  for (const id of only)
+    if (!(id in SCENARIOS)) throw new Error(`unknown scenario "${id}"; known: ${Object.keys(SCENARIOS).join(', ')}`);
+  const peers = (value('peers')?.split(',') ?? [...PEER_IDS]) as PeerId[];
+  for (const id of peers)
+    if (!PEER_IDS.includes(id)) throw new Error(`unknown peer "${id}"; known: ${PEER_IDS.join(', ')}`);
+  if (!peers.includes('direct')) peers.unshift('direct');
+  const out = resolve(value('out') ?? join(REPO_ROOT, 'bench/results', quick ? 'latest-quick.json' : 'latest.json'));
+  return { quick, only, peers, out, profile: argv.includes('--profile'), docs: !argv.includes('--no-docs') && !quick };
+}
+
+function nginxUsable(): string | undefined {
+  const version = nginxVersion();
+  if (version) return version;
+  let aptDone = false;
+  try {
+    aptDone = readFileSync('/tmp/apt.log', 'utf8').includes('apt exit 0');
+  } catch {
+    // no apt log: a laptop
+  }
+  const hint = 'install it with: sudo apt-get install -y nginx';
+  if (process.env.CI === 'true') throw new Error(`nginx is missing under CI (${hint})`);
+  warn(
+    `nginx not found at /usr/sbin/nginx${aptDone ? '' : ' (apt may still be installing it)'}: skipping the nginx peer; ${hint}`,
+  );
+  return undefined;
+}
+
+function environment(args: Args, nginx: string | undefined) {
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  let kernel = 'unknown';
+  try {
+    kernel = execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not fatal
+  }
+  return {
+    node: process.version,
+    cpu,
+    cores: cpus().length,
+    memoryGb: Math.round(totalmem() / 1024 ** 3),
+    kernel,
+    pinned: canPin() && cpus().length >= 2,
+    nginx: nginx ?? 'absent',
+    mode: args.quick ? 'quick' : 'full',
+  };
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const nginx = args.peers.includes('nginx') ? nginxUsable() : undefined;
+  const peers = args.peers.filter((id) => id !== 'nginx' || nginx !== undefined);
+  const pinned = canPin() && cpus().length >= 2;
+  if (!pinned) warn('taskset or a second core is missing: processes are not pinned; numbers are indicative only');
+  if (pinned) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  const env = environment(args, nginx);
+  heading(
+    `streamwell bench (${env.mode}): ${env.cores} cores, ${env.cpu}, Node ${env.node}, peers ${peers.join(', ')}`,
+  );
+  const profileDir = join(REPO_ROOT, 'bench/results/profiles');
+  const options: BenchOptions = {
+    quick: args.quick,
+    peers,
+    gatewayCore: pinned ? 1 : undefined,
+    harnessCore: pinned ? 0 : undefined,
+    streamwellNodeFlags: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  };
+  const mock = await startChild({ name: 'mock', script: 'bench/src/mock/mock-upstream.ts', core: options.harnessCore });
+  const loadgen = await startChild({
+    name: 'loadgen',
+    script: 'bench/src/loadgen/loadgen.ts',
+    core: options.harnessCore,
+  });
+  routeMarks(loadgen);
+  const clock = await checkSharedClock(mock);
+  if (!clock.ok)
+    throw new Error('the mock and the orchestrator do not share CLOCK_MONOTONIC: per-token delays would be wrong');
+  info(`shared CLOCK_MONOTONIC verified (${clock.samples} samples, round trip ≤ ${clock.maxRoundTripUs} µs)`);
+  const context: BenchContext = {
+    options,
+    mock,
+    loadgen,
+    integrity: { lost: 0, duplicated: 0, errors: 0, tokens: 0, notes: [] },
+  };
+  const scenarios: Record<string, unknown> = {};
+  try {
+    for (const id of args.only) {
+      try {
+        scenarios[id] = await SCENARIOS[id](context);
+      } catch (error) {
+        fail(`scenario ${id} failed: ${error instanceof Error ? error.stack : String(error)}`);
+        context.integrity.errors += 1;
+        context.integrity.notes.push(
+          `scenario ${id} failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+    }
+  } finally {
+    await Promise.all([mock.stop(), loadgen.stop()]);
+  }
+  const results = {
+    version: 1,
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    environment: { ...env, clock },
+    peers: Object.fromEntries(peers.map((id) => [id, PEERS[id]])),
+    integrity: context.integrity,
+    scenarios,
+  };
+  mkdirSync(dirname(args.out), { recursive: true });
+  writeFileSync(args.out, `${JSON.stringify(results, null, 1)}\n`);
+  info(`results: ${args.out}`);
+  if (args.docs) {
+    const written = writeReport(results, REPO_ROOT);
+    info(`report: ${written.join(', ')}`);
+  }
+  const integrity = context.integrity;
+  heading(`done in ${results.durationSeconds} s: ${integrity.tokens} tokens checked`);
+  if (integrity.lost + integrity.duplicated + integrity.errors > 0) {
+    fail(`integrity: lost ${integrity.lost}, duplicated ${integrity.duplicated}, errors ${integrity.errors}`);
+    for (const note of integrity.notes) fail(`  ${note}`);
+    return 1;
+  }
+  ok('integrity: no lost or duplicated token, no stream error');
+  return 0;
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAllChildren();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => {
+    killAllChildren();
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    fail(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    killAllChildren();
+    process.exitCode = 1;
+  },
+);

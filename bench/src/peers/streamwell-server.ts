@@ -1,0 +1,25 @@
+/**
+ * Peer: streamwell's reference server, the product path a user runs with `npm start`: the
+ * environment goes through `loadConfig`, `createApp` builds the Fastify app (CORS, auth, the
+ * stream routes, the run registry with ids, checkpoints and the resume log, metrics, logs), and
+ * the OpenAI-compatible provider talks to the mock through `LLM_BASE_URL`. Only the listening
+ * address differs from `apps/server/src/main.ts`: port 0 on loopback, reported to the
+ * orchestrator.
+ *
+ * @module
+ */
+import { createApp } from '../../../apps/server/src/app.ts';
+import { loadConfig } from '../../../apps/server/src/config.ts';
+import { announceReady, serveRequests } from '../lib/child-side.ts';
+
+const config = loadConfig({
+  ...process.env,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  LLM_BASE_URL: process.env.MOCK_URL,
+});
+const app = await createApp(config);
+await app.fastify.listen({ port: 0, host: '127.0.0.1' });
+const address = app.fastify.server.address();
+announceReady({ port: typeof address === 'object' && address ? address.port : 0 });
+serveRequests(() => null);

@@ -1,0 +1,230 @@
+/**
+ * What every scenario gets: the mock, the load generator, the run's options, and the helpers
+ * that run one measured cell (a load-generator job plus the CPU and RSS of every process).
+ *
+ * @module
+ */
+import type { Child } from '../lib/child.ts';
+import { nowNs } from '../lib/clock.ts';
+import { type HistogramData, type Summary, summarize } from '../lib/histogram.ts';
+import { type ProcReading, readProcs, startRssSampler } from '../lib/proc-sampler.ts';
+import type { GroupResult } from '../loadgen/stream-tracker.ts';
+import type { Target } from '../loadgen/targets.ts';
+import { type PeerId, type PeerStartOptions, type RunningPeer, startPeer } from '../peers/peers.ts';
+
+/** Options of one benchmark run. */
+export interface BenchOptions {
+  readonly quick: boolean;
+  /** Peers to include (nginx is dropped when it is not installed). */
+  readonly peers: readonly PeerId[];
+  /** Core for the gateways; undefined when pinning is impossible. */
+  readonly gatewayCore: number | undefined;
+  /** Core for mock + load generator. */
+  readonly harnessCore: number | undefined;
+  /** Node flags for the streamwell server (`--cpu-prof ...` with `--profile`). */
+  readonly streamwellNodeFlags: readonly string[];
+}
+
+/** Shared state of a run. */
+export interface BenchContext {
+  readonly options: BenchOptions;
+  readonly mock: Child;
+  readonly loadgen: Child;
+  /** Totals of sequence checks over the whole run (CI asserts these are zero). */
+  readonly integrity: { lost: number; duplicated: number; errors: number; tokens: number; notes: string[] };
+}
+
+/** Starts a peer with the run's pinning and the given streamwell environment. */
+export function launchPeer(
+  context: BenchContext,
+  id: PeerId,
+  streamwellEnv: Record<string, string> = {},
+): Promise<RunningPeer> {
+  const options: PeerStartOptions = {
+    mockPort: context.mock.info.port as number,
+    core: context.options.gatewayCore,
+    streamwellEnv: { ...BASE_STREAMWELL_ENV, ...streamwellEnv },
+    streamwellNodeFlags: context.options.streamwellNodeFlags,
+  };
+  return startPeer(id, options);
+}
+
+/** Environment of the streamwell server in every scenario (limits raised to the bench's sizes). */
+export const BASE_STREAMWELL_ENV: Record<string, string> = {
+  MAX_CONCURRENT_STREAMS: '20000',
+  LOG_LEVEL: 'warn',
+  STREAMWELL_PROVIDER: 'openai',
+  LLM_MODEL: 'bench',
+};
+
+/** Adds a group's sequence checks to the run totals. */
+export function account(context: BenchContext, label: string, group: GroupResult, countErrors = true): void {
+  const integrity = context.integrity;
+  integrity.lost += group.lost;
+  integrity.duplicated += group.duplicated;
+  if (countErrors) integrity.errors += group.errors;
+  integrity.tokens += group.tokens;
+  if (group.lost + group.duplicated + (countErrors ? group.errors : 0) > 0) {
+    integrity.notes.push(
+      `${label}: lost ${group.lost}, duplicated ${group.duplicated}, errors ${group.errors} ${group.errorSamples.join('; ')}`,
+    );
+  }
+}
+
+/** A group's numbers for the report. */
+export interface GroupSummary {
+  readonly streams: number;
+  readonly completed: number;
+  readonly tokens: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly errors: number;
+  readonly ttft: Summary;
+  readonly delay: Summary;
+  readonly gap: Summary;
+}
+
+/** Summarizes a group (histograms to percentiles in ms). */
+export function summarizeGroup(group: GroupResult): GroupSummary {
+  return {
+    streams: group.streamsStarted,
+    completed: group.streamsCompleted,
+    tokens: group.tokens,
+    lost: group.lost,
+    duplicated: group.duplicated,
+    errors: group.errors,
+    ttft: summarize(group.ttft),
+    delay: summarize(group.delay),
+    gap: summarize(group.gap),
+  };
+}
+
+/** Resource use of one cell's measuring window. */
+export interface CellResources {
+  readonly windowMs: number;
+  /** Gateway CPU time in the window, ms. */
+  readonly gatewayCpuMs: number;
+  /** Gateway CPU as % of one core. */
+  readonly gatewayCpuPct: number;
+  /** Mock + load generator CPU as % of one core (validity: should stay below 80). */
+  readonly harnessCpuPct: number;
+  readonly gatewayRssBeforeBytes: number;
+  readonly gatewayRssMedianBytes: number;
+  readonly gatewayRssMaxBytes: number;
+}
+
+/** Result of {@link runStreamsCell}. */
+export interface StreamsCell {
+  readonly main: GroupResult;
+  readonly slow: GroupResult;
+  readonly resources: CellResources;
+  readonly openAtEnd: number;
+}
+
+/** The `streams` job of the load generator (see loadgen.ts). */
+export interface StreamsJob {
+  readonly prompt: string;
+  readonly concurrency: number;
+  readonly rampMs: number;
+  readonly warmupMs: number;
+  readonly measureMs: number;
+  readonly expectTokens: number;
+  readonly slow?: { count: number; prompt: string; readBytesPerSecond: number; expectTokens: number };
+}
+
+function tryRead(pids: readonly number[]): ProcReading {
+  try {
+    return readProcs(pids);
+  } catch {
+    return { cpuNs: 0, rssBytes: 0, hwmBytes: 0 };
+  }
+}
+
+/**
+ * Runs one closed-loop cell against a peer and reads the gateway's CPU at the two edges of the
+ * measuring window (the load generator announces them) and its RSS every 250 ms inside it.
+ */
+export async function runStreamsCell(context: BenchContext, peer: RunningPeer, job: StreamsJob): Promise<StreamsCell> {
+  const gatewayPids = peer.pids();
+  const harnessPids = [context.mock.pid, context.loadgen.pid];
+  const before = tryRead(gatewayPids);
+  let start: { gateway: ProcReading; harness: ProcReading; at: number } | undefined;
+  let end: { gateway: ProcReading; harness: ProcReading; at: number } | undefined;
+  let sampler: ReturnType<typeof startRssSampler> | undefined;
+  let rss = { median: before.rssBytes, max: before.rssBytes };
+  markHandler = (phase) => {
+    const reading = { gateway: tryRead(gatewayPids), harness: tryRead(harnessPids), at: nowNs() };
+    if (phase === 'measure-start') {
+      start = reading;
+      if (gatewayPids.length > 0) sampler = startRssSampler(gatewayPids);
+    } else {
+      end = reading;
+      if (sampler) rss = sampler.stop();
+    }
+  };
+  const result = await context.loadgen.request<Omit<StreamsCell, 'resources'>>({
+    type: 'streams',
+    target: peer.target as Target,
+    ...job,
+  });
+  markHandler = undefined;
+  if (!start || !end) throw new Error('the load generator did not mark its measuring window');
+  const windowMs = (end.at - start.at) / 1e6;
+  const gatewayCpuMs = (end.gateway.cpuNs - start.gateway.cpuNs) / 1e6;
+  return {
+    ...result,
+    resources: {
+      windowMs,
+      gatewayCpuMs,
+      gatewayCpuPct: (gatewayCpuMs / windowMs) * 100,
+      harnessCpuPct: ((end.harness.cpuNs - start.harness.cpuNs) / 1e6 / windowMs) * 100,
+      gatewayRssBeforeBytes: before.rssBytes,
+      gatewayRssMedianBytes: rss.median,
+      gatewayRssMaxBytes: rss.max,
+    },
+  };
+}
+
+let markHandler: ((phase: string) => void) | undefined;
+
+/** Routes the load generator's window marks to the running cell. Call once per run. */
+export function routeMarks(loadgen: Child): void {
+  loadgen.onMessage((message) => {
+    if (message.type === 'mark') markHandler?.(message.phase as string);
+  });
+}
+
+/** The `sequential` job (lone streams, one after another). */
+export async function runSequential(
+  context: BenchContext,
+  peer: RunningPeer,
+  job: { prompt: string; count: number; warmup: number; gapMs: number; expectTokens: number },
+): Promise<{ main: GroupResult; gatewayCpuMs: number }> {
+  const pids = peer.pids();
+  const before = tryRead(pids);
+  const result = await context.loadgen.request<{ main: GroupResult; warmupErrors: number }>({
+    type: 'sequential',
+    target: peer.target,
+    ...job,
+  });
+  const after = tryRead(pids);
+  return { main: result.main, gatewayCpuMs: (after.cpuNs - before.cpuNs) / 1e6 };
+}
+
+/** Median of numbers (NaN for none). */
+export function median(values: readonly number[]): number {
+  const finite = values.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (finite.length === 0) return Number.NaN;
+  const middle = Math.floor(finite.length / 2);
+  return finite.length % 2 === 1
+    ? (finite[middle] as number)
+    : ((finite[middle - 1] as number) + (finite[middle] as number)) / 2;
+}
+
+/** Rounds to 3 decimals (ms with µs resolution). */
+export function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+/** Merged view of several histograms. */
+export type { HistogramData };

@@ -1,0 +1,120 @@
+/**
+ * Interleaved cells: every peer started once (fresh processes, warmed up), then for each
+ * repetition every variant against every peer, in an order that rotates between repetitions so
+ * that no peer always runs first or last. Gateways that are not being measured sit idle on the
+ * gateway core.
+ *
+ * @module
+ */
+import { info, warn } from '../lib/log.ts';
+import { readProcs } from '../lib/proc-sampler.ts';
+import { formatParams } from '../mock/stream-params.ts';
+import type { PeerId, RunningPeer } from '../peers/peers.ts';
+import {
+  account,
+  type BenchContext,
+  launchPeer,
+  runSequential,
+  runStreamsCell,
+  type StreamsCell,
+  type StreamsJob,
+} from './context.ts';
+
+/** One variant of a matrix (for instance "with slow clients"). */
+export interface MatrixVariant {
+  readonly name: string;
+  readonly job: StreamsJob;
+}
+
+/** Cells of a matrix: [variant][peer] → one cell per repetition. */
+export interface MatrixResult {
+  readonly cells: Record<string, Partial<Record<PeerId, StreamsCell[]>>>;
+  /** Gateway RSS after warm-up, before any measured cell (bytes). */
+  readonly baselineRss: Partial<Record<PeerId, number>>;
+}
+
+/** Starts the given peers in turn (parallel starts would fight over the gateway core). */
+export async function startPeers(
+  context: BenchContext,
+  ids: readonly PeerId[],
+  streamwellEnv: Record<string, string> = {},
+): Promise<RunningPeer[]> {
+  const peers: RunningPeer[] = [];
+  try {
+    for (const id of ids) peers.push(await launchPeer(context, id, streamwellEnv));
+  } catch (error) {
+    await stopPeers(peers);
+    throw error;
+  }
+  return peers;
+}
+
+/** Stops peers. */
+export async function stopPeers(peers: readonly RunningPeer[]): Promise<void> {
+  await Promise.all(peers.map((peer) => peer.stop()));
+}
+
+/** Warms a peer (JIT, upstream pool) with a few short sequential streams. */
+export async function warmUp(context: BenchContext, peer: RunningPeer, count: number): Promise<void> {
+  const result = await runSequential(context, peer, {
+    prompt: formatParams({ tokens: 10, rate: 0 }),
+    count,
+    warmup: 0,
+    gapMs: 0,
+    expectTokens: 10,
+  });
+  account(context, `${peer.id} warm-up`, result.main);
+}
+
+/**
+ * Runs `reps` interleaved repetitions of every variant against every peer.
+ *
+ * @param label - for progress lines
+ */
+export async function runMatrix(
+  context: BenchContext,
+  label: string,
+  ids: readonly PeerId[],
+  variants: readonly MatrixVariant[],
+  reps: number,
+  streamwellEnv: Record<string, string> = {},
+): Promise<MatrixResult> {
+  const peers = await startPeers(context, ids, streamwellEnv);
+  const cells: MatrixResult['cells'] = {};
+  const baselineRss: MatrixResult['baselineRss'] = {};
+  try {
+    for (const peer of peers) {
+      await warmUp(context, peer, context.options.quick ? 20 : 50);
+      baselineRss[peer.id] = peer.pids().length > 0 ? readProcs(peer.pids()).rssBytes : 0;
+    }
+    for (let rep = 0; rep < reps; rep++) {
+      for (const variant of variants) {
+        const row = cells[variant.name] ?? {};
+        cells[variant.name] = row;
+        const order = peers.map((_, index) => peers[(index + rep) % peers.length] as RunningPeer);
+        for (const peer of order) {
+          const cell = await runStreamsCell(context, peer, variant.job);
+          row[peer.id] = [...(row[peer.id] ?? []), cell];
+          account(context, `${label} ${variant.name} ${peer.id}`, cell.main);
+          // A gateway may end a slow reader's stream on purpose (streamwell drops a subscriber past
+          // its buffer cap; the client resumes): that is not an integrity error, a gap would be.
+          account(context, `${label} ${variant.name} ${peer.id} (slow clients)`, cell.slow, false);
+          const tokensPerSecond = (cell.main.tokens / cell.resources.windowMs) * 1000;
+          info(
+            `  ${label} ${variant.name} rep ${rep + 1}/${reps} ${peer.id.padEnd(10)} ` +
+              `${Math.round(tokensPerSecond)} tok/s, gateway CPU ${cell.resources.gatewayCpuPct.toFixed(0)}%, ` +
+              `harness CPU ${cell.resources.harnessCpuPct.toFixed(0)}%, errors ${cell.main.errors}`,
+          );
+          if (cell.resources.harnessCpuPct > 80) {
+            warn(
+              `harness core ${cell.resources.harnessCpuPct.toFixed(0)}% busy: this cell partly measures the harness`,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    await stopPeers(peers);
+  }
+  return { cells, baselineRss };
+}

@@ -1,0 +1,54 @@
+/**
+ * Saturation: 64 streams from an unthrottled upstream (each token its own upstream write),
+ * so the gateway core runs flat out; relayed tokens per second on one core and CPU per 1,000
+ * tokens at that load. The direct floor is left out (there is no gateway to saturate).
+ *
+ * @module
+ */
+import { heading } from '../lib/log.ts';
+import { formatParams } from '../mock/stream-params.ts';
+import type { PeerId } from '../peers/peers.ts';
+import { aggregateCells, type StreamsRow } from './aggregate.ts';
+import type { BenchContext } from './context.ts';
+import { runMatrix } from './matrix.ts';
+
+/** Result: one row per gateway. */
+export interface SaturationResult {
+  readonly streams: number;
+  readonly tokensPerStream: number;
+  readonly rows: Partial<Record<PeerId, StreamsRow>>;
+}
+
+/** Runs the saturation scenario. */
+export async function runSaturation(context: BenchContext): Promise<SaturationResult> {
+  heading('saturation: 64 unthrottled streams, gateway on one core');
+  const quick = context.options.quick;
+  const streams = 64;
+  const tokens = 2000;
+  const ids = context.options.peers.filter((id) => id !== 'direct');
+  const matrix = await runMatrix(
+    context,
+    'saturation',
+    ids,
+    [
+      {
+        name: 'default',
+        job: {
+          prompt: formatParams({ tokens, rate: 0, batch: 1 }),
+          concurrency: streams,
+          rampMs: 200,
+          warmupMs: quick ? 800 : 1500,
+          measureMs: quick ? 1500 : 4000,
+          expectTokens: tokens,
+        },
+      },
+    ],
+    quick ? 1 : 2,
+  );
+  const rows: Partial<Record<PeerId, StreamsRow>> = {};
+  for (const id of ids) {
+    const cells = matrix.cells.default?.[id];
+    if (cells) rows[id] = aggregateCells(cells, undefined, streams, matrix.baselineRss[id] ?? 0);
+  }
+  return { streams, tokensPerStream: tokens, rows };
+}
