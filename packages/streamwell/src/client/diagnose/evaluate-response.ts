@@ -82,6 +82,16 @@ export function evaluateReachable(observation: StreamObservation, context: Reach
       `${context.method} ${context.url} answered 200 after ${after}.`,
     );
   }
+  const location = observation.headers.location;
+  if (observation.status >= 300 && observation.status < 400 && location !== undefined) {
+    return createCheckResult(
+      'reachable',
+      title,
+      'fail',
+      `${context.method} ${context.url} answered ${observation.status} redirecting to ${location}.`,
+      'Call the final URL directly: a redirect costs a round trip on every (re)connect, and a POST may be turned into a GET on the way.',
+    );
+  }
   const code = context.errorCode === undefined ? '' : ` (error code "${context.errorCode}")`;
   return createCheckResult(
     'reachable',

@@ -39,6 +39,15 @@ export function evaluateTerminal(observation: StreamObservation): CheckResult {
         'Something cut the connection mid-stream: check proxy timeouts (see heartbeats), server crashes and the server log.',
       );
     }
+    if (observation.endReason === 'limit') {
+      return createCheckResult(
+        'terminal',
+        title,
+        'warn',
+        `The doctor stopped reading at its size limit after ${total} events, before any terminal event.`,
+        'Diagnose with a shorter reply (a smaller -m prompt).',
+      );
+    }
     return createCheckResult(
       'terminal',
       title,

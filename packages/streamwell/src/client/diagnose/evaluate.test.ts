@@ -293,6 +293,13 @@ describe('evaluate-response', () => {
     expect(get.fix).toContain('pass -m');
   });
 
+  it('names the target of a redirect', () => {
+    const moved = observe({ reads: [], status: 308, headers: { location: 'https://api.example.test/stream' } });
+    const result = evaluateReachable(moved, { url: 'u', method: 'POST', sentMessage: true });
+    expect(result.status).toBe('fail');
+    expect(result.evidence).toBe('POST u answered 308 redirecting to https://api.example.test/stream.');
+  });
+
   it('fails other content types and compression, warns on caching headers', () => {
     expect(evaluateContentType(observe({ reads: [], headers: { 'content-type': 'application/json' } })).status).toBe(
       'fail',
