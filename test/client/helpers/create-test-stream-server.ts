@@ -7,7 +7,7 @@
  * middle of a frame, or before the response headers), go silent while keeping the socket open
  * (a stalled proxy), answer resumes with 404 or 503, and it records every request.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
   createDemoProvider,
@@ -28,6 +28,7 @@ export interface SeenRequest {
   readonly path: string;
   readonly lastEventId: string | undefined;
   readonly idempotencyKey: string | undefined;
+  readonly headers: IncomingHttpHeaders;
   readonly body: string;
 }
 
@@ -188,6 +189,7 @@ export async function createTestStreamServer(options: TestStreamServerOptions = 
       path: url.pathname,
       lastEventId: header('last-event-id'),
       idempotencyKey: header('idempotency-key'),
+      headers: request.headers,
       body,
     };
     requests.push(seen);

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+/**
+ * The `streamwell` command: `stream` (print a streamed reply, resuming after drops) and
+ * `doctor` (the troubleshooting checklist against a live endpoint).
+ *
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { runStreamCommand } from './stream.ts';
+
+const USAGE = `Usage: streamwell <command> [options]
+
+Commands:
+  stream <url> [-m TEXT] [--json] [--raw] [--no-reconnect] [-H 'Name: value']...
+                 print a streamed reply (or any SSE stream with --raw), resuming after drops
+  doctor <url> [--origin O] [--ws URL] [-m TEXT] [--provider] [--json]
+                 run the streaming checklist against a live endpoint
+
+Options:
+  -h, --help     show this help (also: streamwell <command> --help)
+  -V, --version  show the version`;
+
+function version(): string {
+  // src/cli/main.ts and dist/cli/main.js both sit two levels below the package root.
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+function isMissingModule(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
+async function runDoctor(argv: string[]): Promise<number> {
+  let doctor: { runDoctorCommand(argv: string[]): Promise<number> };
+  try {
+    doctor = await import('./doctor/index.ts');
+  } catch (error) {
+    if (!isMissingModule(error)) throw error;
+    process.stderr.write('streamwell: doctor is not built yet.\n');
+    return 1;
+  }
+  return doctor.runDoctorCommand(argv);
+}
+
+/**
+ * Runs the command line.
+ *
+ * @param argv - the arguments after the program name
+ * @returns the exit code
+ */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    (command === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '-V' || command === '--version') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (command === 'stream') {
+    const controller = new AbortController();
+    // First Ctrl-C: stop the stream on the server and exit; a second one exits at once.
+    const onInterrupt = (): void => {
+      if (controller.signal.aborted) process.exit(130);
+      controller.abort();
+    };
+    process.on('SIGINT', onInterrupt);
+    try {
+      const code = await runStreamCommand(rest, {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        env: process.env,
+        signal: controller.signal,
+      });
+      return controller.signal.aborted ? 130 : code;
+    } finally {
+      process.off('SIGINT', onInterrupt);
+    }
+  }
+  if (command === 'doctor') return runDoctor(rest);
+  process.stderr.write(`streamwell: unknown command ${JSON.stringify(command)}\n\n${USAGE}\n`);
+  return 2;
+}
+
+const code = await main(process.argv.slice(2));
+// Exit once stdout is flushed (a pipe may still hold the reply), without waiting for idle
+// keep-alive sockets.
+process.stdout.write('', () => process.exit(code));
