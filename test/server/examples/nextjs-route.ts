@@ -14,7 +14,7 @@ export const dynamic = 'force-dynamic';
 
 // One registry per process. Kept on globalThis so that dev-mode hot reloads do not lose runs.
 const shared = globalThis as typeof globalThis & { streamwell?: StreamHandler };
-const streams = (shared.streamwell ??= createStreamHandler({
+shared.streamwell ??= createStreamHandler({
   registry: createRunRegistry({
     provider: createProviderFromConfig({
       llmBaseUrl: process.env.LLM_BASE_URL,
@@ -23,7 +23,8 @@ const streams = (shared.streamwell ??= createStreamHandler({
     }),
   }),
   cors: createCorsPolicy({ origins: (process.env.CORS_ORIGINS ?? '').split(',').filter(Boolean) }),
-}));
+});
+const streams = shared.streamwell;
 
 async function handle(request: Request): Promise<Response> {
   return (
