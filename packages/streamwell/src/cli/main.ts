@@ -26,9 +26,13 @@ function version(): string {
   return (JSON.parse(text) as { version: string }).version;
 }
 
-function isMissingModule(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+/** True when the doctor module itself is missing (not something it imports). */
+function isMissingDoctor(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+  return (
+    missing && typeof message === 'string' && /doctor[\\/]index\.[jt]s/.test(message.split(' imported from ')[0] ?? '')
+  );
 }
 
 async function runDoctor(argv: string[]): Promise<number> {
@@ -36,7 +40,7 @@ async function runDoctor(argv: string[]): Promise<number> {
   try {
     doctor = await import('./doctor/index.ts');
   } catch (error) {
-    if (!isMissingModule(error)) throw error;
+    if (!isMissingDoctor(error)) throw error;
     process.stderr.write('streamwell: doctor is not built yet.\n');
     return 1;
   }
