@@ -184,7 +184,9 @@ describe('run registry', () => {
     const scripted = createScriptedProvider();
     registry = createRunRegistry({ provider: scripted.provider, maxConcurrentStreams: 1 });
     registry.start({ message: 'a' });
-    expect(() => registry!.start({ message: 'b' })).toThrow(expect.objectContaining({ code: 'too_many_streams', status: 429 }));
+    expect(() => registry!.start({ message: 'b' })).toThrow(
+      expect.objectContaining({ code: 'too_many_streams', status: 429 }),
+    );
   });
 
   it('ends a run that outgrows its byte cap with retention_exceeded', async () => {
