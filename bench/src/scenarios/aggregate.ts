@@ -27,7 +27,7 @@ export interface StreamsRow {
   readonly cpuPer1kTokensMs: number;
   readonly gatewayCpuPct: number;
   readonly harnessCpuPct: number;
-  /** (median RSS in the window − RSS after warm-up) / streams, KiB. */
+  /** (median RSS in the window − RSS after warm-up) / streams, kB (1,000 bytes). */
   readonly rssPerStreamKb: number;
   readonly rssMaxMb: number;
   readonly lost: number;
@@ -86,7 +86,7 @@ export function aggregateCells(
     rssPerStreamKb:
       baselineRss > 0
         ? Math.round(
-            median(perRep(cells, (cell) => (cell.resources.gatewayRssMedianBytes - baselineRss) / streams / 1024)) * 10,
+            median(perRep(cells, (cell) => (cell.resources.gatewayRssMedianBytes - baselineRss) / streams / 1000)) * 10,
           ) / 10
         : Number.NaN,
     rssMaxMb: Math.round((Math.max(...cells.map((cell) => cell.resources.gatewayRssMaxBytes)) / MB) * 10) / 10,

@@ -94,7 +94,7 @@ async function holdIdle(
     rssBeforeMb: Math.round((before.rssBytes / 1024 / 1024) * 10) / 10,
     rssAfterMb: Math.round((after.rssBytes / 1024 / 1024) * 10) / 10,
     rssPerStreamKb:
-      Math.round(((Math.max(held.rssBytes, after.rssBytes) - before.rssBytes) / streams / 1024) * 10) / 10,
+      Math.round(((Math.max(held.rssBytes, after.rssBytes) - before.rssBytes) / streams / 1000) * 10) / 10,
     heartbeatCpuPct: Math.round(((after.cpuNs - held.cpuNs) / 1e6 / holdMs) * 1000) / 10,
     heartbeatMs: HEARTBEAT_MS,
     heartbeatsPerStream: Math.round((closed.comments / Math.max(1, streams)) * 10) / 10,
@@ -105,7 +105,7 @@ async function holdIdle(
     context.integrity.notes.push(`idle ${label}: ${row.failed} failed, ${row.endedEarly} ended early`);
     context.integrity.errors += row.failed + row.endedEarly;
   }
-  info(`  idle ${label}: ${streams} streams, ${row.rssPerStreamKb} KiB/stream, heartbeat CPU ${row.heartbeatCpuPct}%`);
+  info(`  idle ${label}: ${streams} streams, ${row.rssPerStreamKb} kB/stream, heartbeat CPU ${row.heartbeatCpuPct}%`);
   return row;
 }
 

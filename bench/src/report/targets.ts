@@ -1,0 +1,171 @@
+/**
+ * The targets of issue 6, checked against a results file: each one met, missed or not
+ * measured (quick mode skips the 1,000-stream level and the 10,000-drop resume run).
+ *
+ * @module
+ */
+import type { StreamsRow } from '../scenarios/aggregate.ts';
+import type { IdleResult } from '../scenarios/idle.ts';
+import type { ParserResult } from '../scenarios/parser.ts';
+import type { ResumeResult } from '../scenarios/resume.ts';
+import type { SaturationResult } from '../scenarios/saturation.ts';
+import type { SlowClientsResult } from '../scenarios/slow-clients.ts';
+import type { SweepResult } from '../scenarios/sweep.ts';
+import type { TtftResult } from '../scenarios/ttft.ts';
+
+/** The scenarios part of a results file. */
+export interface ScenarioResults {
+  readonly ttft?: TtftResult;
+  readonly sweep?: SweepResult;
+  readonly saturation?: SaturationResult;
+  readonly idle?: IdleResult;
+  readonly resume?: ResumeResult;
+  readonly 'slow-clients'?: SlowClientsResult;
+  readonly parser?: ParserResult;
+}
+
+/** One target's verdict. */
+export interface TargetVerdict {
+  readonly id: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly status: 'met' | 'missed' | 'not measured';
+}
+
+const fmt = (value: number | undefined, unit = ''): string =>
+  value === undefined || !Number.isFinite(value) ? 'n/a' : `${value}${unit}`;
+
+function verdict(id: string, target: string, measured: string, ok: boolean | undefined): TargetVerdict {
+  return { id, target, measured, status: ok === undefined ? 'not measured' : ok ? 'met' : 'missed' };
+}
+
+function level(sweep: SweepResult | undefined, concurrency: number): Partial<Record<string, StreamsRow>> | undefined {
+  return sweep?.levels.find((entry) => entry.concurrency === concurrency)?.rows;
+}
+
+const known = (...values: (number | undefined)[]): boolean =>
+  values.every((value) => value !== undefined && Number.isFinite(value));
+
+/** Checks every target. */
+export function checkTargets(scenarios: ScenarioResults): TargetVerdict[] {
+  const verdicts: TargetVerdict[] = [];
+  const single = scenarios.ttft?.rows.streamwell;
+  verdicts.push(
+    verdict(
+      'T1',
+      'added time to first token vs direct, 1 stream: p50 ≤ 0.3 ms, p99 ≤ 1 ms',
+      `p50 ${fmt(single?.addedTtftP50, ' ms')}, p99 ${fmt(single?.addedTtftP99, ' ms')}`,
+      single ? single.addedTtftP50 <= 0.3 && single.addedTtftP99 <= 1 : undefined,
+    ),
+  );
+  const thousand = level(scenarios.sweep, 1000);
+  const sw = thousand?.streamwell;
+  verdicts.push(
+    verdict(
+      'T2',
+      'added time to first token p99 at 1,000 streams ≤ 2 ms',
+      `p99 ${fmt(sw?.addedTtftP99, ' ms')}`,
+      sw && known(sw.addedTtftP99) ? (sw.addedTtftP99 as number) <= 2 : undefined,
+    ),
+  );
+  verdicts.push(
+    verdict(
+      'T3',
+      'added per-token delay at 1,000 streams: p50 ≤ 0.2 ms, p99 ≤ 1 ms',
+      `p50 ${fmt(sw?.addedDelayP50, ' ms')}, p99 ${fmt(sw?.addedDelayP99, ' ms')}`,
+      sw && known(sw.addedDelayP50, sw.addedDelayP99)
+        ? (sw.addedDelayP50 as number) <= 0.2 && (sw.addedDelayP99 as number) <= 1
+        : undefined,
+    ),
+  );
+  const cpu = (rows: Partial<Record<string, StreamsRow>> | undefined, id: string) => rows?.[id]?.cpuPer1kTokensMs;
+  const swCpu = cpu(thousand, 'streamwell');
+  const ratio = (id: string): string => {
+    const other = cpu(thousand, id);
+    return other !== undefined && swCpu !== undefined
+      ? `${id} ${other} ms (×${(other / swCpu).toFixed(1)})`
+      : `${id} n/a`;
+  };
+  verdicts.push(
+    verdict(
+      'T4',
+      'gateway CPU per 1,000 relayed tokens (ids + resume buffer on), 1,000 streams: ≤ 6 ms, ≤ naive relay',
+      `${fmt(swCpu, ' ms')}; ${['naive', 'hono', 'ai-sdk'].map(ratio).join(', ')}`,
+      swCpu !== undefined && Number.isFinite(swCpu)
+        ? swCpu <= 6 && swCpu <= (cpu(thousand, 'naive') ?? Number.POSITIVE_INFINITY)
+        : undefined,
+    ),
+  );
+  const satCpu = scenarios.saturation?.rows.streamwell?.cpuPer1kTokensMs;
+  verdicts.push(
+    verdict(
+      'T4s',
+      'same at saturation (64 unthrottled streams): ≤ 6 ms per 1,000 tokens',
+      `${fmt(satCpu, ' ms')} (${fmt(scenarios.saturation?.rows.streamwell?.tokensPerSecond, ' tokens/s')})`,
+      satCpu !== undefined && Number.isFinite(satCpu) ? satCpu <= 6 : undefined,
+    ),
+  );
+  const rss = sw?.rssPerStreamKb;
+  verdicts.push(
+    verdict(
+      'T5',
+      'RSS per active stream (1,000 streams) ≤ 48 kB',
+      fmt(rss, ' kB'),
+      rss !== undefined && Number.isFinite(rss) ? rss <= 48 : undefined,
+    ),
+  );
+  const idle = scenarios.idle?.rows['streamwell followers'];
+  verdicts.push(
+    verdict(
+      'T6',
+      '≥ 15,000 idle streams in one process at ≤ 12 kB each',
+      idle ? `${idle.streams - idle.failed} streams open, ${idle.rssPerStreamKb} kB each` : 'n/a',
+      idle && idle.streams >= 15_000
+        ? idle.failed === 0 && idle.endedEarly === 0 && idle.rssPerStreamKb <= 12
+        : undefined,
+    ),
+  );
+  const resume = scenarios.resume;
+  verdicts.push(
+    verdict(
+      'T7',
+      'resume: reconnect → first replayed byte p99 ≤ 2 ms; 0 lost, 0 duplicated over 10,000 random drops',
+      resume
+        ? `p99 ${resume.reconnectToFirstByte.p99} ms; ${resume.drops} drops, lost ${resume.lost}, duplicated ${resume.duplicated}`
+        : 'n/a',
+      resume && resume.drops >= 10_000
+        ? resume.reconnectToFirstByte.p99 <= 2 && resume.lost === 0 && resume.duplicated === 0
+        : undefined,
+    ),
+  );
+  const parser = scenarios.parser;
+  const whole = parser?.shapes['one event per chunk'];
+  const big = parser?.shapes['64 KiB chunks'];
+  const linear = parser?.linearity.streamwell;
+  verdicts.push(
+    verdict(
+      'T8',
+      'client parser: linear under 1-byte fragments; faster than eventsource-parser on whole chunks',
+      parser
+        ? `linearity ${fmt(linear)} (1.0 = linear); one event per chunk ${fmt(whole?.streamwell?.eventsPerSecond)} vs ${fmt(whole?.['eventsource-parser']?.eventsPerSecond)} ev/s; 64 KiB chunks ${fmt(big?.streamwell?.eventsPerSecond)} vs ${fmt(big?.['eventsource-parser']?.eventsPerSecond)} ev/s`
+        : 'n/a',
+      parser && whole && big
+        ? (linear ?? 0) >= 0.8 &&
+            (whole.streamwell?.eventsPerSecond ?? 0) > (whole['eventsource-parser']?.eventsPerSecond ?? 0) &&
+            (big.streamwell?.eventsPerSecond ?? 0) > (big['eventsource-parser']?.eventsPerSecond ?? 0)
+        : undefined,
+    ),
+  );
+  const slow = scenarios['slow-clients'];
+  const alone = slow?.variants.alone?.streamwell;
+  const loaded = slow?.variants['with slow clients']?.streamwell;
+  verdicts.push(
+    verdict(
+      'G12',
+      'head-of-line isolation: slow clients raise other streams’ p99 per-token delay by ≤ 0.5 ms (perf-anchors §8)',
+      alone && loaded ? `p99 ${alone.delayP99} → ${loaded.delayP99} ms` : 'n/a',
+      alone && loaded ? loaded.delayP99 - alone.delayP99 <= 0.5 : undefined,
+    ),
+  );
+  return verdicts;
+}
