@@ -110,6 +110,11 @@ class NodeSseSink implements SseSink {
   end(): void {
     if (!this.#response.writableEnded) this.#response.end();
   }
+
+  abort(): void {
+    // Frees the buffered bytes now; the client sees a dropped connection and resumes.
+    this.#response.destroy();
+  }
 }
 
 /**

@@ -94,6 +94,13 @@ class WebSseSink implements SseSink {
     }
   }
 
+  abort(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    // Erroring the stream discards its queue; the client sees a failed read and resumes.
+    this.#controller.error(new Error('The client stopped reading; resume the stream.'));
+  }
+
   /** The consumer cancelled: the controller must not be touched again. */
   cancelled(): void {
     this.#ended = true;

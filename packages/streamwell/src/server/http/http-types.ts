@@ -52,6 +52,12 @@ export interface SseSink {
   readonly bufferedBytes: number;
   /** Ends the response. Idempotent. */
   end(): void;
+  /**
+   * Drops the response at once, discarding what is still buffered (a client that stopped
+   * reading: ending gracefully would keep its buffer alive until the socket times out).
+   * Falls back to {@link SseSink.end} when absent.
+   */
+  abort?(): void;
 }
 
 /** An open event stream, as the adapter sees it. */

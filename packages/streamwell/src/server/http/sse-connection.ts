@@ -115,7 +115,8 @@ export class SseConnection implements RunSubscriber, SseStreamHandle {
     this.#closed = true;
     this.#detach?.();
     this.#hub.heartbeat.remove(this);
-    this.#sink.end();
+    if (reason === 'slow_consumer' && this.#sink.abort !== undefined) this.#sink.abort();
+    else this.#sink.end();
     this.#hub.onClose?.(this, reason);
   }
 
