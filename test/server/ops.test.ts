@@ -3,6 +3,9 @@
  * carrying the stream id, the web page fallback, and the graceful drain.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../apps/server/src/config.ts';
@@ -124,6 +127,19 @@ describe('/healthz and /metrics', () => {
     expect(text).toMatch(/^streamwell_http_refusals_total\{code="empty_message"\} 1$/m);
     expect(text).toMatch(/^streamwell_stream_responses_closed_total\{reason="end"\} 1$/m);
     expect(text).toMatch(/^process_cpu_user_seconds_total /m);
+  });
+
+  it('GET / serves the built page when there is one', async () => {
+    const webRoot = mkdtempSync(join(tmpdir(), 'streamwell-web-'));
+    writeFileSync(join(webRoot, 'index.html'), '<!doctype html><title>streamwell</title>');
+    server = await startTestServer({ provider: createScriptedProvider().provider, deps: { webRoot } });
+    const page = await fetch(`${server.url}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toContain('<title>streamwell</title>');
+    const missing = await fetch(`${server.url}/missing.js`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
   });
 
   it('GET / explains how to build the page when apps/web/dist is missing', async () => {
