@@ -33,7 +33,7 @@ describe.skipIf(!chromium.available)('reference page in Chromium', () => {
   let stack: Stack | undefined;
 
   beforeAll(async () => {
-    await ensureWebBuild();
+    ensureWebBuild();
     browser = await launchBrowser();
   }, 180_000);
 
@@ -189,5 +189,26 @@ describe.skipIf(!chromium.available)('reference page in Chromium', () => {
     await expect(messageBox(page).inputValue()).resolves.toBe('');
     const sent = await fake.waitForRequest(0);
     expect(JSON.stringify(sent.body)).toContain('first line\\nsecond line');
+  });
+
+  it('streams over the WebSocket transport when it is chosen, and Stop cancels the run there too', async () => {
+    const tokens = numberedTokens(300);
+    const { fake } = await open();
+    fake.setReply({ tokens: tokens.slice(0, 20), tokenDelayMs: 20 });
+    await page.getByRole('radio', { name: 'WebSocket' }).check();
+    await sendWithKeyboard(page, 'over a socket');
+    expect(await waitForReplyEnd(page)).toBe('done');
+    expect(await lastReplyText(page)).toBe(tokens.slice(0, 20).join(''));
+    // The reply came over /ws/stream, not over the SSE endpoint.
+    const stackNow = stack as Stack;
+    expect(stackNow.requests.some((request) => request.url.startsWith('/ws/stream'))).toBe(true);
+    expect(stackNow.requests.some((request) => request.url.startsWith('/api/stream/message'))).toBe(false);
+
+    fake.setReply({ tokens, tokenDelayMs: 40 });
+    await sendWithKeyboard(page, 'and stop it');
+    await waitForLiveText(page, 20);
+    await page.getByRole('button', { name: 'Stop' }).click();
+    expect(await waitForReplyEnd(page)).toBe('stopped');
+    await expect((await fake.waitForRequest(1)).closed).resolves.toEqual({ aborted: true });
   });
 });

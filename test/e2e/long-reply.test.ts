@@ -30,7 +30,7 @@ describe.skipIf(!chromium.available)('a 20k-token reply', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    await ensureWebBuild();
+    ensureWebBuild();
     browser = await launchBrowser();
   }, 180_000);
 

@@ -37,7 +37,7 @@ describe.skipIf(!chromium.available)('page layout and screenshots', () => {
 
   beforeAll(async () => {
     mkdirSync(outDir, { recursive: true });
-    await ensureWebBuild();
+    ensureWebBuild();
     browser = await launchBrowser();
   }, 180_000);
 

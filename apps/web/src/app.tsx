@@ -70,6 +70,7 @@ function ChatApp({
 }) {
   const [chat, dispatch] = useChatState();
   const [menuOpen, setMenuOpen] = useState(false);
+  const [diagnoseOpen, setDiagnoseOpen] = useState(false);
   const stream = useStreamingResponse({ transport, slowTokenMs: SLOW_TOKEN_MS });
   const active = isActive(stream.status);
   const pending = chat.pending;
@@ -214,10 +215,11 @@ function ChatApp({
         )}
         <Composer busy={active || pending !== undefined} onSend={send} onStop={stream.stopStream} />
       </main>
-      <aside className="insights" aria-label="Stream details">
+      <aside className={diagnoseOpen ? 'insights diagnose-open' : 'insights'} aria-label="Stream details">
         <LatencyPanel view={toLatencyView(stream.metrics)} />
-        {/* The "Diagnose" panel (apps/web/src/components/diagnose-panel.tsx) renders here when present. */}
-        <DiagnoseSlot />
+        {/* The "Diagnose" panel (apps/web/src/components/diagnose-panel.tsx) renders here when present;
+            on a phone it folds behind this button to leave room for the conversation. */}
+        <DiagnoseSlot open={diagnoseOpen} onToggle={() => setDiagnoseOpen((open) => !open)} />
       </aside>
     </div>
   );

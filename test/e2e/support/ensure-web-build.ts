@@ -4,8 +4,10 @@
  *
  * @module
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -38,16 +40,20 @@ function newestMtime(path: string): number {
  *
  * @returns whether a build ran
  */
-export async function ensureWebBuild(): Promise<boolean> {
+export function ensureWebBuild(): boolean {
   const index = join(WEB_DIST, 'index.html');
   const built = existsSync(index) ? statSync(index).mtimeMs : 0;
   const newest = Math.max(...INPUTS.map(newestMtime));
   if (built > newest) return false;
-  const { build } = await import('vite');
-  await build({
-    root: join(repo, 'apps/web'),
-    configFile: join(repo, 'apps/web/vite.config.ts'),
-    logLevel: 'warn',
+  // A child process, not Vite's API in this process: Vitest sets NODE_ENV=test, which would make
+  // Vite bundle React's development build into the page the server serves.
+  const vitePackage = createRequire(join(repo, 'apps/web/package.json')).resolve('vite/package.json');
+  const vite = join(dirname(vitePackage), 'bin/vite.js');
+  execFileSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
+    cwd: join(repo, 'apps/web'),
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: 'inherit',
+    timeout: 170_000,
   });
   return true;
 }

@@ -39,7 +39,7 @@ export interface Stack {
   readonly app: ServerApp;
   /** The fake upstream (also started for the demo provider, where it stays unused). */
   readonly fake: FakeOpenAI;
-  /** Every request the server received, in order. */
+  /** Every request the server received (WebSocket upgrades included), in order. */
   readonly requests: readonly RecordedRequest[];
   /**
    * Destroys the server-side sockets of every open stream response (`POST /api/stream/message`
@@ -90,6 +90,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const requests: RecordedRequest[] = [];
   const streamSockets = new Set<Socket>();
+  app.fastify.server.on('upgrade', (request: IncomingMessage) => {
+    requests.push({ method: request.method ?? '', url: request.url ?? '' });
+  });
   app.fastify.server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     requests.push({ method: request.method ?? '', url: request.url ?? '' });
     if (isStreamRequest(request)) {

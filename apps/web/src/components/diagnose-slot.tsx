@@ -18,16 +18,36 @@ const modules = import.meta.glob<DiagnoseModule>('./diagnose-panel.tsx', { eager
 const panelModule = Object.values(modules)[0];
 const Panel = panelModule?.DiagnosePanel ?? panelModule?.default;
 
+/** Props of {@link DiagnoseSlot}. */
+export interface DiagnoseSlotProps {
+  /** On narrow screens the panel folds away; this says whether it is unfolded. */
+  readonly open: boolean;
+  readonly onToggle: () => void;
+}
+
 /**
- * Renders the Diagnose panel if the page was built with one.
+ * Renders the Diagnose panel if the page was built with one. On wide screens it is always shown;
+ * on a phone a button unfolds it (CSS decides which applies).
  *
+ * @param props - fold state
  * @returns the panel, or nothing
  */
-export function DiagnoseSlot() {
+export function DiagnoseSlot({ open, onToggle }: DiagnoseSlotProps) {
   if (Panel === undefined) return null;
   return (
-    <div className="diagnose-slot" id="diagnose">
-      <Panel />
-    </div>
+    <>
+      <button
+        type="button"
+        className="button button-secondary diagnose-toggle"
+        aria-expanded={open}
+        aria-controls="diagnose"
+        onClick={onToggle}
+      >
+        {open ? 'Hide diagnostics' : 'Diagnose this connection'}
+      </button>
+      <div className="diagnose-slot" id="diagnose">
+        <Panel />
+      </div>
+    </>
   );
 }

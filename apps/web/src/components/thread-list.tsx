@@ -26,7 +26,10 @@ export function ThreadList({ threads, activeThreadId, busyThreadId, onSelect, on
   return (
     <nav className="threads" aria-label="Threads">
       <button type="button" className="button button-new" onClick={onNew}>
-        <span aria-hidden="true">＋</span> New thread
+        <svg className="icon" viewBox="0 0 16 16" aria-hidden="true">
+          <path d="M8 3v10M3 8h10" />
+        </svg>
+        New thread
       </button>
       <ul className="thread-items">
         {threads.map((thread) => (
