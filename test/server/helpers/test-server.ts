@@ -50,7 +50,12 @@ export async function startTestServer(
     ...options.deps,
   });
   const sockets = new Set<Socket>();
+  let closing = false;
   app.fastify.server.on('connection', (socket: Socket) => {
+    if (closing) {
+      socket.destroy();
+      return;
+    }
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
@@ -64,6 +69,7 @@ export async function startTestServer(
     logs,
     async close() {
       // Tests end abruptly: cut every socket (also ones Node no longer tracks as HTTP), then drain.
+      closing = true;
       for (const socket of sockets) socket.destroy();
       await app.shutdown(0);
     },
