@@ -34,12 +34,29 @@ export interface SseByteParser extends Omit<SseParser, 'feed'> {
 export function createSseByteParser(options: SseParserOptions): SseByteParser {
   const parser = createSseParser(options);
   let decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  // True when the streaming decoder may hold the start of a character from the last chunk.
+  let mayHoldPartial = false;
   return {
     feed(chunk) {
-      if (typeof chunk === 'string') parser.feed(chunk);
-      else if (chunk.byteLength > 0) parser.feed(decoder.decode(chunk, { stream: true }));
+      if (typeof chunk === 'string') {
+        parser.feed(chunk);
+        return;
+      }
+      const length = chunk.byteLength;
+      if (length === 0) return;
+      // Fast path: a chunk that ends with an ASCII byte (SSE chunks nearly always end with LF)
+      // cannot end inside a character, so when nothing is held from before, a one-shot decode
+      // gives the same text as the streaming one, and costs less.
+      const endsClean = (chunk[length - 1] as number) < 0x80;
+      if (endsClean && !mayHoldPartial) {
+        parser.feed(decoder.decode(chunk));
+        return;
+      }
+      mayHoldPartial = !endsClean;
+      parser.feed(decoder.decode(chunk, { stream: true }));
     },
     end() {
+      mayHoldPartial = false;
       // Flush a dangling partial character (it becomes U+FFFD) before the parser discards the
       // unfinished line it belongs to.
       const tail = decoder.decode();
@@ -48,6 +65,7 @@ export function createSseByteParser(options: SseParserOptions): SseByteParser {
     },
     reset(resetOptions) {
       decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+      mayHoldPartial = false;
       parser.reset(resetOptions);
     },
     get lastEventId() {
