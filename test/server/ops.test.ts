@@ -199,3 +199,38 @@ describe('graceful drain', () => {
     expect(() => server?.app.context.registry.start({ message: 'late' })).toThrow(/shutting down/);
   });
 });
+
+describe('the real process', () => {
+  it('serves the demo model with no configuration and drains on SIGTERM: the open stream ends with server_shutdown, exit 0', async () => {
+    const main = fileURLToPath(new URL('../../apps/server/src/main.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main], {
+      env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_DEADLINE_MS: '200' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let stdout = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          const match = /streamwell listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+          if (match?.[1] !== undefined) resolve(match[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`exited ${code}: ${stdout}`)));
+      });
+      expect(stdout).toMatch(/DEMO model/);
+      const response = await postMessage(url, { message: 'hello' });
+      const reading = readSse(response);
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      const first = await fetch(`${url}/healthz`);
+      expect(await first.json()).toMatchObject({ status: 'ok', demo: true });
+      child.kill('SIGTERM');
+      const read = await reading;
+      expect(read.events[0]?.data).toMatchObject({ demo: true, provider: 'demo' });
+      expect(read.events.at(-1)).toMatchObject({ event: 'error', data: { code: 'server_shutdown' } });
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
