@@ -123,6 +123,18 @@ describe('bad requests to POST /api/stream/message', () => {
     await readSse(response);
   });
 
+  it('a JSON body without any Content-Type (a server-side caller) is accepted', async () => {
+    const body = JSON.stringify({ message: 'untyped' });
+    const answer = rawExchange(
+      server.port,
+      `POST /api/stream/message HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+    const call = await scripted.call(2);
+    expect(call.request.messages.at(-1)?.content).toBe('untyped');
+    call.end();
+    expect(await answer).toMatch(/^HTTP\/1\.1 200[\s\S]*event: done/);
+  });
+
   it('a bad Idempotency-Key is 400', async () => {
     await expectError(
       await postMessage(server.url, { message: 'hi' }, { 'Idempotency-Key': 'x'.repeat(300) }),
