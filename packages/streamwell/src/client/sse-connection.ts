@@ -98,6 +98,12 @@ function toConnectionError(error: unknown, signal: AbortSignal, what: string): S
   }
   if (isStreamwellError(error)) return error;
   const detail = error instanceof Error ? error.message : String(error);
+  // A URL fetch cannot even parse (a relative URL outside a browser) will never work: say so
+  // instead of retrying it.
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  if (cause?.code === 'ERR_INVALID_URL' || /Failed to parse URL|Invalid URL/i.test(detail)) {
+    return new StreamwellError('invalid_config', `${what}: ${detail}`, { cause: error });
+  }
   return new StreamwellError('network', `${what} failed: ${detail}`, { retryable: true, cause: error });
 }
 

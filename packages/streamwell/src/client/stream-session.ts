@@ -114,7 +114,7 @@ export class StreamSession implements AsyncIterable<StreamEvent> {
   #done: Promise<StreamResult>;
   #resolveDone!: (result: StreamResult) => void;
 
-  /** @internal Use the client's `start`/`resume`. */
+  /** Made by the client's `start` / `resume` (or `streamMessage`); not meant to be constructed directly. */
   constructor(
     settings: StreamSessionSettings,
     beginning: SessionBeginning,

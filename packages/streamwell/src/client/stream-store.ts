@@ -168,8 +168,17 @@ export function createStreamStore(options: StreamStoreOptions = {}): StreamStore
   let reloadResumedFrom: number | undefined;
   let cancelFlush: (() => void) | undefined;
 
-  function save(current: StreamSession): void {
+  let savedAt = Number.NEGATIVE_INFINITY;
+  let savedStreamId: string | undefined;
+
+  function save(current: StreamSession, force = false): void {
     if (persist === undefined || current.streamId === undefined) return;
+    // Storage writes are synchronous: while tokens flow, refresh the saved cursor once a second
+    // (it only tells a reloaded page where it had stopped; the replay starts from the top).
+    const now = Date.now();
+    if (!force && current.streamId === savedStreamId && now - savedAt < 1000) return;
+    savedAt = now;
+    savedStreamId = current.streamId;
     const record: PersistedStream = {
       streamId: current.streamId,
       lastEventId: current.lastEventId,
@@ -183,6 +192,7 @@ export function createStreamStore(options: StreamStoreOptions = {}): StreamStore
   }
 
   function forget(): void {
+    savedStreamId = undefined;
     try {
       persist?.storage.removeItem(persist.key);
     } catch {
@@ -226,8 +236,7 @@ export function createStreamStore(options: StreamStoreOptions = {}): StreamStore
         if (!mine()) return;
         options.onEvent?.(event);
         if (event.event === 'start') {
-          const current = session as StreamSession;
-          save(current);
+          save(session as StreamSession, true);
         } else if (event.event === 'done' || event.event === 'error') {
           // Cleared at the terminal event, so a reload never resumes a finished stream.
           forget();
@@ -238,7 +247,7 @@ export function createStreamStore(options: StreamStoreOptions = {}): StreamStore
         if (mine()) schedule();
       },
       onStreamId: () => {
-        if (mine()) save(session as StreamSession);
+        if (mine()) save(session as StreamSession, true);
       },
       onReconnect: () => {
         if (mine()) schedule();
