@@ -22,6 +22,8 @@ export interface StackOptions {
   readonly demoReply?: string;
   /** Demo model only: delay between tokens. */
   readonly demoTokenIntervalMs?: number;
+  /** The built page to serve. @defaultValue `apps/web/dist` */
+  readonly webRoot?: string;
   /** Extra environment for the server configuration. */
   readonly env?: Readonly<Record<string, string>>;
 }
@@ -78,7 +80,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.env,
   });
   const app = await createApp(config, {
-    webRoot: WEB_DIST,
+    webRoot: options.webRoot ?? WEB_DIST,
     ...(options.provider === 'demo'
       ? {
           provider: createDemoProvider({
