@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { StreamErrorCode } from '../protocol/events.ts';
+
 const MARKER = Symbol.for('streamwell.error');
 
 /**
@@ -32,16 +34,8 @@ export type StreamwellErrorCode =
   | 'shutting_down'
   // WebSocket transport: a subscriber dropped because the socket did not drain (resume it)
   | 'slow_consumer'
-  // run outcomes
-  | 'first_token_timeout'
-  | 'idle_timeout'
-  | 'stream_timeout'
-  | 'upstream_error'
-  | 'upstream_auth'
-  | 'retention_exceeded'
-  | 'server_shutdown'
-  | 'abandoned'
-  | 'internal_error'
+  // run outcomes: the codes of the terminal `error` event
+  | StreamErrorCode
   // client side
   | 'http_status'
   | 'bad_content_type'
