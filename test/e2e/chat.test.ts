@@ -129,8 +129,12 @@ describe.skipIf(!chromium.available)('reference page in Chromium', () => {
 
     expect(await waitForReplyEnd(page)).toBe('done');
     expect(await lastReplyText(page)).toBe(expected);
+    // The page said it was reconnecting and from which event id, then that it resumed from there.
     const statuses = await statusLog(page);
-    expect(statuses.some((entry) => entry.startsWith('reconnecting|'))).toBe(true);
+    const reconnecting = statuses.find((entry) => entry.startsWith('reconnecting|'));
+    const resumedAt = Number(/resuming after event #(\d+)/.exec(reconnecting ?? '')?.[1]);
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(statuses).toContain(`streaming|Streaming · resumed after event #${resumedAt}`);
     // The prompt was sent to the model once; the resume used GET with the last id.
     expect(stackNow.fake.generations).toHaveLength(1);
     expect(
@@ -176,7 +180,9 @@ describe.skipIf(!chromium.available)('reference page in Chromium', () => {
     fake.setReply({ tokens, tokenDelayMs: 20 });
     // The skip link is the first stop and leads to the message box.
     await page.keyboard.press('Tab');
+    await page.waitForFunction(() => document.activeElement?.textContent === 'Skip to message box');
     await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-describedby') === 'message-hint');
     await expect(messageBox(page).evaluate((element) => element === document.activeElement)).resolves.toBe(true);
     await page.keyboard.type('first line');
     await page.keyboard.press('Shift+Enter');
@@ -210,5 +216,19 @@ describe.skipIf(!chromium.available)('reference page in Chromium', () => {
     await page.getByRole('button', { name: 'Stop' }).click();
     expect(await waitForReplyEnd(page)).toBe('stopped');
     await expect((await fake.waitForRequest(1)).closed).resolves.toEqual({ aborted: true });
+  });
+
+  it('keeps the partial text when the model fails mid-reply, and says why', async () => {
+    const tokens = numberedTokens(40);
+    const { fake } = await open();
+    // The upstream connection dies after 15 tokens: the run ends with a terminal `error` event.
+    fake.setReply({ tokens, tokenDelayMs: 10, dropAfterTokens: 15 });
+    await sendWithKeyboard(page, 'fail halfway');
+    expect(await waitForReplyEnd(page)).toBe('error');
+    expect(await lastReplyText(page)).toBe(tokens.slice(0, 15).join(''));
+    const note = await lastReply(page).getByRole('alert').textContent();
+    expect(note).toMatch(/Error \(upstream_error\)/);
+    expect(note).toContain('partial reply kept');
+    await page.waitForSelector('[data-status="error"]');
   });
 });

@@ -71,7 +71,18 @@ function ChatApp({
   const [chat, dispatch] = useChatState();
   const [menuOpen, setMenuOpen] = useState(false);
   const [diagnoseOpen, setDiagnoseOpen] = useState(false);
-  const stream = useStreamingResponse({ transport, slowTokenMs: SLOW_TOKEN_MS });
+  // The last event id seen, so that "Reconnecting" can say where it will resume from. A ref, not
+  // state: it changes on every event, and the status change to `reconnecting` renders anyway.
+  const lastEventId = useRef<number | undefined>(undefined);
+  const stream = useStreamingResponse({
+    transport,
+    slowTokenMs: SLOW_TOKEN_MS,
+    onEvent: (event) => {
+      lastEventId.current = event.id;
+    },
+  });
+  const resumePoint =
+    stream.status === 'reconnecting' ? (lastEventId.current ?? stream.resumedFrom) : stream.resumedFrom;
   const active = isActive(stream.status);
   const pending = chat.pending;
   const latestStatus = useRef(stream.status);
@@ -137,6 +148,7 @@ function ChatApp({
     (message: string) => {
       const thread = chat.threads.find((candidate) => candidate.id === chat.activeThreadId);
       atSend.current = { status: stream.status, error: stream.error, streamId: stream.streamId };
+      lastEventId.current = undefined;
       dispatch({
         type: 'send',
         text: message,
@@ -157,13 +169,21 @@ function ChatApp({
           messageId: pending.messageId,
           text: stream.response,
           status: stream.status,
-          resumedFrom: stream.resumedFrom,
+          resumedFrom: resumePoint,
           demo: stream.demo,
         };
 
   return (
     <div className={menuOpen ? 'app menu-open' : 'app'}>
-      <a className="skip-link" href="#message">
+      <a
+        className="skip-link"
+        href="#message"
+        onClick={(event) => {
+          // Focus at once (fragment navigation focuses later, and leaves a hash in the URL).
+          event.preventDefault();
+          document.getElementById('message')?.focus();
+        }}
+      >
         Skip to message box
       </a>
       <aside className="sidebar" id="sidebar">
@@ -198,7 +218,7 @@ function ChatApp({
             <span className="visually-hidden">Threads</span>
           </button>
           <h1 className="chat-title">{thread?.title ?? 'New conversation'}</h1>
-          <StatusBadge status={stream.status} resumedFrom={stream.resumedFrom} />
+          <StatusBadge status={stream.status} resumedFrom={resumePoint} />
           <TransportToggle
             value={transport}
             onChange={onTransportChange}
