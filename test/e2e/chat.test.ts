@@ -231,4 +231,35 @@ describe.skipIf(!chromium.available)('reference page in Chromium', () => {
     expect(note).toContain('partial reply kept');
     await page.waitForSelector('[data-status="error"]');
   });
+
+  it('keeps threads apart: a follow-up continues its thread on the server, a new thread starts fresh', async () => {
+    const { fake } = await open();
+    fake.setReply({ tokens: [' first', ' answer'], tokenDelayMs: 5 });
+    await sendWithKeyboard(page, 'question one');
+    expect(await waitForReplyEnd(page)).toBe('done');
+    fake.setReply({ tokens: [' second', ' answer'], tokenDelayMs: 5 });
+    await sendWithKeyboard(page, 'question two');
+    expect(await waitForReplyEnd(page)).toBe('done');
+    // The follow-up went to the same server thread: the model saw the first exchange.
+    const followUp = JSON.stringify((await fake.waitForRequest(1)).body);
+    expect(followUp).toContain('question one');
+    expect(followUp).toContain('first answer');
+
+    await page.getByRole('button', { name: 'New thread' }).click();
+    await expect(page.locator('article').count()).resolves.toBe(0);
+    fake.setReply({ tokens: [' fresh'], tokenDelayMs: 5 });
+    await sendWithKeyboard(page, 'question three');
+    expect(await waitForReplyEnd(page)).toBe('done');
+    const fresh = JSON.stringify((await fake.waitForRequest(2)).body);
+    expect(fresh).toContain('question three');
+    expect(fresh).not.toContain('question one');
+
+    // Back to the first thread: its four messages are still there.
+    await page
+      .getByRole('navigation', { name: 'Threads' })
+      .getByRole('button', { name: /question one/ })
+      .click();
+    await expect(page.locator('article').count()).resolves.toBe(4);
+    expect(await lastReplyText(page)).toBe('second answer');
+  });
 });

@@ -10,7 +10,14 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPart } from '../helpers/system-part.ts';
-import { messageBox, sendWithKeyboard, waitForLiveText, waitForReplyEnd } from './support/chat-page.ts';
+import {
+  lastReplyText,
+  messageBox,
+  normalize,
+  sendWithKeyboard,
+  waitForLiveText,
+  waitForReplyEnd,
+} from './support/chat-page.ts';
 import { ensureWebBuild } from './support/ensure-web-build.ts';
 import { launchBrowser } from './support/launch-browser.ts';
 import { SHOWCASE_REPLY, toTokens } from './support/markdown-reply.ts';
@@ -94,4 +101,48 @@ describe.skipIf(!chromium.available)('page layout and screenshots', () => {
       }
     });
   }
+
+  it('desktop: the reconnecting state after a real connection cut', async () => {
+    stack = await startStack();
+    stack.fake.setReply({ tokens: toTokens(SHOWCASE_REPLY), tokenDelayMs: 30 });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+    try {
+      const page = await context.newPage();
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      // Hold the resume request until the screenshot is taken.
+      await page.route('**/api/streams/*', async (route) => {
+        if (route.request().method() === 'GET') await held;
+        await route.continue();
+      });
+      await page.goto(stack.url);
+      await sendWithKeyboard(page, 'What happens when my connection drops?');
+      await waitForLiveText(page, SHOWCASE_REPLY.length * 0.3);
+      expect(stack.cutStreamConnections()).toBeGreaterThan(0);
+      await page.waitForSelector('[data-status="reconnecting"]');
+      await shoot(page, 'desktop-reconnecting');
+      release();
+      expect(await waitForReplyEnd(page)).toBe('done');
+      expect(await lastReplyText(page)).toContain(normalize('Press Stop at any time'));
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('tablet width (900 px): no horizontal overflow, controls on screen', async () => {
+    stack = await startStack({ provider: 'demo', demoTokenIntervalMs: 5 });
+    const context = await browser.newContext({ viewport: { width: 900, height: 800 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(stack.url);
+      await sendWithKeyboard(page, 'hello');
+      expect(await waitForReplyEnd(page)).toBe('done');
+      await expectFitsWidth(page, 900);
+      await shoot(page, 'tablet-done');
+    } finally {
+      await context.close();
+    }
+  });
 });
