@@ -37,3 +37,17 @@ export function serveRequests(handler: Handler): void {
   });
   process.on('disconnect', () => process.exit(0));
 }
+
+/**
+ * The request loop of a gateway under test: `gc` runs a full garbage collection (the gateway is
+ * started with `--expose-gc`) so that RSS baselines are not inflated by warm-up garbage.
+ */
+export function servePeer(): void {
+  serveRequests((message) => {
+    if (message.type === 'gc') {
+      (globalThis as { gc?: () => void }).gc?.();
+      return process.memoryUsage().rss;
+    }
+    return null;
+  });
+}

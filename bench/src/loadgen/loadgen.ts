@@ -264,6 +264,8 @@ interface ResumeJob {
   maxTokensBeforeDrop: number;
 }
 
+const STALL_MS = 10_000;
+
 async function resume(job: ResumeJob) {
   const group = createGroup();
   const reconnectToFirstByte = createHistogram();
@@ -293,8 +295,24 @@ async function resume(job: ResumeJob) {
               headers: { 'Last-Event-ID': lastId ?? '' },
             }
           : startRequest(job.target, job.prompt);
+        // A connection that stays silent this long is stuck: record it and move on, so that a
+        // server bug shows up as an error instead of a hung benchmark.
+        let stallTimer: NodeJS.Timeout | undefined;
+        const armStall = () => {
+          clearTimeout(stallTimer);
+          stallTimer = setTimeout(() => {
+            recordError(
+              group,
+              `stalled ${STALL_MS} ms (${resuming ? 'resume' : 'start'}, status ${status}, last id ${lastId}, ` +
+                `${tracker?.expected ?? 0} tokens, terminal ${terminal})`,
+            );
+            dropAt = 0;
+            connection.destroy();
+          }, STALL_MS);
+        };
         const connection: SseConnection = openSse(request, {
           onHeaders(code, headers) {
+            armStall();
             status = code;
             streamId ??= headers.get('x-stream-id');
             if (code === 204) gone204 += 1;
@@ -304,7 +322,11 @@ async function resume(job: ResumeJob) {
             if (resuming && !firstByte) reconnectToFirstByte.record(recvNs - connection.startNs);
             firstByte = true;
           },
+          onComment() {
+            armStall();
+          },
           onEvent(event, recvNs) {
+            armStall();
             if (event.id !== undefined && event.id !== '') {
               if (lastId !== undefined && Number(event.id) <= Number(lastId)) idRegressions += 1;
               lastId = event.id;
@@ -326,6 +348,7 @@ async function resume(job: ResumeJob) {
             }
           },
           onEnd(complete) {
+            clearTimeout(stallTimer);
             if (dropAt === Number.POSITIVE_INFINITY) return; // we dropped it; the reconnect is under way
             group.bytes += connection.bodyBytes;
             if ((status === 200 && complete) || status === 204) {
@@ -340,6 +363,7 @@ async function resume(job: ResumeJob) {
           },
         });
         tracker ??= new SequenceTracker(group, connection.startNs, window);
+        armStall();
       };
       connect(false);
     });

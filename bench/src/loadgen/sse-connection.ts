@@ -119,7 +119,9 @@ export function openSse(request: SseRequest, handlers: SseHandlers, options: Sse
     const scanFrom = Math.max(0, pending.length - 1);
     pending += text;
     let boundary = pending.indexOf('\n\n', scanFrom);
-    while (boundary >= 0) {
+    // Stop at once when a handler destroyed the connection (a deliberate drop): what follows in
+    // this read was never "received" by the client that went away.
+    while (boundary >= 0 && !ended) {
       dispatchBlock(pending.slice(0, boundary), recvNs);
       pending = pending.slice(boundary + 2);
       boundary = pending.indexOf('\n\n');

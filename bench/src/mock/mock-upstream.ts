@@ -47,6 +47,7 @@ const stats = { streams: 0, tokens: 0, aborted: 0, active: 0 };
 const wheel = new Map<number, MockStream[]>();
 let wheelCursor = Math.floor(performance.now());
 let wheelTimer: NodeJS.Timeout | undefined;
+let armedSlot = Number.POSITIVE_INFINITY;
 const fragmenting = new Set<MockStream>();
 let fragmentPump: NodeJS.Immediate | undefined;
 
@@ -131,7 +132,15 @@ function book(stream: MockStream, dueAt: number): void {
     wheel.set(slot, bucket);
   }
   bucket.push(stream);
-  if (wheelTimer === undefined) wheelTimer = setTimeout(tick, Math.max(0, slot - performance.now()));
+  // Re-arm when this slot comes before the armed one (a stream "thinking" for an hour must not
+  // hold back one that is due now).
+  if (wheelTimer === undefined || slot < armedSlot) arm(slot);
+}
+
+function arm(slot: number): void {
+  clearTimeout(wheelTimer);
+  armedSlot = slot;
+  wheelTimer = setTimeout(tick, Math.max(0, slot - performance.now()));
 }
 
 function tick(): void {
@@ -151,7 +160,7 @@ function tick(): void {
   }
   let nearest = Number.POSITIVE_INFINITY;
   for (const slot of wheel.keys()) if (slot < nearest) nearest = slot;
-  wheelTimer = setTimeout(tick, Math.max(0, nearest - performance.now()));
+  arm(nearest);
 }
 
 /** Unthrottled streams: `batch` events per write, yielding to other streams between writes. */

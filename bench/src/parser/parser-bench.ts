@@ -78,8 +78,8 @@ interface Shape {
 }
 
 function shapes(quick: boolean): Record<string, Shape> {
-  const many = quick ? 20_000 : 100_000;
-  const fragmented = quick ? 2_000 : 20_000;
+  const many = quick ? 50_000 : 100_000;
+  const fragmented = quick ? 300 : 2_000;
   const big = new Uint8Array(8 * 1024 * 1024 + 8);
   big.fill(120);
   big.set(new TextEncoder().encode('data: '), 0);

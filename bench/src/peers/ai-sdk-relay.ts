@@ -8,7 +8,7 @@
 import { createServer } from 'node:http';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { streamText } from 'ai';
-import { announceReady, serveRequests } from '../lib/child-side.ts';
+import { announceReady, servePeer } from '../lib/child-side.ts';
 import { readMessage, upstreamUrl } from './read-message.ts';
 
 // ai@6 warns once that @ai-sdk/openai-compatible@1 speaks the v2 model spec; the bench's
@@ -33,5 +33,5 @@ server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   announceReady({ port: typeof address === 'object' && address ? address.port : 0 });
-  serveRequests(() => null);
+  servePeer();
 });

@@ -9,7 +9,7 @@ import { serve } from '@hono/node-server';
 import { EventSourceParserStream } from 'eventsource-parser/stream';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { announceReady, serveRequests } from '../lib/child-side.ts';
+import { announceReady, servePeer } from '../lib/child-side.ts';
 import { upstreamUrl } from './read-message.ts';
 
 const endpoint = new URL('chat/completions', upstreamUrl());
@@ -45,5 +45,5 @@ app.post('/api/stream/message', async (context) => {
 
 serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
   announceReady({ port: info.port });
-  serveRequests(() => null);
+  servePeer();
 });

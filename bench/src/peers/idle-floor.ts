@@ -6,7 +6,7 @@
  * @module
  */
 import { createServer, type ServerResponse } from 'node:http';
-import { announceReady, serveRequests } from '../lib/child-side.ts';
+import { announceReady, servePeer } from '../lib/child-side.ts';
 
 const open = new Set<ServerResponse>();
 const heartbeatMs = Number(process.env.HEARTBEAT_MS ?? 15_000);
@@ -28,5 +28,5 @@ setInterval(() => {
 server.listen(0, '127.0.0.1', 4096, () => {
   const address = server.address();
   announceReady({ port: typeof address === 'object' && address ? address.port : 0 });
-  serveRequests(() => null);
+  servePeer();
 });

@@ -7,7 +7,7 @@
  * @module
  */
 import { Agent, createServer, request as httpRequest } from 'node:http';
-import { announceReady, serveRequests } from '../lib/child-side.ts';
+import { announceReady, servePeer } from '../lib/child-side.ts';
 import { readMessage, upstreamUrl } from './read-message.ts';
 
 const upstream = upstreamUrl();
@@ -62,5 +62,5 @@ server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   announceReady({ port: typeof address === 'object' && address ? address.port : 0 });
-  serveRequests(() => null);
+  servePeer();
 });

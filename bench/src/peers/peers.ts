@@ -44,6 +44,8 @@ export interface RunningPeer {
   readonly target: Target;
   /** Processes that make up the gateway (empty for direct). */
   pids(): number[];
+  /** Runs a full garbage collection in a Node gateway (no-op for nginx and direct). */
+  gc(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,9 @@ function fromChild(id: PeerId, child: Child): RunningPeer {
     id,
     target: { port: child.info.port as number, wire: 'app', path: APP_PATH },
     pids: () => [child.pid],
+    gc: async () => {
+      await child.request({ type: 'gc' });
+    },
     stop: () => child.stop(),
   };
 }
@@ -84,6 +89,7 @@ export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<
       id,
       target: { port: options.mockPort, wire: 'openai', path: '/v1/chat/completions' },
       pids: () => [],
+      gc: async () => {},
       stop: async () => {},
     };
   }
@@ -93,6 +99,7 @@ export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<
       id,
       target: { port: nginx.port, wire: 'openai', path: '/v1/chat/completions' },
       pids: () => nginx.pids(),
+      gc: async () => {},
       stop: () => nginx.stop(),
     };
   }
@@ -101,7 +108,7 @@ export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<
     script: SCRIPTS[id] as string,
     core: options.core,
     env: { MOCK_URL: mockUrl, ...(id === 'streamwell' ? options.streamwellEnv : {}) },
-    ...(id === 'streamwell' && options.streamwellNodeFlags ? { nodeFlags: options.streamwellNodeFlags } : {}),
+    nodeFlags: ['--expose-gc', ...(id === 'streamwell' ? (options.streamwellNodeFlags ?? []) : [])],
   });
   return fromChild(id, child);
 }

@@ -10,7 +10,7 @@
  */
 import { createApp } from '../../../apps/server/src/app.ts';
 import { loadConfig } from '../../../apps/server/src/config.ts';
-import { announceReady, serveRequests } from '../lib/child-side.ts';
+import { announceReady, servePeer } from '../lib/child-side.ts';
 
 const config = loadConfig({
   ...process.env,
@@ -22,4 +22,4 @@ const app = await createApp(config);
 await app.fastify.listen({ port: 0, host: '127.0.0.1' });
 const address = app.fastify.server.address();
 announceReady({ port: typeof address === 'object' && address ? address.port : 0 });
-serveRequests(() => null);
+servePeer();

@@ -52,7 +52,7 @@ export function launchPeer(
 /** Environment of the streamwell server in every scenario (limits raised to the bench's sizes). */
 export const BASE_STREAMWELL_ENV: Record<string, string> = {
   MAX_CONCURRENT_STREAMS: '20000',
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL: 'error',
   STREAMWELL_PROVIDER: 'openai',
   LLM_MODEL: 'bench',
 };

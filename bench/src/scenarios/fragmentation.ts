@@ -10,7 +10,7 @@ import { formatParams } from '../mock/stream-params.ts';
 import type { PeerId } from '../peers/peers.ts';
 import { aggregateCells, type StreamsRow } from './aggregate.ts';
 import type { BenchContext } from './context.ts';
-import { runMatrix } from './matrix.ts';
+import { quickPeers, runMatrix } from './matrix.ts';
 
 /** Result: rows per variant (`whole`, `1-byte`). */
 export interface FragmentationResult {
@@ -29,14 +29,14 @@ export async function runFragmentation(context: BenchContext): Promise<Fragmenta
   const base = {
     concurrency: streams,
     rampMs: 500,
-    warmupMs: quick ? 800 : 1500,
-    measureMs: quick ? 1500 : 4000,
+    warmupMs: quick ? 700 : 1500,
+    measureMs: quick ? 1200 : 4000,
     expectTokens: tokens,
   };
   const matrix = await runMatrix(
     context,
     'fragmentation',
-    context.options.peers,
+    quickPeers(context),
     [
       { name: 'whole', job: { ...base, prompt: formatParams({ tokens, rate }) } },
       { name: '1-byte', job: { ...base, prompt: formatParams({ tokens, rate, fragment: 1 }) } },
@@ -46,7 +46,7 @@ export async function runFragmentation(context: BenchContext): Promise<Fragmenta
   const variants: FragmentationResult['variants'] = {};
   for (const [name, cells] of Object.entries(matrix.cells)) {
     const rows: Partial<Record<PeerId, StreamsRow>> = {};
-    for (const id of context.options.peers) {
+    for (const id of quickPeers(context)) {
       const peerCells = cells[id];
       if (peerCells) rows[id] = aggregateCells(peerCells, cells.direct, streams, matrix.baselineRss[id] ?? 0);
     }

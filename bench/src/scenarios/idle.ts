@@ -69,6 +69,7 @@ async function holdIdle(
   followRuns: number | undefined,
 ): Promise<IdleRow> {
   const pids = peer.pids();
+  await peer.gc();
   const before = readProcs(pids);
   const opened = await context.loadgen.request<{ opened: number; failed: number; openMs: number }>({
     type: 'idle-open',
@@ -78,9 +79,10 @@ async function holdIdle(
     batch: 250,
     ...(followRuns ? { followRuns } : {}),
   });
-  await sleep(1000);
+  await sleep(context.options.quick ? 300 : 1000);
+  await peer.gc();
   const held = readProcs(pids);
-  const holdMs = HEARTBEAT_MS * 3;
+  const holdMs = HEARTBEAT_MS * (context.options.quick ? 2 : 3);
   await sleep(holdMs);
   const after = readProcs(pids);
   const closed = await context.loadgen.request<{ comments: number; endedEarly: number; open: number }>({
@@ -114,8 +116,8 @@ export async function runIdle(context: BenchContext): Promise<IdleResult> {
   const quick = context.options.quick;
   const limit = fdLimit();
   // The load generator holds one fd per stream, the mock one per run; keep headroom.
-  const followers = quick ? 500 : Math.min(15_000, limit > 0 ? limit - 1000 : 15_000);
-  const runs = quick ? 200 : Math.min(5000, limit > 0 ? Math.floor((limit - 1000) / 2) : 5000);
+  const followers = quick ? 300 : Math.min(15_000, limit > 0 ? limit - 1000 : 15_000);
+  const runs = quick ? 100 : Math.min(5000, limit > 0 ? Math.floor((limit - 1000) / 2) : 5000);
   heading(`idle capacity: ${followers} idle streams (fd limit ${limit || 'unknown'})`);
   const thinking = formatParams({ tokens: 1, rate: 1, ttftMs: 3_600_000 });
   const rows: Record<string, IdleRow> = {};
@@ -124,6 +126,7 @@ export async function runIdle(context: BenchContext): Promise<IdleResult> {
     name: 'idle-floor',
     script: 'bench/src/peers/idle-floor.ts',
     core: context.options.gatewayCore,
+    nodeFlags: ['--expose-gc'],
     env: { HEARTBEAT_MS: String(HEARTBEAT_MS) },
   });
   try {
@@ -131,6 +134,9 @@ export async function runIdle(context: BenchContext): Promise<IdleResult> {
       id: 'direct',
       target: { port: floor.info.port as number, wire: 'app', path: '/' },
       pids: () => [floor.pid],
+      gc: async () => {
+        await floor.request({ type: 'gc' });
+      },
       stop: () => floor.stop(),
     };
     rows['node:http floor'] = await holdIdle(context, 'node:http floor', floorPeer, followers, thinking, undefined);

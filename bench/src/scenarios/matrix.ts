@@ -33,6 +33,17 @@ export interface MatrixResult {
   readonly baselineRss: Partial<Record<PeerId, number>>;
 }
 
+/**
+ * The peers of the secondary scenarios: all of them in a full run; in quick mode (which only
+ * keeps the harness working) direct, the naive relay and streamwell, to stay under two minutes.
+ */
+export function quickPeers(context: BenchContext): PeerId[] {
+  const all = context.options.peers;
+  return context.options.quick
+    ? all.filter((id) => id === 'direct' || id === 'naive' || id === 'streamwell')
+    : [...all];
+}
+
 /** Starts the given peers in turn (parallel starts would fight over the gateway core). */
 export async function startPeers(
   context: BenchContext,
@@ -85,6 +96,7 @@ export async function runMatrix(
   try {
     for (const peer of peers) {
       await warmUp(context, peer, context.options.quick ? 20 : 50);
+      await peer.gc();
       baselineRss[peer.id] = peer.pids().length > 0 ? readProcs(peer.pids()).rssBytes : 0;
     }
     for (let rep = 0; rep < reps; rep++) {

@@ -1,6 +1,6 @@
 /**
- * Saturation: 64 streams from an unthrottled upstream (each token its own upstream write),
- * so the gateway core runs flat out; relayed tokens per second on one core and CPU per 1,000
+ * Saturation: 64 streams from an unthrottled upstream (one token event per upstream write), so
+ * the gateway core runs flat out unless the harness core saturates first; relayed tokens per second on one core and CPU per 1,000
  * tokens at that load. The direct floor is left out (there is no gateway to saturate).
  *
  * @module
@@ -37,8 +37,8 @@ export async function runSaturation(context: BenchContext): Promise<SaturationRe
           prompt: formatParams({ tokens, rate: 0, batch: 1 }),
           concurrency: streams,
           rampMs: 200,
-          warmupMs: quick ? 800 : 1500,
-          measureMs: quick ? 1500 : 4000,
+          warmupMs: quick ? 500 : 1500,
+          measureMs: quick ? 1000 : 4000,
           expectTokens: tokens,
         },
       },

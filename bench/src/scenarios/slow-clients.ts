@@ -11,7 +11,7 @@ import { formatParams } from '../mock/stream-params.ts';
 import type { PeerId } from '../peers/peers.ts';
 import { aggregateCells, type StreamsRow } from './aggregate.ts';
 import type { BenchContext } from './context.ts';
-import { runMatrix } from './matrix.ts';
+import { quickPeers, runMatrix } from './matrix.ts';
 
 /** Result: rows per variant (`alone`, `with slow clients`). */
 export interface SlowClientsResult {
@@ -33,11 +33,11 @@ export async function runSlowClients(context: BenchContext): Promise<SlowClients
     prompt: formatParams({ tokens: 60, rate: 30 }),
     concurrency: fastStreams,
     rampMs: 2000,
-    warmupMs: quick ? 1500 : 2500,
-    measureMs: quick ? 2000 : 5000,
+    warmupMs: quick ? 1000 : 2500,
+    measureMs: quick ? 1500 : 5000,
     expectTokens: 60,
   };
-  const ids = context.options.peers.filter((id) => id !== 'direct');
+  const ids = quickPeers(context).filter((id) => id !== 'direct');
   const matrix = await runMatrix(
     context,
     'slow clients',

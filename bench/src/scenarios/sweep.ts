@@ -23,7 +23,7 @@ export interface SweepResult {
 /** Runs the sweep. */
 export async function runSweep(context: BenchContext): Promise<SweepResult> {
   const quick = context.options.quick;
-  const levels = quick ? [10, 100] : [10, 100, 1000];
+  const levels = quick ? [50] : [10, 100, 1000];
   const tokens = 60;
   const rate = 30;
   const result: SweepResult = { tokensPerStream: tokens, rate, levels: [] };
@@ -41,8 +41,8 @@ export async function runSweep(context: BenchContext): Promise<SweepResult> {
             prompt: formatParams({ tokens, rate }),
             concurrency,
             rampMs: streamMs,
-            warmupMs: quick ? 1200 : streamMs + 500,
-            measureMs: quick ? 1500 : concurrency >= 1000 ? 6000 : 5000,
+            warmupMs: quick ? 1000 : streamMs + 500,
+            measureMs: quick ? 1000 : concurrency >= 1000 ? 6000 : 5000,
             expectTokens: tokens,
           },
         },

@@ -1,0 +1,77 @@
+/**
+ * Keeps the benchmark harness working: runs a subset of `npm run bench -- --quick` (single
+ * stream, resume with random drops, 1-byte fragmentation; peers direct, naive relay and the
+ * streamwell reference server) and checks that it completes, writes a valid results file, and
+ * that the sequence checks found no lost or duplicated token and no stream error.
+ * It never asserts a timing: performance is what the benchmark reports, not what a test checks.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'streamwell-bench-test-'));
+const out = join(dir, 'results.json');
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function runBench(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'bench/src/main.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+interface Results {
+  integrity: { lost: number; duplicated: number; errors: number; tokens: number; notes: string[] };
+  environment: { clock: { ok: boolean } };
+  scenarios: {
+    ttft?: { rows: Record<string, { ttftP50: number }> };
+    resume?: { drops: number; lost: number; duplicated: number; idRegressions: number };
+    fragmentation?: { variants: Record<string, Record<string, { tokensPerSecond: number; lost: number }>> };
+  };
+}
+
+describe('npm run bench -- --quick (subset)', () => {
+  it('completes with every token delivered once, and writes valid JSON', { timeout: 120_000 }, async () => {
+    const { code, stderr } = await runBench([
+      '--quick',
+      '--only',
+      'ttft,resume,fragmentation',
+      '--peers',
+      'direct,naive,streamwell',
+      '--out',
+      out,
+    ]);
+    expect(code, stderr.slice(-2000)).toBe(0);
+    const results = JSON.parse(readFileSync(out, 'utf8')) as Results;
+    expect(results.environment.clock.ok).toBe(true);
+    expect(results.integrity.notes).toEqual([]);
+    expect(results.integrity.lost).toBe(0);
+    expect(results.integrity.duplicated).toBe(0);
+    expect(results.integrity.errors).toBe(0);
+    expect(results.integrity.tokens).toBeGreaterThan(1000);
+    expect(Object.keys(results.scenarios.ttft?.rows ?? {}).sort()).toEqual(['direct', 'naive', 'streamwell']);
+    expect(results.scenarios.resume?.drops).toBe(300);
+    expect(results.scenarios.resume?.lost).toBe(0);
+    expect(results.scenarios.resume?.duplicated).toBe(0);
+    expect(results.scenarios.resume?.idRegressions).toBe(0);
+    const fragmented = results.scenarios.fragmentation?.variants['1-byte'] ?? {};
+    for (const id of ['direct', 'naive', 'streamwell']) {
+      expect(fragmented[id]?.tokensPerSecond, id).toBeGreaterThan(0);
+      expect(fragmented[id]?.lost, id).toBe(0);
+    }
+  });
+});
