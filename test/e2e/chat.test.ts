@@ -178,11 +178,16 @@ describe.skipIf(!chromium.available)('reference page in Chromium', () => {
     const tokens = numberedTokens(12);
     const { fake } = await open();
     fake.setReply({ tokens, tokenDelayMs: 20 });
-    // The skip link is the first stop and leads to the message box.
+    // The first element Tab focuses is the skip link. (Headless Chromium sometimes spends the very
+    // first key press giving the page itself keyboard focus, so allow one press for that.)
+    const focused = (): Promise<string> => page.evaluate(() => document.activeElement?.textContent ?? '');
     await page.keyboard.press('Tab');
-    await page.waitForFunction(() => document.activeElement?.textContent === 'Skip to message box');
+    if ((await page.evaluate(() => document.activeElement === document.body)) === true) {
+      await page.keyboard.press('Tab');
+    }
+    expect(await focused()).toBe('Skip to message box');
     await page.keyboard.press('Enter');
-    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-describedby') === 'message-hint');
+    await page.waitForFunction(() => document.activeElement?.id === 'message');
     await expect(messageBox(page).evaluate((element) => element === document.activeElement)).resolves.toBe(true);
     await page.keyboard.type('first line');
     await page.keyboard.press('Shift+Enter');
