@@ -64,8 +64,18 @@ describe.skipIf(!chromium.available)('reference page in Chromium', () => {
 
     const samples: string[] = [];
     await waitForLiveText(page, 1);
-    while ((await lastReply(page).getAttribute('data-outcome')) === 'streaming') {
-      const text = normalize((await page.locator('[data-testid="live-reply"]').textContent()) ?? '');
+    for (;;) {
+      // One evaluate per sample, so the state and the text are read at the same moment.
+      const sample = await page.evaluate(() => {
+        const articles = document.querySelectorAll('article[data-role="assistant"]');
+        const last = articles[articles.length - 1];
+        return {
+          outcome: last?.getAttribute('data-outcome') ?? '',
+          text: last?.querySelector('.message-body')?.textContent ?? '',
+        };
+      });
+      if (sample.outcome !== 'streaming') break;
+      const text = normalize(sample.text);
       if (text !== '' && text !== samples[samples.length - 1]) samples.push(text);
       await page.waitForTimeout(60);
     }
