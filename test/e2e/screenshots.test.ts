@@ -145,4 +145,29 @@ describe.skipIf(!chromium.available)('page layout and screenshots', () => {
       await context.close();
     }
   });
+
+  it('phone: the thread drawer opens from the menu button, Escape closes it, and Tab skips it when closed', async () => {
+    stack = await startStack({ provider: 'demo', demoTokenIntervalMs: 1 });
+    const context = await browser.newContext({ viewport: { width: 375, height: 780 } });
+    try {
+      const page = await context.newPage();
+      await page.goto(stack.url);
+      const newThread = page.getByRole('button', { name: 'New thread' });
+      expect(await newThread.isVisible()).toBe(false);
+      const menu = page.getByRole('button', { name: 'Threads' });
+      await menu.click();
+      await newThread.waitFor({ state: 'visible' });
+      expect(await menu.getAttribute('aria-expanded')).toBe('true');
+      await page.keyboard.press('Escape');
+      await newThread.waitFor({ state: 'hidden' });
+      expect(await menu.evaluate((element) => element === document.activeElement)).toBe(true);
+      // With the drawer closed, keyboard focus never lands inside it.
+      for (let index = 0; index < 8; index += 1) {
+        await page.keyboard.press('Tab');
+        expect(await page.evaluate(() => document.activeElement?.closest('.sidebar') === null)).toBe(true);
+      }
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -70,6 +70,7 @@ function ChatApp({
 }) {
   const [chat, dispatch] = useChatState();
   const [menuOpen, setMenuOpen] = useState(false);
+  const menuButton = useRef<HTMLButtonElement>(null);
   const [diagnoseOpen, setDiagnoseOpen] = useState(false);
   // The last event id seen, so that "Reconnecting" can say where it will resume from. A ref, not
   // state: it changes on every event, and the status change to `reconnecting` renders anyway.
@@ -174,7 +175,16 @@ function ChatApp({
         };
 
   return (
-    <div className={menuOpen ? 'app menu-open' : 'app'}>
+    // biome-ignore lint/a11y/noStaticElementInteractions: Escape closes the thread drawer from anywhere inside it.
+    <div
+      className={menuOpen ? 'app menu-open' : 'app'}
+      onKeyDown={(event) => {
+        if (event.key === 'Escape' && menuOpen) {
+          setMenuOpen(false);
+          menuButton.current?.focus();
+        }
+      }}
+    >
       {/* biome-ignore lint/a11y/useValidAnchor: a skip link is in-page navigation; the handler only makes the focus move reliable. */}
       <a
         className="skip-link"
@@ -209,6 +219,7 @@ function ChatApp({
       <main className="chat">
         <header className="chat-header">
           <button
+            ref={menuButton}
             type="button"
             className="button button-icon menu-button"
             aria-expanded={menuOpen}
