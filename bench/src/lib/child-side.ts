@@ -43,6 +43,8 @@ export function serveRequests(handler: Handler): void {
  * started with `--expose-gc`) so that RSS baselines are not inflated by warm-up garbage.
  */
 export function servePeer(): void {
+  // Exit normally on SIGTERM so that `--cpu-prof` writes its profile.
+  process.on('SIGTERM', () => process.exit(0));
   serveRequests((message) => {
     if (message.type === 'gc') {
       (globalThis as { gc?: () => void }).gc?.();

@@ -40,7 +40,7 @@ function verdict(id: string, target: string, measured: string, ok: boolean | und
 }
 
 function level(sweep: SweepResult | undefined, concurrency: number): Partial<Record<string, StreamsRow>> | undefined {
-  return sweep?.levels.find((entry) => entry.concurrency === concurrency)?.rows;
+  return sweep?.levels.find((entry) => entry.concurrency === concurrency && (entry.rate ?? 30) === 30)?.rows;
 }
 
 const known = (...values: (number | undefined)[]): boolean =>

@@ -219,13 +219,16 @@ export function writeReport(results: Results, root: string): string[] {
   if (sweep) {
     out.push('## Concurrency sweep', '');
     out.push(
-      `Closed loop: each of N streams (${sweep.tokensPerStream} tokens at ${sweep.rate} tokens/s) is replaced as soon as ` +
+      'Closed loop: each of N streams is replaced as soon as ' +
         'it ends, so new streams start all the time under full load. Per-token delay is receive time minus the send ' +
         'time the mock embedded in the token.',
       '',
     );
     for (const entry of sweep.levels) {
-      out.push(`### ${entry.concurrency.toLocaleString('en-US')} streams`, '');
+      out.push(
+        `### ${entry.concurrency.toLocaleString('en-US')} streams × ${entry.rate ?? sweep.rate} tokens/s (${entry.tokensPerStream ?? sweep.tokensPerStream} tokens each)`,
+        '',
+      );
       out.push(streamsTable(results, entry.rows, { added: true }), '');
     }
     const ids = gatewayIds(sweep.levels[0]?.rows ?? {});
@@ -238,7 +241,7 @@ export function writeReport(results: Results, root: string): string[] {
           unit: 'ms over direct (lower is better)',
           categories: ids.map((id) => label(results, id)),
           series: sweep.levels.map((entry) => ({
-            name: `${entry.concurrency} streams`,
+            name: `${entry.concurrency}×${entry.rate ?? sweep.rate}/s`,
             values: ids.map((id) => entry.rows[id as keyof typeof entry.rows]?.addedDelayP99),
           })),
           log: true,
@@ -254,7 +257,7 @@ export function writeReport(results: Results, root: string): string[] {
           unit: 'ms of CPU (lower is better)',
           categories: ids.map((id) => label(results, id)),
           series: sweep.levels.map((entry) => ({
-            name: `${entry.concurrency} streams`,
+            name: `${entry.concurrency}×${entry.rate ?? sweep.rate}/s`,
             values: ids.map((id) => entry.rows[id as keyof typeof entry.rows]?.cpuPer1kTokensMs),
           })),
           log: true,
@@ -351,7 +354,7 @@ export function writeReport(results: Results, root: string): string[] {
   if (resume) {
     out.push('## Resume', '');
     out.push(
-      `Streams of 200 tokens at 1,000 tokens/s, 20 at a time; each connection is dropped after a random 1–40 tokens and ` +
+      `Streams of 100 tokens at 500 tokens/s, 20 at a time; each connection is dropped after a random 1–20 tokens and ` +
         `reconnected at once with \`Last-Event-ID\` (\`GET /api/streams/{id}\`). ${resume.drops.toLocaleString('en-US')} drops ` +
         `over ${resume.streams} streams: lost ${resume.lost}, duplicated ${resume.duplicated}, id regressions ` +
         `${resume.idRegressions}, errors ${resume.errors}; ${resume.gone204} reconnects found the stream already ` +

@@ -46,8 +46,8 @@ interface Round {
 /** Runs the single-stream scenario. */
 export async function runTtft(context: BenchContext): Promise<TtftResult> {
   const quick = context.options.quick;
-  const rounds = quick ? 1 : 5;
-  const count = quick ? 25 : 150;
+  const rounds = quick ? 1 : 4;
+  const count = quick ? 25 : 100;
   const tokens = 10;
   heading(`single stream: ${rounds} interleaved rounds × ${count} streams per peer`);
   const peers = await startPeers(context, context.options.peers);
