@@ -173,6 +173,16 @@ describe('garbage on the socket', () => {
     // A half request followed by a hang-up.
     await rawExchange(server.port, 'POST /api/stream/message HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"mess');
   });
+
+  it('answers a WebSocket upgrade to a target URL parsing refuses (`//`) with a JSON 404', async () => {
+    const answer = await rawExchange(
+      server.port,
+      'GET // HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    expect(answer).toMatch(/^HTTP\/1\.1 404/);
+    expect(answer).toContain('"code":"not_found"');
+  });
 });
 
 describe('after all that', () => {

@@ -78,6 +78,19 @@ function refuseUpgrade(socket: Duplex, error: StreamwellError): void {
   );
 }
 
+/**
+ * The path of an upgrade's request target, or undefined when it does not parse. Node's HTTP parser
+ * lets through targets such as `//` that `new URL` refuses, and a throw in an `upgrade` listener
+ * would be an uncaught exception that ends the process.
+ */
+function pathnameOf(target: string | undefined): string | undefined {
+  try {
+    return new URL(target ?? '/', 'http://localhost').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 function checkUpgrade(request: IncomingMessage, options: WebSocketRouteOptions): string | undefined {
   const origin = request.headers.origin;
   // Browsers send Origin on every WebSocket handshake and the same-origin policy does not apply
@@ -116,13 +129,13 @@ export function attachWebSocketRoute(server: Server, options: WebSocketRouteOpti
   });
 
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const pathname = new URL(request.url ?? '/', 'http://localhost').pathname;
+    const pathname = pathnameOf(request.url);
     if (pathname !== path) {
       // Leave other paths to other upgrade listeners; when there are none, answer like any route.
       if (server.listenerCount('upgrade') === 1) {
         refuseUpgrade(
           socket,
-          new StreamwellError('not_found', `No WebSocket endpoint at ${pathname}.`, { status: 404 }),
+          new StreamwellError('not_found', `No WebSocket endpoint at ${pathname ?? 'this path'}.`, { status: 404 }),
         );
       }
       return;

@@ -126,6 +126,14 @@ function matchRoute(pathname: string, base: string): Route | 'unknown-stream' | 
     : { endpoint: 'resume', streamId, allow: 'GET, OPTIONS' };
 }
 
+function parseRequestUrl(target: string): URL | undefined {
+  try {
+    return new URL(target, 'http://localhost');
+  } catch {
+    return undefined;
+  }
+}
+
 function unknownStream(): StreamwellError {
   return new StreamwellError('not_found', 'Unknown or expired stream.', { status: 404 });
 }
@@ -292,7 +300,9 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
       return hub.heartbeat.members.size;
     },
     async handle(request) {
-      const url = new URL(request.url, 'http://localhost');
+      const url = parseRequestUrl(request.url);
+      // A target `new URL` refuses (Node's parser lets `//` through) is no stream endpoint.
+      if (url === undefined) return undefined;
       const route = matchRoute(url.pathname, base);
       if (route === undefined) return undefined;
       const origin = request.header('origin');
