@@ -191,6 +191,14 @@ describe('UTF-8', () => {
     const bytes = new Uint8Array([...encoder.encode('data: a'), 0xff, ...encoder.encode('b\n\n')]);
     expect(parseBytes(bytes, 'single').events).toEqual([message('a\uFFFDb')]);
   });
+  it('a character cut short by an ASCII byte is one U+FFFD, however the bytes are split', () => {
+    // E2 82 starts a three-byte character; the ASCII byte after it ends it early. Fed one byte
+    // at a time, the ASCII byte must still go through the decoder that holds E2 82.
+    const bytes = new Uint8Array([...encoder.encode('data: a'), 0xe2, 0x82, ...encoder.encode('b\n\n')]);
+    for (const split of ['whole', 'single', 'random'] as const) {
+      expect(parseBytes(bytes, split).events, split).toEqual([message('a\uFFFDb')]);
+    }
+  });
 });
 
 describe('comments: "If the line starts with a U+003A COLON character (:) Ignore the line."', () => {

@@ -17,8 +17,11 @@
  * Performance notes (the loop below is longer than our usual function size on purpose):
  * - line ends are found with `indexOf`, and the position of the next CR and the next LF are
  *   cached per chunk, so a chunk is scanned once however its lines end (linear time);
- * - a line that has not ended yet is kept as a list of pieces and joined once when its end
- *   arrives, so input fed one character at a time costs linear time, not quadratic;
+ * - a line that has not ended yet is kept as one string that grows by `+=`: engines build a
+ *   rope for that (O(1) per append) and flatten it once when the line ends, so input fed one
+ *   character at a time costs linear time, not quadratic, and no array is grown and freed per
+ *   line;
+ * - a one-character chunk that does not end a line skips the line-break searches;
  * - `data`, `id` and `event` fields are recognised by char codes, without slicing the field name.
  *
  * @module
@@ -117,6 +120,7 @@ export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 const LF = 10;
+const CR = 13;
 const SPACE = 32;
 const COLON = 58;
 const BOM = 0xfeff;
@@ -155,8 +159,8 @@ export function createSseParser(options: SseParserOptions): SseParser {
   // Stream state (one connection).
   let atStreamStart = true;
   let skipLeadingLf = false;
-  const pending: string[] = [];
-  let pendingLength = 0;
+  // The start of a line whose end has not arrived yet ('' when none).
+  let pending = '';
   let terminated = false;
   // Bumped by end() and reset(), so a callback that calls them stops the loop over its chunk.
   let generation = 0;
@@ -181,8 +185,7 @@ export function createSseParser(options: SseParserOptions): SseParser {
 
   function overflow(what: string, limit: number): void {
     terminated = true;
-    pending.length = 0;
-    pendingLength = 0;
+    pending = '';
     clearEvent();
     const error = new StreamwellError(
       'buffer_overflow',
@@ -316,12 +319,11 @@ export function createSseParser(options: SseParserOptions): SseParser {
   /** Keeps the unfinished end of a chunk; its line is joined once its end arrives. */
   function stash(chunk: string, position: number): void {
     const piece = position === 0 ? chunk : chunk.slice(position);
-    pendingLength += piece.length;
-    if (pendingLength > maxLine) {
+    if (pending.length + piece.length > maxLine) {
       overflow('line', maxLine);
       return;
     }
-    pending.push(piece);
+    pending += piece;
   }
 
   /**
@@ -420,6 +422,15 @@ export function createSseParser(options: SseParserOptions): SseParser {
       skipLeadingLf = false;
       if (position < length && chunk.charCodeAt(position) === LF) position += 1;
     }
+    if (length - position === 1) {
+      // One character (a byte-by-byte sender): unless it ends a line, it only extends the
+      // unfinished line, so skip the searches below.
+      const code = chunk.charCodeAt(position);
+      if (code !== LF && code !== CR) {
+        stash(chunk, position);
+        return;
+      }
+    }
     // Positions of the next CR and LF at or after `position`; -1 when the chunk has none left,
     // -2 before the first search of LF. Caching them is what keeps mixed line breaks linear.
     let nextCr = chunk.indexOf('\r', position);
@@ -451,14 +462,12 @@ export function createSseParser(options: SseParserOptions): SseParser {
         }
         processLine(chunk, position, lineEnd);
       } else {
-        if (pendingLength + lineEnd - position > maxLine) {
+        if (pending.length + lineEnd - position > maxLine) {
           overflow('line', maxLine);
           return;
         }
-        pending.push(chunk.slice(position, lineEnd));
-        const line = pending.join('');
-        pending.length = 0;
-        pendingLength = 0;
+        const line = pending + chunk.slice(position, lineEnd);
+        pending = '';
         processLine(line, 0, line.length);
       }
       if (terminated || generation !== current) return;
@@ -480,8 +489,7 @@ export function createSseParser(options: SseParserOptions): SseParser {
   function end(): void {
     generation += 1;
     // "Once the end of the file is reached, any pending data must be discarded."
-    pending.length = 0;
-    pendingLength = 0;
+    pending = '';
     clearEvent();
     atStreamStart = true;
     skipLeadingLf = false;

@@ -21,6 +21,30 @@ export interface SseByteParser extends Omit<SseParser, 'feed'> {
   feed(chunk: Uint8Array | string): void;
 }
 
+/** Chunks up to this many bytes are tried as ASCII in JS before a `TextDecoder` call. */
+const SMALL_CHUNK = 16;
+
+/**
+ * Decodes a short all-ASCII chunk without `TextDecoder`: for a byte or a few, the cost of a
+ * `decode()` call is mostly fixed, and it dominated a sender that writes one byte at a time.
+ * ASCII bytes decode to the same code units in UTF-8, so the text is identical.
+ *
+ * @returns the text, or undefined when a byte is not ASCII (then the decoder must run)
+ */
+function asciiText(chunk: Uint8Array, length: number): string | undefined {
+  if (length === 1) {
+    const byte = chunk[0] as number;
+    return byte < 0x80 ? String.fromCharCode(byte) : undefined;
+  }
+  let text = '';
+  for (let index = 0; index < length; index += 1) {
+    const byte = chunk[index] as number;
+    if (byte >= 0x80) return undefined;
+    text += String.fromCharCode(byte);
+  }
+  return text;
+}
+
 /**
  * Creates a parser for raw bytes: a streaming `TextDecoder` in front of {@link createSseParser}.
  *
@@ -44,6 +68,14 @@ export function createSseByteParser(options: SseParserOptions): SseByteParser {
       }
       const length = chunk.byteLength;
       if (length === 0) return;
+      // Nothing held from before and a few ASCII bytes (a byte-by-byte sender): no decoder call.
+      if (length <= SMALL_CHUNK && !mayHoldPartial) {
+        const text = asciiText(chunk, length);
+        if (text !== undefined) {
+          parser.feed(text);
+          return;
+        }
+      }
       // Fast path: a chunk that ends with an ASCII byte (SSE chunks nearly always end with LF)
       // cannot end inside a character, so when nothing is held from before, a one-shot decode
       // gives the same text as the streaming one, and costs less.
