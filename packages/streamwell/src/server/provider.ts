@@ -12,7 +12,10 @@ export interface ChatMessage {
   readonly content: string;
 }
 
-/** What a provider yields while it streams. The run turns these into protocol events. */
+/**
+ * What a provider yields while it streams. The run turns these into protocol events; an event
+ * whose `type` is none of these is dropped.
+ */
 export type ProviderEvent =
   | { readonly type: 'text'; readonly text: string }
   | { readonly type: 'tool-call'; readonly callId: string; readonly name: string; readonly arguments: string }

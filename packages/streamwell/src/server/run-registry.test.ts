@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { encodeSseEvent } from '../protocol/index.ts';
 import type { Provider, ProviderEvent, ProviderRequest } from './provider.ts';
-import type { RunEvent } from './run.ts';
+import { encodeRunEventFrame, type RunEvent } from './run.ts';
 import { createRunRegistry, createStreamId, type RunRegistry } from './run-registry.ts';
 
 /** A provider driven by the test: it yields what `push` gives it and records the abort. */
@@ -69,6 +70,27 @@ describe('run registry', () => {
     expect(JSON.parse(events[5]!.json)).toEqual({ finishReason: 'stop', tokens: 3 });
     expect(run.text).toBe('abc');
     expect(run.status).toBe('complete');
+  });
+
+  it('frames live events exactly as the checked SSE encoder would, and drops event types outside the protocol', async () => {
+    const scripted = createScriptedProvider();
+    registry = createRunRegistry({ provider: scripted.provider, checkpointEvery: 0 });
+    const { run } = registry.start({ message: 'hi' });
+    const frames: string[] = [];
+    registry.attach(run, undefined, { onEvent: (_event, frame) => frames.push(frame) });
+    scripted.push(
+      { type: 'text', text: 'line\r\nbreak' },
+      { type: 'weird\nevent: injected', text: 'x' } as unknown as ProviderEvent,
+      { type: 'handoff', from: 'a', to: 'b' },
+    );
+    scripted.end();
+    await run.finished;
+    const events = run.eventsAfter(undefined);
+    expect(events.map((event) => event.event)).toEqual(['start', 'token', 'handoff', 'done']);
+    expect(frames).toEqual(events.slice(1).map((event) => encodeSseEvent(event.id, event.event, event.json)));
+    expect(events.map(encodeRunEventFrame)).toEqual(
+      events.map((event) => encodeSseEvent(event.id, event.event, event.json)),
+    );
   });
 
   it('hands a subscriber the backlog then live events with no gap or duplicate', async () => {

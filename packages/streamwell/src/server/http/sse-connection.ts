@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { encodeSseComment, encodeSseEvent } from '../../protocol/index.ts';
-import type { Run, RunEvent, RunSubscriber } from '../run.ts';
+import { encodeSseComment } from '../../protocol/index.ts';
+import { encodeRunEventFrame, type Run, type RunEvent, type RunSubscriber } from '../run.ts';
 import type { RunRegistry } from '../run-registry.ts';
 import type { Heartbeat } from './create-heartbeat.ts';
 import type { SseSink, SseStreamHandle } from './http-types.ts';
@@ -75,7 +75,7 @@ export class SseConnection implements RunSubscriber, SseStreamHandle {
     const backlog = attachment.backlog;
     if (backlog.length > 0) {
       let text = '';
-      for (const event of backlog) text += encodeSseEvent(event.id, event.event, event.json);
+      for (const event of backlog) text += encodeRunEventFrame(event);
       // A resume may legitimately replay a long reply in one go: allow the cap on top of it.
       this.#limit = this.#hub.maxBufferedBytes + text.length;
       this.#write(text);
