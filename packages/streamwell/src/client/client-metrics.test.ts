@@ -74,6 +74,34 @@ describe('createClientMetrics', () => {
     expect(snapshot.gapMaxMs).toBe(100);
   });
 
+  it('percentiles always match a sort of the recent window, also after it wraps (with repeats)', () => {
+    const time = clock();
+    const metrics = createClientMetrics({ now: time.now });
+    metrics.markRequest();
+    let at = 0;
+    let seed = 7;
+    const gaps: number[] = [];
+    const nearestRank = (sorted: number[], fraction: number) =>
+      sorted[Math.max(1, Math.ceil(fraction * sorted.length)) - 1];
+    time.at(at);
+    metrics.markToken();
+    for (let index = 0; index < MAX_GAP_SAMPLES * 2 + 123; index += 1) {
+      // A small range of integer gaps, so many gaps are equal (removal must pick the right value).
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const gap = (seed % 50) + (index > MAX_GAP_SAMPLES ? 100 : 0);
+      gaps.push(gap);
+      at += gap;
+      time.at(at);
+      metrics.markToken();
+      if (index % 997 === 0 || index === MAX_GAP_SAMPLES * 2 + 122) {
+        const window = gaps.slice(-MAX_GAP_SAMPLES).sort((a, b) => a - b);
+        const snapshot = metrics.snapshot();
+        expect(snapshot.gapP50Ms, `after ${index + 1} gaps`).toBe(nearestRank(window, 0.5));
+        expect(snapshot.gapP95Ms, `after ${index + 1} gaps`).toBe(nearestRank(window, 0.95));
+      }
+    }
+  });
+
   it('returns the same snapshot object until something changes', () => {
     const metrics = createClientMetrics();
     metrics.markRequest();

@@ -4,7 +4,9 @@
  * reconnects, plus a bounded series of recent gaps for a sparkline.
  *
  * Every buffer is bounded: gap percentiles come from the most recent {@link MAX_GAP_SAMPLES}
- * gaps, the sparkline series from the last `seriesSize`.
+ * gaps, the sparkline series from the last `seriesSize`. A UI takes a snapshot every animation
+ * frame while tokens flow, so the recent gaps are also kept sorted as they arrive (a binary
+ * search and a block move per token) instead of being sorted again for every snapshot.
  *
  * @module
  */
@@ -84,10 +86,23 @@ export const EMPTY_CLIENT_METRICS: ClientMetricsSnapshot = Object.freeze({
   durationMs: 0,
 });
 
-function percentile(sorted: Float64Array, fraction: number): number {
+function percentile(sorted: Float64Array, count: number, fraction: number): number | undefined {
+  if (count === 0) return undefined;
   // Nearest-rank percentile.
-  const rank = Math.max(1, Math.ceil(fraction * sorted.length));
+  const rank = Math.max(1, Math.ceil(fraction * count));
   return sorted[rank - 1] as number;
+}
+
+/** The first index in `sorted[0, count)` whose value is not below `value`. */
+function lowerBound(sorted: Float64Array, count: number, value: number): number {
+  let low = 0;
+  let high = count;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((sorted[middle] as number) < value) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /**
@@ -100,7 +115,9 @@ export function createClientMetrics(options: ClientMetricsOptions = {}): ClientM
   const slowTokenMs = options.slowTokenMs ?? 1000;
   const seriesSize = options.seriesSize ?? 120;
   const now = options.now ?? (() => performance.now());
+  // The recent gaps in arrival order (a ring), and the same gaps sorted.
   const gaps = new Float64Array(MAX_GAP_SAMPLES);
+  const sorted = new Float64Array(MAX_GAP_SAMPLES);
   let gapCount = 0;
   let requestAt: number | undefined;
   let firstByteAt: number | undefined;
@@ -122,8 +139,24 @@ export function createClientMetrics(options: ClientMetricsOptions = {}): ClientM
     return series;
   }
 
+  function addGap(gap: number): void {
+    let sortedCount = Math.min(gapCount, MAX_GAP_SAMPLES);
+    const slot = gapCount % MAX_GAP_SAMPLES;
+    if (gapCount >= MAX_GAP_SAMPLES) {
+      // The window is full: the gap in this slot leaves it, and its sorted copy with it.
+      const leaving = lowerBound(sorted, sortedCount, gaps[slot] as number);
+      sorted.copyWithin(leaving, leaving + 1, sortedCount);
+      sortedCount -= 1;
+    }
+    const at = lowerBound(sorted, sortedCount, gap);
+    sorted.copyWithin(at + 1, at, sortedCount);
+    sorted[at] = gap;
+    gaps[slot] = gap;
+    gapCount += 1;
+  }
+
   function build(): ClientMetricsSnapshot {
-    const samples = gaps.slice(0, Math.min(gapCount, MAX_GAP_SAMPLES)).sort();
+    const samples = Math.min(gapCount, MAX_GAP_SAMPLES);
     const end = endedAt ?? lastTokenAt ?? firstByteAt ?? now();
     const span = firstTokenAt !== undefined && lastTokenAt !== undefined ? lastTokenAt - firstTokenAt : 0;
     return Object.freeze({
@@ -131,8 +164,8 @@ export function createClientMetrics(options: ClientMetricsOptions = {}): ClientM
       timeToFirstTokenMs: requestAt !== undefined && firstTokenAt !== undefined ? firstTokenAt - requestAt : undefined,
       tokens,
       tokensPerSecond: tokens > 1 && span > 0 ? ((tokens - 1) * 1000) / span : undefined,
-      gapP50Ms: samples.length > 0 ? percentile(samples, 0.5) : undefined,
-      gapP95Ms: samples.length > 0 ? percentile(samples, 0.95) : undefined,
+      gapP50Ms: percentile(sorted, samples, 0.5),
+      gapP95Ms: percentile(sorted, samples, 0.95),
       gapMaxMs: gapMax,
       slowTokens,
       slowTokenMs,
@@ -160,8 +193,7 @@ export function createClientMetrics(options: ClientMetricsOptions = {}): ClientM
         firstTokenAt = at;
       } else {
         const gap = at - lastTokenAt;
-        gaps[gapCount % MAX_GAP_SAMPLES] = gap;
-        gapCount += 1;
+        addGap(gap);
         if (gapMax === undefined || gap > gapMax) gapMax = gap;
         if (gap > slowTokenMs) {
           slowTokens += 1;
