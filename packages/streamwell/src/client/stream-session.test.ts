@@ -236,10 +236,30 @@ describe('events', () => {
       emitThenEnd([start(1), token(2, 'a'), token(3, 'b'), token(4, 'c'), done(5)]),
     ]);
     const seen: number[] = [];
-    const session = client(transport).start('hi', { onEvent: (event) => seen.push(event.id) });
+    const texts: string[] = [];
+    const session = client(transport).start('hi', {
+      onEvent: (event) => seen.push(event.id),
+      onToken: (token, text) => texts.push(`${token}|${text}`),
+    });
     await vi.advanceTimersByTimeAsync(1000);
     expect((await session.done).text).toBe('abc');
     expect(seen).toEqual([1, 2, 3, 4, 5]);
+    // onToken gets each new token once, with the whole text so far.
+    expect(texts).toEqual(['a|a', 'b|ab', 'c|abc']);
+  });
+
+  it('a resume starts from the text it was given', async () => {
+    const { transport, calls } = scripted([emitThenEnd([token(8, 'c'), done(9)])]);
+    const texts: string[] = [];
+    const session = client(transport).resume('s1', {
+      after: 7,
+      text: 'ab',
+      onToken: (_token, text) => texts.push(text),
+    });
+    const result = await session.done;
+    expect(calls).toEqual([{ kind: 'resume', after: 7 }]);
+    expect(texts).toEqual(['abc']);
+    expect(result.text).toBe('abc');
   });
 
   it('an error event ends the stream with its code and keeps the partial text', async () => {

@@ -96,7 +96,9 @@ export class StreamSession implements AsyncIterable<StreamEvent> {
   #demo = false;
   #lastEventId: number | undefined;
   #resumedFrom: number | undefined;
-  #textParts: string[] = [];
+  // Grown with `+=`: engines keep that as a rope (O(1) per token) and flatten it only when the
+  // text is read, so a caller that ignores `onToken`'s text never pays for copying it.
+  #text = '';
   #finishReason: FinishReason | undefined;
   #error: StreamwellError | undefined;
   #finished = false;
@@ -136,7 +138,7 @@ export class StreamSession implements AsyncIterable<StreamEvent> {
     if (beginning.kind === 'resume') {
       this.#streamId = beginning.streamId;
       this.#lastEventId = beginning.after;
-      if (beginning.text) this.#textParts.push(beginning.text);
+      this.#text = beginning.text ?? '';
     }
     if (signal?.aborted) {
       this.abort(signal.reason);
@@ -167,8 +169,7 @@ export class StreamSession implements AsyncIterable<StreamEvent> {
   }
   /** The text so far: the partial answer while streaming, and after a stop or an error. */
   get text(): string {
-    if (this.#textParts.length > 1) this.#textParts = [this.#textParts.join('')];
-    return this.#textParts[0] ?? '';
+    return this.#text;
   }
   /** The id of the newest event seen: the resume cursor. */
   get lastEventId(): number | undefined {
@@ -401,7 +402,7 @@ export class StreamSession implements AsyncIterable<StreamEvent> {
         this.#demo = event.data.demo === true;
         break;
       case 'token':
-        this.#textParts.push(event.data.token);
+        this.#text += event.data.token;
         this.#metrics.markToken();
         break;
       case 'done':
@@ -410,7 +411,7 @@ export class StreamSession implements AsyncIterable<StreamEvent> {
       default:
     }
     this.#callbacks.onEvent?.(event);
-    if (event.event === 'token') this.#callbacks.onToken?.(event.data.token, this.text);
+    if (event.event === 'token') this.#callbacks.onToken?.(event.data.token, this.#text);
     this.#queue.push(event);
     if (event.event === 'done') {
       this.#finish(event.data.finishReason === 'cancelled' ? 'stopped' : 'done', undefined);
