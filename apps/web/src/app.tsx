@@ -15,7 +15,6 @@ import { type LiveReply, MessageList } from './components/message-list.tsx';
 import { StatusBadge } from './components/status-badge.tsx';
 import { ThreadList } from './components/thread-list.tsx';
 import { type Transport, TransportToggle } from './components/transport-toggle.tsx';
-import { toLatencyView } from './to-latency-view.ts';
 
 /** Whether the WebSocket transport can be chosen (`GET /ws/stream` on the same origin). */
 export const WEBSOCKET_TRANSPORT_AVAILABLE = true;
@@ -248,7 +247,7 @@ function ChatApp({
         <Composer busy={active || pending !== undefined} onSend={send} onStop={stream.stopStream} />
       </main>
       <aside className={diagnoseOpen ? 'insights diagnose-open' : 'insights'} aria-label="Stream details">
-        <LatencyPanel view={toLatencyView(stream.metrics)} />
+        <LatencyPanel metrics={stream.metrics} />
         {/* The "Diagnose" panel (apps/web/src/components/diagnose-panel.tsx) renders here when present;
             on a phone it folds behind this button to leave room for the conversation. */}
         <DiagnoseSlot open={diagnoseOpen} onToggle={() => setDiagnoseOpen((open) => !open)} />

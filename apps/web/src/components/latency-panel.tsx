@@ -4,23 +4,8 @@
  *
  * @module
  */
+import type { ClientMetricsSnapshot } from 'streamwell/client';
 import { Sparkline } from './sparkline.tsx';
-
-/** What the panel shows; the page maps the hook's metrics snapshot onto it. */
-export interface LatencyView {
-  readonly timeToFirstTokenMs: number | undefined;
-  readonly timeToFirstByteMs: number | undefined;
-  readonly tokensPerSecond: number | undefined;
-  readonly tokens: number;
-  readonly gapP50Ms: number | undefined;
-  readonly gapP95Ms: number | undefined;
-  readonly gapMaxMs: number | undefined;
-  readonly slowTokens: number;
-  readonly slowTokenMs: number;
-  readonly reconnects: number;
-  /** Recent inter-token gaps (ms), oldest first. */
-  readonly recentGaps: readonly number[];
-}
 
 const formatMs = (value: number | undefined): string =>
   value === undefined ? '—' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${Math.round(value)} ms`;
@@ -41,12 +26,13 @@ function Stat({ label, value, hint, tone }: { label: string; value: string; hint
 }
 
 /**
- * Renders the panel.
+ * Renders the panel straight from the hook's metrics snapshot (no view model: the snapshot is
+ * already immutable and changes identity only when a number changed).
  *
- * @param props - the metrics to show
+ * @param props - `metrics`, the stream's client metrics snapshot
  * @returns a labelled `<section>`
  */
-export function LatencyPanel({ view }: { view: LatencyView }) {
+export function LatencyPanel({ metrics }: { metrics: ClientMetricsSnapshot }) {
   return (
     <section className="panel latency-panel" aria-labelledby="latency-title">
       <h2 id="latency-title" className="panel-title">
@@ -55,33 +41,35 @@ export function LatencyPanel({ view }: { view: LatencyView }) {
       <dl className="stats">
         <Stat
           label="First token"
-          value={formatMs(view.timeToFirstTokenMs)}
-          {...(view.timeToFirstByteMs === undefined ? {} : { hint: `first byte ${formatMs(view.timeToFirstByteMs)}` })}
+          value={formatMs(metrics.timeToFirstTokenMs)}
+          {...(metrics.timeToFirstByteMs === undefined
+            ? {}
+            : { hint: `first byte ${formatMs(metrics.timeToFirstByteMs)}` })}
         />
-        <Stat label="Tokens/s" value={formatRate(view.tokensPerSecond)} hint={`${view.tokens} tokens`} />
+        <Stat label="Tokens/s" value={formatRate(metrics.tokensPerSecond)} hint={`${metrics.tokens} tokens`} />
         <Stat
           label="Slow tokens"
-          value={String(view.slowTokens)}
-          hint={`gap > ${formatMs(view.slowTokenMs)}`}
-          {...(view.slowTokens > 0 ? { tone: 'warn' as const } : {})}
+          value={String(metrics.slowTokens)}
+          hint={`gap > ${formatMs(metrics.slowTokenMs)}`}
+          {...(metrics.slowTokens > 0 ? { tone: 'warn' as const } : {})}
         />
         <Stat
           label="Reconnects"
-          value={String(view.reconnects)}
-          {...(view.reconnects > 0 ? { tone: 'warn' as const } : {})}
+          value={String(metrics.reconnects)}
+          {...(metrics.reconnects > 0 ? { tone: 'warn' as const } : {})}
         />
       </dl>
       <figure className="gaps">
         <figcaption>
           <span>Gap between tokens</span>
           <span className="gaps-numbers">
-            p50 {formatMs(view.gapP50Ms)} · p95 {formatMs(view.gapP95Ms)} · max {formatMs(view.gapMaxMs)}
+            p50 {formatMs(metrics.gapP50Ms)} · p95 {formatMs(metrics.gapP95Ms)} · max {formatMs(metrics.gapMaxMs)}
           </span>
         </figcaption>
         <Sparkline
-          values={view.recentGaps}
-          threshold={view.slowTokenMs}
-          label={`Inter-token gaps of the last ${view.recentGaps.length} tokens`}
+          values={metrics.recentGapsMs}
+          threshold={metrics.slowTokenMs}
+          label={`Inter-token gaps of the last ${metrics.recentGapsMs.length} tokens`}
         />
       </figure>
     </section>
