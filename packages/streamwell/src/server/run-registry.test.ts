@@ -221,6 +221,53 @@ describe('run registry', () => {
     expect(scripted.seen.aborted).toBe(true);
   });
 
+  it('evicts the oldest finished runs past the global byte cap, and refuses a start while running runs hold it', async () => {
+    const scripted = createScriptedProvider();
+    registry = createRunRegistry({ provider: scripted.provider, maxTotalBytes: 2000, checkpointEvery: 0 });
+    const first = registry.start({ message: 'a' }).run;
+    for (let index = 0; index < 10; index += 1) scripted.push({ type: 'text', text: 'x'.repeat(100) });
+    await tick();
+    first.cancel();
+    await first.finished;
+    expect(registry.retainedBytes).toBe(first.retainedBytes);
+    expect(first.retainedBytes).toBeGreaterThan(1000);
+    const second = registry.start({ message: 'b' }).run;
+    expect(registry.retainedBytes).toBe(first.retainedBytes + second.retainedBytes);
+    // Over the cap: the finished run goes, the running one stays.
+    for (let index = 0; index < 10; index += 1) scripted.push({ type: 'text', text: 'y'.repeat(100) });
+    await tick();
+    expect(registry.retainedBytes).toBeGreaterThan(2000);
+    const third = registry.start({ message: 'c' }).run;
+    expect(registry.get(first.id, undefined)).toBeUndefined();
+    expect(registry.get(second.id, undefined)).toBe(second);
+    expect(registry.retainedBytes).toBe(second.retainedBytes + third.retainedBytes);
+    // Still over it with nothing finished to evict: refused.
+    for (let index = 0; index < 10; index += 1) scripted.push({ type: 'text', text: 'z'.repeat(100) });
+    await tick();
+    expect(() => registry!.start({ message: 'd' })).toThrow(
+      expect.objectContaining({ code: 'too_many_streams', status: 429 }),
+    );
+  });
+
+  it('forgets a finished run once its retention has passed', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    const scripted = createScriptedProvider();
+    registry = createRunRegistry({ provider: scripted.provider, retentionMs: 1000 });
+    const { run } = registry.start({ message: 'a' });
+    scripted.push({ type: 'text', text: 'x' });
+    scripted.end();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(run.status).toBe('complete');
+    expect(registry.retainedCount).toBe(1);
+    await vi.advanceTimersByTimeAsync(900);
+    expect(registry.get(run.id, undefined)).toBe(run);
+    // The sweep interval removes it without anyone asking for it.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(registry.retainedCount).toBe(0);
+    expect(registry.retainedBytes).toBe(0);
+    expect(run.eventsAfter(undefined)).toEqual([]);
+  });
+
   it('keeps thread history for the next turn', async () => {
     const scripted = createScriptedProvider();
     registry = createRunRegistry({ provider: scripted.provider });

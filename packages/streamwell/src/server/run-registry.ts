@@ -9,6 +9,7 @@ import { StreamwellError } from '../errors/index.ts';
 import type { Provider } from './provider.ts';
 import {
   createRun,
+  type RetentionCounter,
   type Run,
   type RunAttachment,
   type RunLimits,
@@ -160,6 +161,8 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
   // Insertion order = start order, which the eviction below relies on.
   const entries = new Map<string, Entry>();
   const byIdempotencyKey = new Map<string, string>();
+  // Every run adds to it and an evicted run takes its share back: the total without a walk.
+  const retention: RetentionCounter = { bytes: 0 };
   let active = 0;
   let draining = false;
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -177,12 +180,6 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
     entry.run.evict();
   }
 
-  function totalBytes(): number {
-    let total = 0;
-    for (const entry of entries.values()) total += entry.run.retainedBytes;
-    return total;
-  }
-
   /** Drops finished runs past retention, then the oldest finished ones while over the byte cap. */
   function sweep(): void {
     const now = performance.now();
@@ -190,13 +187,9 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
       const endedAt = entry.run.endedAt;
       if (endedAt !== undefined && now - endedAt >= retentionMs) remove(entry);
     }
-    if (totalBytes() <= maxTotalBytes) return;
-    let total = totalBytes();
     for (const entry of entries.values()) {
-      if (total <= maxTotalBytes) break;
-      if (entry.run.status === 'running') continue;
-      total -= entry.run.retainedBytes;
-      remove(entry);
+      if (retention.bytes <= maxTotalBytes) break;
+      if (entry.run.status !== 'running') remove(entry);
     }
   }
 
@@ -245,8 +238,10 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
           retryable: true,
         });
       }
-      sweep();
-      if (totalBytes() > maxTotalBytes) {
+      // Expiry is the interval's job (and `get` checks it exactly); a start only pays for a walk
+      // when the byte cap is actually reached.
+      if (retention.bytes > maxTotalBytes) sweep();
+      if (retention.bytes > maxTotalBytes) {
         throw new StreamwellError('too_many_streams', 'The server is holding too many replies; retry shortly.', {
           status: 429,
           retryable: true,
@@ -261,6 +256,7 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
         provider: options.provider,
         messages,
         limits,
+        retention,
         ...(observer === undefined ? {} : { observer }),
         ...(options.describeError === undefined ? {} : { describeError: options.describeError }),
       });
@@ -335,7 +331,7 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
       return entries.size;
     },
     get retainedBytes() {
-      return totalBytes();
+      return retention.bytes;
     },
     get draining() {
       return draining;

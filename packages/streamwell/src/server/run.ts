@@ -85,6 +85,15 @@ export interface RunSummary {
   readonly retainedBytes: number;
 }
 
+/**
+ * A byte total shared by the runs of one registry: each run adds what it retains and takes it
+ * back when evicted, so the registry checks its global cap without walking every run.
+ */
+export interface RetentionCounter {
+  /** Bytes retained by every run sharing this counter (estimate, as {@link Run.retainedBytes}). */
+  bytes: number;
+}
+
 /** Options of {@link createRun}. */
 export interface CreateRunOptions {
   readonly id: string;
@@ -97,6 +106,8 @@ export interface CreateRunOptions {
   readonly observer?: RunObserver;
   /** Maps a provider failure to a message that is safe to show a client. */
   readonly describeError?: (error: unknown) => string;
+  /** Shared with other runs to keep a global total. @defaultValue a counter of this run's own */
+  readonly retention?: RetentionCounter;
 }
 
 // Bytes a retained event costs beyond its JSON text (object header, id, name): an estimate used
@@ -148,6 +159,7 @@ export class Run {
   #outcome = '';
   #events: RunEvent[] = [];
   #bytes = 0;
+  #retention: RetentionCounter;
   #seq = 0;
   #tokens = 0;
   #text: string[] = [];
@@ -172,6 +184,7 @@ export class Run {
     this.#limits = options.limits;
     this.#observer = options.observer;
     this.#describeError = options.describeError ?? defaultDescribeError;
+    this.#retention = options.retention ?? { bytes: 0 };
     this.startedAt = performance.now();
     this.#lastActivityAt = this.startedAt;
     this.#finished = new Promise((resolve) => {
@@ -320,6 +333,7 @@ export class Run {
     const subscribers = [...this.#subscribers];
     this.#subscribers.clear();
     this.#events = [];
+    this.#retention.bytes -= this.#bytes;
     this.#bytes = 0;
     for (const subscriber of subscribers) subscriber.onEvicted?.();
   }
@@ -396,6 +410,7 @@ export class Run {
       return;
     }
     this.#bytes += size;
+    this.#retention.bytes += size;
     this.#events.push(record);
     if (this.#subscribers.size === 0) return;
     const frame = encodeRunEventFrame(record);
