@@ -76,6 +76,20 @@ export function parseStartBody(bytes: Uint8Array, limits: StartBodyLimits): Star
   } catch {
     throw new StreamwellError('invalid_json', 'The body is not valid JSON; send {"message": "..."}.', { status: 400 });
   }
+  return validateStartBody(value, limits);
+}
+
+/**
+ * Validates an already parsed start request: the rules behind {@link parseStartBody}, shared with
+ * the WebSocket `start` message so both transports answer with the same codes and messages.
+ *
+ * @param value - the parsed JSON
+ * @param limits - the message length limit
+ * @returns the message and optional thread id
+ * @throws StreamwellError `bad_request` (400), `empty_message` (400), `message_too_long` (413)
+ * @example validateStartBody({ message: 'hi' }, { maxMessageChars: 8000 }) // { message: 'hi', threadId: undefined }
+ */
+export function validateStartBody(value: unknown, limits: StartBodyLimits): StartBody {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw badRequest('The body must be a JSON object: {"message": "...", "threadId"?: "..."}.');
   }

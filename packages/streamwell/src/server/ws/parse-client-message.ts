@@ -7,7 +7,7 @@
  * @module
  */
 import { StreamwellError } from '../../errors/index.ts';
-import { parseCursor, parseIdempotencyKey, parseStartBody } from '../http/parse-start-request.ts';
+import { parseCursor, parseIdempotencyKey, validateStartBody } from '../http/parse-start-request.ts';
 
 /** A validated `start` message. */
 export interface StartMessage {
@@ -73,14 +73,9 @@ function parseAfter(value: unknown): number | undefined {
   return parseCursor(undefined, String(value));
 }
 
-const encoder = new TextEncoder();
-
 function parseStart(record: Record<string, unknown>, limits: ClientMessageLimits): StartMessage {
   // Same rules, codes and messages as the body of POST /api/stream/message.
-  const { message, threadId } = parseStartBody(
-    encoder.encode(JSON.stringify({ message: record.message, threadId: record.threadId })),
-    limits,
-  );
+  const { message, threadId } = validateStartBody(record, limits);
   const key = record.idempotencyKey;
   if (key !== undefined && key !== null && typeof key !== 'string') {
     throw badRequest('"idempotencyKey" must be a string.');
