@@ -14,6 +14,8 @@
  * @module
  */
 
+import { readBearerToken } from '../http/create-api-key-auth.ts';
+
 /** The subprotocol the server selects. A client must offer it. */
 export const WEBSOCKET_PROTOCOL = 'streamwell.v1';
 
@@ -63,9 +65,9 @@ export function offeredWebSocketProtocols(headers: UpgradeHeaders): string[] {
  * @example readWebSocketCredential({ authorization: 'Bearer k1' }) // 'k1'
  */
 export function readWebSocketCredential(headers: UpgradeHeaders): string | undefined {
-  const authorization = header(headers, 'authorization');
-  const match = authorization === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (match?.[1] !== undefined) return match[1];
+  // The same header rule as the HTTP endpoints, so a key works (or fails) alike on both.
+  const bearer = readBearerToken(header(headers, 'authorization'));
+  if (bearer !== undefined) return bearer;
   for (const protocol of offeredWebSocketProtocols(headers)) {
     if (protocol.startsWith(WEBSOCKET_BEARER_PREFIX)) {
       return decodeBase64Url(protocol.slice(WEBSOCKET_BEARER_PREFIX.length));
