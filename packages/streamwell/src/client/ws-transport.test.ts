@@ -223,6 +223,22 @@ describe('control frames', () => {
     });
   });
 
+  it('an abort while the API key is fetched opens no socket (no unseen start)', async () => {
+    const { Constructor, opened } = scriptedSocket([{ streamId: 's', id: 1, event: 'token', data: { token: 'a' } }]);
+    const controller = new AbortController();
+    let giveKey: (key: string) => void = () => {};
+    const transport = createWsTransport({
+      url,
+      WebSocket: Constructor,
+      apiKey: () => new Promise<string>((resolve) => (giveKey = resolve)),
+    });
+    const started = transport.start({ message: 'x' }, recorder(), controller.signal);
+    controller.abort();
+    giveKey('sk');
+    await expect(started).rejects.toMatchObject({ code: 'aborted' });
+    expect(opened).toEqual([]);
+  });
+
   it('offers streamwell.v1 and the key exactly as the server decodes it', async () => {
     const { Constructor, opened } = scriptedSocket([{ type: 'ended', streamId: 's', lastEventId: 1 }]);
     await createWsTransport({ url, WebSocket: Constructor, apiKey: () => 'sk-ü/+=' }).resume(

@@ -169,7 +169,7 @@ interface Opening {
 export function createWsTransport(options: WsTransportOptions = {}): StreamTransport {
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
 
-  async function openSocket(): Promise<{ socket: ClientWebSocketLike; url: string }> {
+  async function openSocket(signal: AbortSignal): Promise<{ socket: ClientWebSocketLike; url: string }> {
     // Typed assignment, no cast: the compiler checks that the WHATWG WebSocket fits the interface.
     const platform: WebSocketConstructorLike | undefined = typeof WebSocket === 'undefined' ? undefined : WebSocket;
     const Constructor = options.WebSocket ?? platform;
@@ -178,6 +178,8 @@ export function createWsTransport(options: WsTransportOptions = {}): StreamTrans
     }
     const url = toWebSocketUrl(options.url ?? DEFAULT_WS_URL);
     const key = typeof options.apiKey === 'function' ? await options.apiKey() : options.apiKey;
+    // An abort while the key was fetched: open nothing (a late socket would start a run unseen).
+    if (signal.aborted) throw abortError(signal);
     const protocols = key === undefined ? [WS_PROTOCOL] : [WS_PROTOCOL, toBearerProtocol(key)];
     return { socket: new Constructor(url, protocols), url };
   }
@@ -188,7 +190,10 @@ export function createWsTransport(options: WsTransportOptions = {}): StreamTrans
         reject(abortError(signal));
         return;
       }
-      openSocket().then(({ socket, url }) => drive(socket, url, opening, handlers, signal, resolve, reject), reject);
+      openSocket(signal).then(
+        ({ socket, url }) => drive(socket, url, opening, handlers, signal, resolve, reject),
+        reject,
+      );
     });
   }
 
@@ -306,7 +311,7 @@ export function createWsTransport(options: WsTransportOptions = {}): StreamTrans
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
         await new Promise<void>((resolve, reject) => {
-          openSocket().then(({ socket, url }) => {
+          openSocket(controller.signal).then(({ socket, url }) => {
             let finished = false;
             const finish = (error?: unknown): void => {
               if (finished) return;
