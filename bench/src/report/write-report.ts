@@ -78,7 +78,7 @@ function streamsTable(
       isDirect ? '—' : n(row.cpuPer1kTokensMs),
       isDirect || id === 'streamwell' ? '—' : times(row.cpuPer1kTokensMs, swCpu),
       isDirect ? '—' : n(row.gatewayCpuPct),
-      isDirect ? '—' : n(row.rssPerStreamKb),
+      isDirect ? '—' : row.rssPerStreamKb < 0 ? '≈0 (noise)' : n(row.rssPerStreamKb),
       n(row.harnessCpuPct),
       `${row.lost} / ${row.duplicated} / ${row.errors}`,
     ];
