@@ -19,8 +19,8 @@ import { parseArgs } from 'node:util';
 import {
   createStreamClient,
   isStreamwellError,
+  type StreamCallbacks,
   type StreamSession,
-  type StreamwellError,
   streamSseEvents,
 } from '../client/index.ts';
 
@@ -172,28 +172,24 @@ function follow(args: StreamArguments, io: StreamCommandIo): StreamSession {
     headers: args.headers,
     ...(args.reconnect ? {} : { maxAttempts: 0 }),
   });
-  const callbacks = {
-    onEvent: args.json
-      ? (event: { id: number; event: string; data: unknown }) => {
-          io.stdout.write(`${JSON.stringify({ id: event.id, event: event.event, data: event.data })}\n`);
+  const callbacks: StreamCallbacks = {
+    // --json prints events; otherwise only the reply text goes to stdout.
+    ...(args.json
+      ? {
+          onEvent: (event) => {
+            io.stdout.write(`${JSON.stringify({ id: event.id, event: event.event, data: event.data })}\n`);
+          },
         }
-      : undefined,
-    onToken: args.json ? undefined : (token: string) => io.stdout.write(token),
-    onStreamId: (id: string) => notes.info(`stream ${id}`),
-    onReconnect: (info: {
-      attempt: number;
-      delayMs: number;
-      lastEventId: number | undefined;
-      error: StreamwellError;
-    }) =>
+      : { onToken: (token) => io.stdout.write(token) }),
+    onStreamId: (id) => notes.info(`stream ${id}`),
+    onReconnect: (info) =>
       notes.warn(
         `connection lost (${info.error.message}); resuming ` +
           (info.lastEventId === undefined ? 'from the start' : `after event ${info.lastEventId}`) +
           ` in ${info.delayMs} ms (attempt ${info.attempt})`,
       ),
   };
-  const defined = Object.fromEntries(Object.entries(callbacks).filter(([, value]) => value !== undefined));
-  return args.message === undefined ? client.resume(streamId, defined) : client.start(args.message, defined);
+  return args.message === undefined ? client.resume(streamId, callbacks) : client.start(args.message, callbacks);
 }
 
 async function runProtocol(args: StreamArguments, io: StreamCommandIo): Promise<number> {
