@@ -99,7 +99,7 @@ describe('streamwell stream -m', () => {
     expect(post?.method).toBe('POST');
     expect(post?.headers.authorization).toBe('Bearer t0k');
     expect(post?.headers['x-a']).toBe('b');
-    expect(post?.idempotencyKey).toBeDefined();
+    expect(post?.idempotencyKey).toMatch(/^[0-9a-f-]{32,36}$/i);
   });
 
   it('exits 1 after an error event, with the partial text and the error on stderr', async () => {

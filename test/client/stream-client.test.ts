@@ -96,7 +96,7 @@ describe('stream client over loopback HTTP', () => {
     expect(result.text).toBe(REPLY);
     const starts = server.requests.filter((request) => request.method === 'POST');
     expect(starts).toHaveLength(2);
-    expect(starts[0]?.idempotencyKey).toBeDefined();
+    expect(starts[0]?.idempotencyKey).toMatch(/^[0-9a-f-]{32,36}$/i);
     expect(starts[1]?.idempotencyKey).toBe(starts[0]?.idempotencyKey);
     expect(server.modelCalls()).toBe(1);
   });

@@ -59,7 +59,9 @@ describe('over the real route', () => {
     expect(result).toMatchObject({ status: 'done', text: REPLY, finishReason: 'stop' });
     expect(result.streamId).toMatch(/^[\w-]{24}$/);
     expect(sent[0]).toMatchObject({ type: 'start', message: 'hello', idempotencyKey: expect.any(String) });
-    expect(session.metrics).toBeDefined();
+    // Metrics are measured over the WebSocket too: every word counted, a first-token time taken.
+    expect(session.metrics.tokens).toBe(WORDS.length);
+    expect(session.metrics.timeToFirstTokenMs).toBeGreaterThan(0);
   });
 
   it('resumes from the last id on a new socket after a drop, never re-sending the prompt', async () => {
