@@ -23,7 +23,6 @@ export type StreamwellErrorCode =
   | 'message_too_long'
   | 'body_too_large'
   | 'unauthorized'
-  | 'forbidden'
   | 'origin_not_allowed'
   | 'not_found'
   | 'method_not_allowed'
