@@ -86,9 +86,23 @@ export const EMPTY_CLIENT_METRICS: ClientMetricsSnapshot = Object.freeze({
   durationMs: 0,
 });
 
-function percentile(sorted: Float64Array, count: number, fraction: number): number | undefined {
+/**
+ * The nearest-rank percentile of sorted values: the smallest value with at least `fraction` of
+ * the values at or below it. One definition for every p50/p95 streamwell reports (the web
+ * page's latency panel and `doctor` agree on the same gaps).
+ *
+ * @param sorted - values in ascending order
+ * @param fraction - 0.5 for the median, 0.95 for p95
+ * @param count - how many of `sorted` count, from its start @defaultValue sorted.length
+ * @returns the percentile, or undefined when there are no values
+ * @example nearestRankPercentile([10, 20, 30, 40], 0.5) // 20
+ */
+export function nearestRankPercentile(
+  sorted: ArrayLike<number>,
+  fraction: number,
+  count: number = sorted.length,
+): number | undefined {
   if (count === 0) return undefined;
-  // Nearest-rank percentile.
   const rank = Math.max(1, Math.ceil(fraction * count));
   return sorted[rank - 1] as number;
 }
@@ -164,8 +178,8 @@ export function createClientMetrics(options: ClientMetricsOptions = {}): ClientM
       timeToFirstTokenMs: requestAt !== undefined && firstTokenAt !== undefined ? firstTokenAt - requestAt : undefined,
       tokens,
       tokensPerSecond: tokens > 1 && span > 0 ? ((tokens - 1) * 1000) / span : undefined,
-      gapP50Ms: percentile(sorted, samples, 0.5),
-      gapP95Ms: percentile(sorted, samples, 0.95),
+      gapP50Ms: nearestRankPercentile(sorted, 0.5, samples),
+      gapP95Ms: nearestRankPercentile(sorted, 0.95, samples),
       gapMaxMs: gapMax,
       slowTokens,
       slowTokenMs,

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { nearestRankPercentile } from '../client-metrics.ts';
 import { type CheckResult, createCheckResult, formatMs } from './check-result.ts';
 import { classifyTerminal, extractToken, parseJsonData, type TerminalSignal } from './classify-event.ts';
 import { fixForStreamError } from './stream-error-fix.ts';
@@ -39,16 +40,12 @@ export function readTokenTimeline(events: readonly ObservedEvent[]): TokenTimeli
   return { tokenTimes, terminal };
 }
 
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0;
-}
-
 function describeGaps(tokenTimes: readonly number[]): string {
   if (tokenTimes.length < 2) return '';
   const gaps = tokenTimes.slice(1).map((time, index) => time - (tokenTimes[index] as number));
   gaps.sort((a, b) => a - b);
   const span = (tokenTimes.at(-1) as number) - (tokenTimes[0] as number);
-  return ` over ${formatMs(span)} (gap p50 ${formatMs(percentile(gaps, 0.5))}, max ${formatMs(gaps.at(-1) as number)})`;
+  return ` over ${formatMs(span)} (gap p50 ${formatMs(nearestRankPercentile(gaps, 0.5) as number)}, max ${formatMs(gaps.at(-1) as number)})`;
 }
 
 /**

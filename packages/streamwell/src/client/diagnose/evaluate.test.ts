@@ -3,6 +3,7 @@
  * threshold and each wording of the verdict is pinned down exactly.
  */
 import { describe, expect, it } from 'vitest';
+import { nearestRankPercentile } from '../client-metrics.ts';
 import { classifyTerminal, extractToken, parseJsonData } from './classify-event.ts';
 import { evaluateBuffering } from './evaluate-buffering.ts';
 import { evaluateEvents } from './evaluate-events.ts';
@@ -232,6 +233,15 @@ describe('evaluateTiming', () => {
       evaluateTiming(observe({ reads: [5, 12_000], events: [{ read: 0, event: 'start', data: '{}' }, token(1, 'a')] }))
         .status,
     ).toBe('warn');
+  });
+
+  it('reports the gap p50 as the client metrics do (nearest rank), and the max', () => {
+    // Gaps 10, 30, 100 (odd count), then 10, 10, 30, 100 (even: the lower middle, as the web page shows).
+    const timing = (reads: number[]) =>
+      evaluateTiming(observe({ reads, events: reads.map((_, index) => token(index, 'a')) })).evidence;
+    expect(timing([10, 20, 50, 150])).toContain('(gap p50 30 ms, max 100 ms)');
+    expect(timing([10, 20, 30, 60, 160])).toContain('(gap p50 10 ms, max 100 ms)');
+    expect(nearestRankPercentile([10, 10, 30, 100], 0.5)).toBe(10);
   });
 });
 
