@@ -146,6 +146,19 @@ describe('openai-compatible provider: streaming', () => {
     await auto.close();
   });
 
+  it('a stream cancelled while the model is looked up does not fail the others waiting on it', async () => {
+    const auto = createOpenAICompatibleProvider({ baseUrl: fake.baseUrl, apiKey: fake.apiKey });
+    const controller = new AbortController();
+    const cancelled = collect(auto.stream(request('first', controller.signal)));
+    const other = collect(auto.stream(request('second')));
+    // Both wait on the one `GET /models`; the first one's stop must stay its own.
+    controller.abort();
+    await expect(cancelled).rejects.toMatchObject({ name: 'AbortError' });
+    expect(textOf(await other)).toBe(DEFAULT_FAKE_TOKENS.join(''));
+    expect(auto.model).toBe('gpt-4o-mini');
+    await auto.close();
+  });
+
   it('sends no authorization header without a key', async () => {
     const open = await startFakeOpenAI({ apiKey: null });
     const keyless = createOpenAICompatibleProvider({ baseUrl: open.baseUrl, model: 'fake-model' });

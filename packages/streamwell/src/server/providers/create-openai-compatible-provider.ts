@@ -115,7 +115,15 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
 
   const resolveModel = async (signal: AbortSignal): Promise<string> => {
     if (model !== undefined) return model;
-    discovering ??= discoverModel({ baseUrl, headers, dispatcher, apiKey, signal }).then(
+    // One lookup serves every stream that starts meanwhile, so it must not run on any one
+    // stream's signal (a cancel would fail them all); each caller stops waiting on its own.
+    discovering ??= discoverModel({
+      baseUrl,
+      headers,
+      dispatcher,
+      apiKey,
+      signal: AbortSignal.timeout(headersTimeout),
+    }).then(
       (found) => {
         model = found;
         return found;
@@ -125,7 +133,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         throw error;
       },
     );
-    return discovering;
+    return untilAborted(discovering, signal);
   };
 
   async function* stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
@@ -182,6 +190,25 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       if (ownDispatcher) await dispatcher.close();
     },
   };
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 interface ReadOptions {
