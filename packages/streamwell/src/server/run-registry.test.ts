@@ -202,6 +202,28 @@ describe('run registry', () => {
     expect(registry.get(run.id, undefined)).toBeUndefined();
   });
 
+  it('frees the concurrency slot of a run even when the onEnd hook throws', async () => {
+    const scripted = createScriptedProvider();
+    let throws = true;
+    registry = createRunRegistry({
+      provider: scripted.provider,
+      maxConcurrentStreams: 1,
+      observer: {
+        onEnd() {
+          if (throws) throw new Error('hook bug');
+        },
+      },
+    });
+    const { run } = registry.start({ message: 'a' });
+    expect(() => run.cancel()).toThrow('hook bug');
+    expect(run.status).toBe('cancelled');
+    throws = false;
+    await run.finished;
+    await tick();
+    expect(registry.activeCount).toBe(0);
+    expect(registry.start({ message: 'b' }).created).toBe(true);
+  });
+
   it('refuses runs past the concurrency limit with too_many_streams', () => {
     const scripted = createScriptedProvider();
     registry = createRunRegistry({ provider: scripted.provider, maxConcurrentStreams: 1 });

@@ -66,7 +66,10 @@ export interface RunLimits {
   readonly maxRunBytes: number;
 }
 
-/** Observes a run for logs and metrics. Every hook is optional. */
+/**
+ * Observes a run for logs and metrics. Every hook is optional and must not throw: hooks run
+ * inside the run's own steps (a throw from `onTokenGap` ends the run as a provider failure).
+ */
 export interface RunObserver {
   onFirstToken?(run: Run, timeToFirstTokenMs: number): void;
   /** Gap since the previous token; called from the second token on. Keep it cheap. */
@@ -437,8 +440,13 @@ export class Run {
       timeToFirstTokenMs: this.#firstTokenAt === undefined ? undefined : this.#firstTokenAt - this.startedAt,
       retainedBytes: this.#bytes,
     };
-    this.#observer?.onEnd?.(this, summary);
-    this.#resolveFinished(summary);
+    // `finished` releases the run's concurrency slot in the registry: it must settle even when a
+    // hook throws.
+    try {
+      this.#observer?.onEnd?.(this, summary);
+    } finally {
+      this.#resolveFinished(summary);
+    }
   }
 
   /**
