@@ -10,7 +10,10 @@ import type { ChatMessage } from './provider.ts';
 export interface ThreadStoreOptions {
   /** Most threads kept; the least recently used is dropped past it. @defaultValue 10000 */
   readonly maxThreads?: number;
-  /** Most characters of history sent to the model; older messages are left out. @defaultValue 32000 */
+  /**
+   * Most characters of history sent to the model (and kept per thread); older messages are left
+   * out. @defaultValue 32000
+   */
   readonly maxHistoryChars?: number;
   /** Most messages kept per thread. @defaultValue 200 */
   readonly maxMessages?: number;
@@ -35,6 +38,16 @@ export interface ThreadStore {
   get(threadId: string, owner: string | undefined): readonly ChatMessage[] | undefined;
   /** Number of threads. */
   readonly size: number;
+}
+
+/** Index of the oldest message such that it and every newer one fit in `budget` characters. */
+function firstKept(messages: readonly ChatMessage[], budget: number): number {
+  let chars = 0;
+  for (let index = messages.length - 1; index >= 0; index -= 1) {
+    chars += (messages[index] as ChatMessage).content.length;
+    if (chars > budget) return index + 1;
+  }
+  return 0;
 }
 
 /**
@@ -70,22 +83,18 @@ export function createThreadStore(options: ThreadStoreOptions = {}): ThreadStore
           if (oldest !== undefined) threads.delete(oldest);
         }
       }
-      const history: ChatMessage[] = [{ role: 'user', content: message }];
-      let chars = message.length;
-      for (let index = thread.messages.length - 1; index >= 0; index -= 1) {
-        const entry = thread.messages[index] as ChatMessage;
-        chars += entry.content.length;
-        if (chars > maxHistoryChars) break;
-        history.unshift(entry);
-      }
-      return history;
+      const start = firstKept(thread.messages, maxHistoryChars - message.length);
+      return [...thread.messages.slice(start), { role: 'user', content: message }];
     },
     append(threadId, owner, user, assistant) {
       const thread = threads.get(threadId);
       if (thread === undefined || thread.owner !== owner) return;
       thread.messages.push({ role: 'user', content: user });
       if (assistant.length > 0) thread.messages.push({ role: 'assistant', content: assistant });
-      if (thread.messages.length > maxMessages) thread.messages.splice(0, thread.messages.length - maxMessages);
+      // Keep only what a later `prepare` could still send: this bounds a thread by characters
+      // too, not just by count (one long reply would otherwise stay in memory for good).
+      const start = Math.max(firstKept(thread.messages, maxHistoryChars), thread.messages.length - maxMessages);
+      if (start > 0) thread.messages.splice(0, start);
     },
     get(threadId, owner) {
       const thread = threads.get(threadId);
