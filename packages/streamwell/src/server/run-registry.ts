@@ -131,7 +131,8 @@ export function createStreamId(): string {
 interface Entry {
   readonly run: Run;
   readonly idempotencyKey: string | undefined;
-  readonly message: string;
+  /** The prompt, kept only with an idempotency key (to refuse a reuse with another message). */
+  readonly message: string | undefined;
   subscribers: number;
   graceTimer: ReturnType<typeof setTimeout> | undefined;
 }
@@ -263,7 +264,9 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
       const entry: Entry = {
         run,
         idempotencyKey: request.idempotencyKey,
-        message: request.message,
+        // Not kept otherwise: retained runs outlive their request by STREAM_RETENTION_MS, and the
+        // prompt is not counted in the retention caps.
+        message: request.idempotencyKey === undefined ? undefined : request.message,
         subscribers: 0,
         graceTimer: undefined,
       };
