@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { StreamwellError } from '../errors/index.ts';
+import { HTTP_STATUS_BY_CODE, StreamwellError, type StreamwellErrorCode } from '../errors/index.ts';
 import { isStreamEvent, isTerminalEventName, type StreamEvent } from '../protocol/index.ts';
 import { StreamHttpError } from './stream-http-error.ts';
 import type { StreamTransport, TransportHandlers, TransportResult } from './stream-transport.ts';
@@ -66,24 +66,6 @@ interface ControlFrame {
   readonly error?: { readonly code?: string; readonly message?: string };
 }
 
-/** HTTP statuses of the server's error codes, so errors look the same as over SSE. */
-const STATUS_OF_CODE: Readonly<Record<string, number>> = {
-  bad_request: 400,
-  invalid_json: 400,
-  empty_message: 400,
-  invalid_cursor: 400,
-  unauthorized: 401,
-  origin_not_allowed: 403,
-  forbidden: 403,
-  not_found: 404,
-  idempotency_conflict: 409,
-  message_too_long: 413,
-  body_too_large: 413,
-  too_many_streams: 429,
-  internal_error: 500,
-  shutting_down: 503,
-};
-
 /**
  * Resolves the WebSocket URL: relative to the page when there is one, `http(s)` → `ws(s)`.
  *
@@ -123,7 +105,7 @@ export function toBearerProtocol(key: string): string {
 /** The error for a server `error` frame, shaped like the SSE transport's HTTP errors. */
 function toFrameError(frame: ControlFrame): StreamwellError {
   const code = frame.error?.code ?? 'internal_error';
-  const status = STATUS_OF_CODE[code] ?? 500;
+  const status = HTTP_STATUS_BY_CODE[code as StreamwellErrorCode] ?? 500;
   return new StreamHttpError(frame.error?.message ?? `The server refused the request (${code}).`, {
     status,
     serverCode: code,

@@ -47,6 +47,28 @@ export type StreamwellErrorCode =
   | 'stream_error'
   | 'invalid_config';
 
+/**
+ * The HTTP status that fits each request-level code: one table, so an error received over a
+ * WebSocket frame gets the same status it would have had over HTTP. Codes not listed have none.
+ */
+export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<StreamwellErrorCode, number>>> = Object.freeze({
+  bad_request: 400,
+  invalid_json: 400,
+  empty_message: 400,
+  invalid_cursor: 400,
+  unauthorized: 401,
+  origin_not_allowed: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  idempotency_conflict: 409,
+  body_too_large: 413,
+  message_too_long: 413,
+  unsupported_media_type: 415,
+  too_many_streams: 429,
+  internal_error: 500,
+  shutting_down: 503,
+});
+
 /** Options for {@link StreamwellError}. */
 export interface StreamwellErrorOptions {
   /** HTTP status that fits this error, when it is answered over HTTP. */
@@ -75,7 +97,7 @@ export class StreamwellError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.status = options.status;
+    this.status = options.status ?? HTTP_STATUS_BY_CODE[code];
     this.retryable = options.retryable ?? false;
     Object.defineProperty(this, MARKER, { value: true });
   }
