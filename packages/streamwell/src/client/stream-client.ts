@@ -63,7 +63,9 @@ export interface ResumeStreamOptions extends StreamCallbacks {
 export interface StreamClient {
   /**
    * POSTs the message and streams the reply. The request starts on the next microtask, so
-   * callbacks and an iterator created right away see every event.
+   * callbacks and an iterator created right away see every event. Events are queued for
+   * iteration only once an iterator exists: one created later starts at the next event
+   * (`session.text` still holds the whole reply).
    *
    * @param message - the user message
    * @param options - thread, callbacks, signal

@@ -412,7 +412,9 @@ export class StreamSession implements AsyncIterable<StreamEvent> {
     }
     this.#callbacks.onEvent?.(event);
     if (event.event === 'token') this.#callbacks.onToken?.(event.data.token, this.#text);
-    this.#queue.push(event);
+    // Only an iterating consumer needs the queue; the store, the hook and the CLI use callbacks,
+    // and queueing for them would hold every event of the reply until the session is dropped.
+    if (this.#iterated) this.#queue.push(event);
     if (event.event === 'done') {
       this.#finish(event.data.finishReason === 'cancelled' ? 'stopped' : 'done', undefined);
     } else if (event.event === 'error') {
