@@ -52,6 +52,9 @@ export interface StreamRecorder {
 }
 
 const SAMPLE_CHARS = 300;
+// One entry per network read: a server that dribbles one byte per read must not grow the
+// recording without bound before the byte cap is reached.
+const MAX_READS = 100_000;
 
 /**
  * Creates a recorder.
@@ -122,7 +125,7 @@ export function createStreamRecorder(options: RecorderOptions): StreamRecorder {
         bodySample = `${bodySample}${text}`.slice(0, SAMPLE_CHARS);
       }
       parser.feed(chunk);
-      return events.length < maxEvents && bytes < maxBytes;
+      return events.length < maxEvents && bytes < maxBytes && reads.length < MAX_READS;
     },
     end(reason, at, errorMessage) {
       if (ended !== undefined) return;
