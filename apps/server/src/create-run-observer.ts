@@ -61,5 +61,8 @@ export function createRunObserver(log: Logger, metrics: ServerMetrics, checkpoin
         'run abandoned: no client reconnected within the grace period',
       );
     },
+    onThreadStoreError(run: Run, error: unknown) {
+      log.error({ streamId: run.id, err: error }, 'thread store failed to record the exchange');
+    },
   };
 }

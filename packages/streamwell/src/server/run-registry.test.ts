@@ -3,6 +3,7 @@ import { encodeSseEvent } from '../protocol/index.ts';
 import type { Provider, ProviderEvent, ProviderRequest } from './provider.ts';
 import { encodeRunEventFrame, type RunEvent } from './run.ts';
 import { createRunRegistry, createStreamId, type RunRegistry } from './run-registry.ts';
+import { createThreadStore } from './thread-store.ts';
 
 /** A provider driven by the test: it yields what `push` gives it and records the abort. */
 function createScriptedProvider() {
@@ -314,5 +315,33 @@ describe('run registry', () => {
     const id = createStreamId();
     expect(id).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(new Set(Array.from({ length: 1000 }, createStreamId)).size).toBe(1000);
+  });
+  it('survives a thread store that throws: the run finishes, the slot is freed, the observer hears of it', async () => {
+    const scripted = createScriptedProvider();
+    const failures: unknown[] = [];
+    const threads = createThreadStore();
+    const failing = {
+      ...threads,
+      append: () => {
+        throw new Error('disk full');
+      },
+      get size() {
+        return threads.size;
+      },
+    };
+    registry = createRunRegistry({
+      provider: scripted.provider,
+      maxConcurrentStreams: 1,
+      threads: failing,
+      observer: { onThreadStoreError: (_run, error) => failures.push(error) },
+    });
+    const { run } = registry.start({ message: 'a' });
+    scripted.push({ type: 'text', text: 'x' });
+    scripted.end();
+    await run.finished;
+    await tick();
+    expect(failures).toEqual([new Error('disk full')]);
+    expect(registry.activeCount).toBe(0);
+    expect(registry.start({ message: 'b' }).created).toBe(true);
   });
 });

@@ -54,6 +54,8 @@ export interface RegistryObserver extends RunObserver {
   onStart?(run: Run): void;
   /** A run was cancelled because nobody was attached for the grace period. */
   onAbandoned?(run: Run): void;
+  /** The thread store failed to record a finished exchange; the run itself is unaffected. */
+  onThreadStoreError?(run: Run, error: unknown): void;
 }
 
 /** What the caller asks for in {@link RunRegistry.start}. */
@@ -283,7 +285,13 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
         active -= 1;
         if (entry.graceTimer !== undefined) clearTimeout(entry.graceTimer);
         entry.graceTimer = undefined;
-        threads.append(threadId, request.owner, request.message, run.text);
+        // A custom store that throws must not become an unhandled rejection (which ends the
+        // process) or cost the concurrency slot released above.
+        try {
+          threads.append(threadId, request.owner, request.message, run.text);
+        } catch (error) {
+          observer?.onThreadStoreError?.(run, error);
+        }
       });
       return { run, created: true };
     },
