@@ -21,12 +21,15 @@
  * @module
  */
 import { HTTP_STATUS_BY_CODE, StreamwellError, type StreamwellErrorCode } from '../errors/index.ts';
-import { isStreamEvent, isTerminalEventName, type StreamEvent } from '../protocol/index.ts';
+import {
+  encodeBearerProtocol,
+  isStreamEvent,
+  isTerminalEventName,
+  type StreamEvent,
+  WEBSOCKET_PROTOCOL,
+} from '../protocol/index.ts';
 import { StreamHttpError } from './stream-http-error.ts';
 import type { StreamTransport, TransportHandlers, TransportResult } from './stream-transport.ts';
-
-/** The subprotocol both ends speak (the server's `WEBSOCKET_PROTOCOL`). */
-export const WS_PROTOCOL = 'streamwell.v1';
 
 /** The part of a WebSocket this transport uses: the WHATWG interface, which `ws` also implements. */
 export interface ClientWebSocketLike {
@@ -90,18 +93,6 @@ export function toWebSocketUrl(url: string): string {
   return resolved.toString();
 }
 
-/**
- * Encodes an API key as the bearer subprotocol (the server's `encodeBearerProtocol`).
- *
- * @param key - the API key
- * @returns `streamwell.bearer.<base64url(key)>`
- */
-export function toBearerProtocol(key: string): string {
-  let binary = '';
-  for (const byte of new TextEncoder().encode(key)) binary += String.fromCharCode(byte);
-  return `streamwell.bearer.${btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
-}
-
 /** The error for a server `error` frame, shaped like the SSE transport's HTTP errors. */
 function toFrameError(frame: ControlFrame): StreamwellError {
   const code = frame.error?.code ?? 'internal_error';
@@ -162,7 +153,7 @@ export function createWsTransport(options: WsTransportOptions = {}): StreamTrans
     const key = typeof options.apiKey === 'function' ? await options.apiKey() : options.apiKey;
     // An abort while the key was fetched: open nothing (a late socket would start a run unseen).
     if (signal.aborted) throw abortError(signal);
-    const protocols = key === undefined ? [WS_PROTOCOL] : [WS_PROTOCOL, toBearerProtocol(key)];
+    const protocols = key === undefined ? [WEBSOCKET_PROTOCOL] : [WEBSOCKET_PROTOCOL, encodeBearerProtocol(key)];
     return { socket: new Constructor(url, protocols), url };
   }
 

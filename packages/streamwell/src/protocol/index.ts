@@ -7,3 +7,4 @@
 export * from './encode-sse.ts';
 export * from './events.ts';
 export * from './headers.ts';
+export * from './websocket-protocol.ts';

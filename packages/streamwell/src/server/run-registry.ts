@@ -6,6 +6,7 @@
  * @module
  */
 import { StreamwellError } from '../errors/index.ts';
+import { encodeBase64Url } from '../protocol/index.ts';
 import type { Provider } from './provider.ts';
 import {
   createRun,
@@ -123,11 +124,7 @@ export interface RunRegistry {
  * @returns a new id
  */
 export function createStreamId(): string {
-  const bytes = new Uint8Array(18);
-  crypto.getRandomValues(bytes);
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_');
+  return encodeBase64Url(crypto.getRandomValues(new Uint8Array(18)));
 }
 
 interface Entry {

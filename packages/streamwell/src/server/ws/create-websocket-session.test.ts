@@ -4,10 +4,11 @@
  * inbound size limit.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { encodeBearerProtocol } from '../../protocol/index.ts';
 import type { Provider } from '../provider.ts';
 import { createRunRegistry, type RunRegistry } from '../run-registry.ts';
 import { createWebSocketSession, HEARTBEAT_FRAME } from './create-websocket-session.ts';
-import { encodeBearerProtocol, readWebSocketCredential, selectWebSocketProtocol } from './websocket-credentials.ts';
+import { readWebSocketCredential, selectWebSocketProtocol } from './websocket-credentials.ts';
 import type { WebSocketLike } from './websocket-like.ts';
 
 /** A provider that stays silent until aborted: the stream is open and quiet. */

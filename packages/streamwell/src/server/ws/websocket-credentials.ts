@@ -14,13 +14,8 @@
  * @module
  */
 
+import { WEBSOCKET_BEARER_PREFIX, WEBSOCKET_PROTOCOL } from '../../protocol/index.ts';
 import { readBearerToken } from '../http/create-api-key-auth.ts';
-
-/** The subprotocol the server selects. A client must offer it. */
-export const WEBSOCKET_PROTOCOL = 'streamwell.v1';
-
-/** Prefix of the subprotocol that carries a base64url-encoded bearer credential. */
-export const WEBSOCKET_BEARER_PREFIX = 'streamwell.bearer.';
 
 /** The upgrade request's headers as Node (and most frameworks) expose them: lower-case names. */
 export type UpgradeHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -86,17 +81,4 @@ export function readWebSocketCredential(headers: UpgradeHeaders): string | undef
 export function selectWebSocketProtocol(offered: Iterable<string>): string | false {
   for (const protocol of offered) if (protocol === WEBSOCKET_PROTOCOL) return protocol;
   return false;
-}
-
-/**
- * Encodes a credential as the bearer subprotocol (what a browser client offers).
- *
- * @param token - the API key
- * @returns `streamwell.bearer.<base64url(token)>`
- */
-export function encodeBearerProtocol(token: string): string {
-  const bytes = new TextEncoder().encode(token);
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return `${WEBSOCKET_BEARER_PREFIX}${btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`;
 }
