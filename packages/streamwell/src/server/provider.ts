@@ -57,6 +57,19 @@ export interface Provider {
   readonly demo?: boolean;
   /** Streams one reply. Ends after yielding `finish` or when the model stops. */
   stream(request: ProviderRequest): AsyncIterable<ProviderEvent>;
+  /**
+   * Optional fast path of {@link Provider.stream}: hands `onEvents` every event decoded from one
+   * upstream read in one synchronous call, in order, instead of one `yield` per event (an async
+   * generator step per token costs more than the token's own work). The run prefers it when
+   * present, and then writes each connection once per read. Same events, same errors.
+   *
+   * @param request - as for `stream`
+   * @param onEvents - called synchronously with each non-empty batch; a throw from it fails the
+   *   reply as an `upstream_error` would
+   * @returns settles when the reply ended: resolves after the last batch, rejects like `stream`
+   *   would throw
+   */
+  streamBatches?(request: ProviderRequest, onEvents: (events: readonly ProviderEvent[]) => void): Promise<void>;
   /** Checks key, model and a real streamed round trip. */
   selfTest?(signal?: AbortSignal): Promise<readonly ProviderSelfTestStep[]>;
 }

@@ -40,6 +40,12 @@ export interface RunSubscriber {
    * One live event; `frame` is its SSE encoding, built once and shared by every subscriber.
    */
   onEvent(event: RunEvent, frame: string): void;
+  /**
+   * Several live events at once (all that one upstream read produced), with their frames joined
+   * into one string: one write instead of one per event. Optional; without it each event goes to
+   * {@link RunSubscriber.onEvent}.
+   */
+  onEvents?(events: readonly RunEvent[], frames: string): void;
   /** The run was dropped from the registry (expired or evicted); no more events will come. */
   onEvicted?(): void;
 }
@@ -167,6 +173,11 @@ export class Run {
   #tokens = 0;
   #text: string[] = [];
   #subscribers = new Set<RunSubscriber>();
+  #finishReason: FinishReason = 'stop';
+  // While a provider batch is applied, events collect here and go out in one delivery.
+  #batching = false;
+  #batchRecords: RunEvent[] = [];
+  #batchFrames = '';
   #controller = new AbortController();
   #limits: RunLimits;
   #observer: RunObserver | undefined;
@@ -342,22 +353,24 @@ export class Run {
   }
 
   async #pump(messages: readonly ChatMessage[]): Promise<void> {
-    let finishReason: FinishReason = 'stop';
     try {
-      const stream = this.provider.stream({
+      const request = {
         messages,
         signal: this.#controller.signal,
         streamId: this.id,
         threadId: this.threadId,
-      });
-      for await (const event of stream) {
-        if (this.#status !== 'running') break;
-        if (event.type === 'text') this.#token(event.text);
-        else if (event.type === 'finish') finishReason = event.finishReason;
-        else this.#agentEvent(event);
+      };
+      const provider = this.provider;
+      if (provider.streamBatches !== undefined) {
+        await provider.streamBatches(request, (events) => this.#applyBatch(events));
+      } else {
+        for await (const event of provider.stream(request)) {
+          if (this.#status !== 'running') break;
+          this.#apply(event);
+        }
       }
       if (this.#status === 'running') {
-        this.#end('complete', { event: 'done', data: { finishReason, tokens: this.#tokens } });
+        this.#end('complete', { event: 'done', data: { finishReason: this.#finishReason, tokens: this.#tokens } });
       }
     } catch (error) {
       // After a cancel or timeout the provider throws an abort error: the run already ended.
@@ -366,6 +379,39 @@ export class Run {
         isStreamwellError(error) && error.code === 'upstream_auth' ? 'upstream_auth' : 'upstream_error';
       const data: ErrorData = { error: this.#describeError(error), code };
       this.#end('error', { event: 'error', data });
+    }
+  }
+
+  #apply(event: ProviderEvent): void {
+    if (event.type === 'text') this.#token(event.text);
+    else if (event.type === 'finish') this.#finishReason = event.finishReason;
+    else this.#agentEvent(event);
+  }
+
+  /** One provider batch: its events are numbered and logged one by one, then delivered at once. */
+  #applyBatch(events: readonly ProviderEvent[]): void {
+    if (this.#status !== 'running') return;
+    this.#batching = true;
+    try {
+      for (let index = 0; index < events.length && this.#status === 'running'; index += 1) {
+        this.#apply(events[index] as ProviderEvent);
+      }
+    } finally {
+      this.#batching = false;
+      this.#flushBatch();
+    }
+  }
+
+  #flushBatch(): void {
+    const records = this.#batchRecords;
+    if (records.length === 0) return;
+    const frames = this.#batchFrames;
+    this.#batchRecords = [];
+    this.#batchFrames = '';
+    for (const subscriber of this.#subscribers) {
+      if (records.length === 1) subscriber.onEvent(records[0] as RunEvent, frames);
+      else if (subscriber.onEvents !== undefined) subscriber.onEvents(records, frames);
+      else for (const record of records) subscriber.onEvent(record, encodeRunEventFrame(record));
     }
   }
 
@@ -417,6 +463,11 @@ export class Run {
     this.#events.push(record);
     if (this.#subscribers.size === 0) return;
     const frame = encodeRunEventFrame(record);
+    if (this.#batching) {
+      this.#batchRecords.push(record);
+      this.#batchFrames += frame;
+      return;
+    }
     for (const subscriber of this.#subscribers) subscriber.onEvent(record, frame);
   }
 
@@ -430,6 +481,8 @@ export class Run {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#emit(terminal.event, JSON.stringify(terminal.data));
+    // Ending inside a batch (the per-run byte cap): its events, terminal included, go out first.
+    this.#flushBatch();
     this.#subscribers.clear();
     if (!this.#controller.signal.aborted) this.#controller.abort();
     const summary: RunSummary = {

@@ -1,6 +1,7 @@
 /**
- * The SSE writer of one open response: the backlog in one write, then each live event as one
- * write (the run encodes a frame once and shares it among subscribers), keep-alive comments from
+ * The SSE writer of one open response: the backlog in one write, then each live event, or each
+ * batch of events from one upstream read, as one write (the run encodes frames once and shares
+ * them among subscribers), keep-alive comments from
  * the shared heartbeat, a cap on bytes buffered for a client that stopped reading, and a detach
  * from the run when the response closes (the registry's disconnect grace then applies).
  *
@@ -88,6 +89,14 @@ export class SseConnection implements RunSubscriber, SseStreamHandle {
     if (this.#closed) return;
     this.#write(frame);
     if (event.event === 'done' || event.event === 'error') this.finish('end');
+  }
+
+  /** Live events of one upstream read: one write of their joined frames. */
+  onEvents(events: readonly RunEvent[], frames: string): void {
+    if (this.#closed) return;
+    this.#write(frames);
+    const last = events[events.length - 1];
+    if (last !== undefined && (last.event === 'done' || last.event === 'error')) this.finish('end');
   }
 
   /** The run left retention. */

@@ -136,7 +136,8 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     return untilAborted(discovering, signal);
   };
 
-  async function* stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
+  /** Sends the request and checks the answer: an SSE body, or one whole JSON completion. */
+  async function open(request: ProviderRequest): Promise<Dispatcher.ResponseData & { eventStream: boolean }> {
     const { signal } = request;
     const body = JSON.stringify({
       ...options.extraBody,
@@ -169,12 +170,37 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       });
     }
     const contentType = String(response.headers['content-type'] ?? '');
-    if (!contentType.includes('text/event-stream')) {
+    return Object.assign(response, { eventStream: contentType.includes('text/event-stream') });
+  }
+
+  async function* stream(request: ProviderRequest): AsyncIterable<ProviderEvent> {
+    const response = await open(request);
+    if (!response.eventStream) {
       // A server that ignores `stream: true` answers one JSON completion: still a reply.
-      yield* readWholeCompletion(response.body, contentType, target);
+      yield* readWholeCompletion(response.body, String(response.headers['content-type'] ?? ''), target);
       return;
     }
-    yield* readEventStream(response.body, { signal, target, maxEventBytes });
+    yield* readEventStream(response.body, { signal: request.signal, target, maxEventBytes });
+  }
+
+  async function streamBatches(
+    request: ProviderRequest,
+    onEvents: (events: readonly ProviderEvent[]) => void,
+  ): Promise<void> {
+    const response = await open(request);
+    if (!response.eventStream) {
+      const events: ProviderEvent[] = [];
+      for await (const event of readWholeCompletion(
+        response.body,
+        String(response.headers['content-type'] ?? ''),
+        target,
+      )) {
+        events.push(event);
+      }
+      onEvents(events);
+      return;
+    }
+    await pumpEventStream(response.body, { signal: request.signal, target, maxEventBytes }, onEvents);
   }
 
   return {
@@ -184,6 +210,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     },
     baseUrl,
     stream,
+    streamBatches,
     selfTest: (signal?: AbortSignal): Promise<readonly ProviderSelfTestStep[]> =>
       selfTestOpenAICompatible({ baseUrl, apiKey, model: configuredModel, headers, dispatcher, stream }, signal),
     async close() {
@@ -313,6 +340,119 @@ async function* readEventStream(
     if (decoder.finished && !ended && failure === undefined) drainInBackground(body);
     else if (!ended) body.destroy();
   }
+}
+
+/**
+ * The batch path of the provider: every event parsed from one body chunk goes to `onEvents` in
+ * one synchronous call from the socket's `data` handler: no generator step, no promise and no
+ * queue per token. Failures, the wait for the end of the body after `[DONE]` and the background
+ * drain are those of {@link readEventStream}.
+ */
+function pumpEventStream(
+  body: Dispatcher.ResponseData['body'],
+  options: ReadOptions,
+  onEvents: (events: readonly ProviderEvent[]) => void,
+): Promise<void> {
+  const { signal, target } = options;
+  const decoder = createChatCompletionDecoder(target);
+  let batch: ProviderEvent[] = [];
+  let ended = false;
+  let settled = false;
+  let endTimer: ReturnType<typeof setTimeout> | undefined;
+  const parser = createSseByteParser({
+    maxEventBytes: options.maxEventBytes,
+    maxLineBytes: options.maxEventBytes,
+    onEvent(event) {
+      if (decoder.finished) return;
+      if (event.event === 'error') {
+        throw createUpstreamError({
+          target,
+          upstreamMessage: readUpstreamMessage(event.data) || 'error event in stream',
+        });
+      }
+      decoder.push(event.data, batch);
+    },
+  });
+  return new Promise<void>((resolve, reject) => {
+    const settle = (failure?: { error: unknown }): void => {
+      if (settled) return;
+      settled = true;
+      if (endTimer !== undefined) clearTimeout(endTimer);
+      // `end` and `error` stay attached (guarded by `settled`): an abort destroys the body with
+      // an error, and an `error` event without a listener would crash the process.
+      body.off('data', onData);
+      signal.removeEventListener('abort', onAbort);
+      if (failure !== undefined) {
+        if (!ended) body.destroy();
+        reject(translateError(failure.error, signal, target));
+        return;
+      }
+      if (!ended) drainInBackground(body);
+      resolve();
+    };
+    // Events parsed before a failure still go out first, as the generator path yields them.
+    const flush = (): boolean => {
+      if (batch.length === 0) return true;
+      const events = batch;
+      batch = [];
+      try {
+        onEvents(events);
+        return true;
+      } catch (error) {
+        settle({ error });
+        return false;
+      }
+    };
+    const afterFinish = (): void => {
+      // The end of the body normally follows `[DONE]` within microseconds; waiting for it frees
+      // the keep-alive connection for the next request (see readEventStream).
+      if (ended) settle();
+      else endTimer ??= setTimeout(() => settle(), END_WAIT_MS);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (settled || decoder.finished) return;
+      try {
+        parser.feed(chunk);
+      } catch (error) {
+        if (flush()) settle({ error });
+        return;
+      }
+      if (flush() && decoder.finished) afterFinish();
+    };
+    const onEnd = (): void => {
+      ended = true;
+      if (settled) return;
+      if (decoder.finished) {
+        settle();
+        return;
+      }
+      try {
+        decoder.end(batch);
+      } catch (error) {
+        if (flush()) settle({ error });
+        return;
+      }
+      if (flush()) settle();
+    };
+    const onError = (error: Error): void => {
+      // After `[DONE]` the reply is complete: a broken tail only costs the connection.
+      if (decoder.finished) {
+        ended = true;
+        settle();
+      } else {
+        settle({ error });
+      }
+    };
+    const onAbort = (): void => settle({ error: signal.reason });
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort);
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+  });
 }
 
 /** Reads what follows `[DONE]` (normally just the end of the chunked body), then lets go. */
