@@ -77,6 +77,29 @@ export async function warmUp(context: BenchContext, peer: RunningPeer, count: nu
   account(context, `${peer.id} warm-up`, result.main);
 }
 
+/** Longest wait for the gateway core to go quiet before a cell. */
+const SETTLE_MAX_MS = 30_000;
+
+/**
+ * Waits until every started gateway is idle (under 5 % of a core over 250 ms). A gateway that was
+ * overloaded in its own cell (the AI SDK at 1,000 streams) keeps working off its backlog for
+ * seconds after the load generator let go; measured, it took ~95 % of the gateway core for ~5 s,
+ * and the next peer's cell on that core ran at half speed with seconds of time to first token.
+ */
+async function settleGateways(peers: readonly RunningPeer[]): Promise<void> {
+  const pids = peers.flatMap((peer) => peer.pids());
+  if (pids.length === 0) return;
+  const started = Date.now();
+  let before = readProcs(pids).cpuNs;
+  while (Date.now() - started < SETTLE_MAX_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = readProcs(pids).cpuNs;
+    if (now - before < 0.05 * 250e6) return;
+    before = now;
+  }
+  warn(`the gateways were still busy after ${SETTLE_MAX_MS / 1000} s; measuring anyway`);
+}
+
 /**
  * Runs `reps` interleaved repetitions of every variant against every peer.
  *
@@ -105,6 +128,7 @@ export async function runMatrix(
         cells[variant.name] = row;
         const order = peers.map((_, index) => peers[(index + rep) % peers.length] as RunningPeer);
         for (const peer of order) {
+          await settleGateways(peers);
           const cell = await runStreamsCell(context, peer, variant.job);
           row[peer.id] = [...(row[peer.id] ?? []), cell];
           account(context, `${label} ${variant.name} ${peer.id}`, cell.main);
