@@ -252,6 +252,16 @@ describe('openai-compatible provider: failures', () => {
     expect(failure.message).toContain('CUDA out of memory');
   });
 
+  it('scrubs the API key from an error payload inside the stream (some servers echo the request)', async () => {
+    fake.enqueue({
+      rawBody: `data: {"error":{"message":"invalid request with key ${fake.apiKey} for model x"}}\n\n`,
+    });
+    const failure = await failureOf(provider.stream(request()));
+    expect(failure.code).toBe('upstream_error');
+    expect(failure.message).toContain('[redacted]');
+    expect(failure.message).not.toContain(fake.apiKey);
+  });
+
   it('fails with upstream_error when the stream ends without a finish', async () => {
     fake.enqueue({ rawBody: `data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n` });
     expect((await failureOf(provider.stream(request()))).code).toBe('upstream_error');

@@ -82,9 +82,10 @@ export function mapChatFinishReason(reason: string): FinishReason {
  * Creates a decoder for one streamed Chat Completions response.
  *
  * @param target - `POST <url>`, for error messages
+ * @param apiKey - the key in use, scrubbed from upstream messages (an error event may echo it)
  * @returns the decoder
  */
-export function createChatCompletionDecoder(target: string): ChatCompletionDecoder {
+export function createChatCompletionDecoder(target: string, apiKey?: string): ChatCompletionDecoder {
   let finishReason: FinishReason | undefined;
   let finished = false;
   let toolCalls: PartialToolCall[] | undefined;
@@ -142,7 +143,7 @@ export function createChatCompletionDecoder(target: string): ChatCompletionDecod
       if (chunk.error !== undefined) {
         const upstreamMessage =
           typeof chunk.error === 'string' ? chunk.error : (chunk.error.message ?? 'error in stream');
-        throw createUpstreamError({ target, upstreamMessage });
+        throw createUpstreamError({ target, upstreamMessage, apiKey });
       }
       const choice = chunk.choices?.[0];
       if (choice === undefined) return false;

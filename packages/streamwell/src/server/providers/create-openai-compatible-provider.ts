@@ -177,10 +177,10 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     const response = await open(request);
     if (!response.eventStream) {
       // A server that ignores `stream: true` answers one JSON completion: still a reply.
-      yield* readWholeCompletion(response.body, String(response.headers['content-type'] ?? ''), target);
+      yield* readWholeCompletion(response.body, String(response.headers['content-type'] ?? ''), target, apiKey);
       return;
     }
-    yield* readEventStream(response.body, { signal: request.signal, target, maxEventBytes });
+    yield* readEventStream(response.body, { signal: request.signal, target, apiKey, maxEventBytes });
   }
 
   async function streamBatches(
@@ -194,13 +194,14 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         response.body,
         String(response.headers['content-type'] ?? ''),
         target,
+        apiKey,
       )) {
         events.push(event);
       }
       onEvents(events);
       return;
     }
-    await pumpEventStream(response.body, { signal: request.signal, target, maxEventBytes }, onEvents);
+    await pumpEventStream(response.body, { signal: request.signal, target, apiKey, maxEventBytes }, onEvents);
   }
 
   return {
@@ -241,6 +242,7 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 interface ReadOptions {
   readonly signal: AbortSignal;
   readonly target: string;
+  readonly apiKey: string | undefined;
   readonly maxEventBytes: number;
 }
 
@@ -255,7 +257,7 @@ async function* readEventStream(
   options: ReadOptions,
 ): AsyncIterable<ProviderEvent> {
   const { signal, target } = options;
-  const decoder = createChatCompletionDecoder(target);
+  const decoder = createChatCompletionDecoder(target, options.apiKey);
   let queue: ProviderEvent[] = [];
   let spare: ProviderEvent[] = [];
   let failure: unknown;
@@ -354,7 +356,7 @@ function pumpEventStream(
   onEvents: (events: readonly ProviderEvent[]) => void,
 ): Promise<void> {
   const { signal, target } = options;
-  const decoder = createChatCompletionDecoder(target);
+  const decoder = createChatCompletionDecoder(target, options.apiKey);
   let batch: ProviderEvent[] = [];
   let ended = false;
   let settled = false;
@@ -469,6 +471,7 @@ async function* readWholeCompletion(
   body: Dispatcher.ResponseData['body'],
   contentType: string,
   target: string,
+  apiKey: string | undefined,
 ): AsyncIterable<ProviderEvent> {
   const text = await readLimited(body, 8 * 1024 * 1024);
   if (!contentType.includes('json')) {
@@ -477,7 +480,7 @@ async function* readWholeCompletion(
       upstreamMessage: `expected text/event-stream, got "${contentType || 'no content type'}"`,
     });
   }
-  const decoder = createChatCompletionDecoder(target);
+  const decoder = createChatCompletionDecoder(target, apiKey);
   let completion: { choices?: Array<{ message?: { content?: string | null }; finish_reason?: string }> };
   try {
     completion = JSON.parse(text) as typeof completion;
