@@ -344,4 +344,22 @@ describe('run registry', () => {
     expect(registry.activeCount).toBe(0);
     expect(registry.start({ message: 'b' }).created).toBe(true);
   });
+  it('keeps a run and its other subscribers going when one subscriber throws', async () => {
+    const scripted = createScriptedProvider();
+    registry = createRunRegistry({ provider: scripted.provider, checkpointEvery: 0 });
+    const { run } = registry.start({ message: 'a' });
+    registry.attach(run, undefined, {
+      onEvent: () => {
+        throw new Error('broken view');
+      },
+    });
+    const received: number[] = [];
+    registry.attach(run, undefined, { onEvent: (event) => received.push(event.id) });
+    scripted.push({ type: 'text', text: 'x' }, { type: 'text', text: 'y' });
+    scripted.end();
+    await run.finished;
+    expect(run.status).toBe('complete');
+    expect(run.text).toBe('xy');
+    expect(received).toEqual([2, 3, 4]);
+  });
 });

@@ -34,7 +34,10 @@ export interface RunEvent {
   readonly json: string;
 }
 
-/** Receives a run's live events. Called synchronously, in id order. */
+/**
+ * Receives a run's live events. Called synchronously, in id order. Must not throw: an exception
+ * is swallowed so that it cannot fail the run or starve the other subscribers.
+ */
 export interface RunSubscriber {
   /**
    * One live event; `frame` is its SSE encoding, built once and shared by every subscriber.
@@ -409,9 +412,13 @@ export class Run {
     this.#batchRecords = [];
     this.#batchFrames = '';
     for (const subscriber of this.#subscribers) {
-      if (records.length === 1) subscriber.onEvent(records[0] as RunEvent, frames);
-      else if (subscriber.onEvents !== undefined) subscriber.onEvents(records, frames);
-      else for (const record of records) subscriber.onEvent(record, encodeRunEventFrame(record));
+      try {
+        if (records.length === 1) subscriber.onEvent(records[0] as RunEvent, frames);
+        else if (subscriber.onEvents !== undefined) subscriber.onEvents(records, frames);
+        else for (const record of records) subscriber.onEvent(record, encodeRunEventFrame(record));
+      } catch {
+        // See #emit: a throwing subscriber must not fail the run or the other subscribers.
+      }
     }
   }
 
@@ -468,7 +475,16 @@ export class Run {
       this.#batchFrames += frame;
       return;
     }
-    for (const subscriber of this.#subscribers) subscriber.onEvent(record, frame);
+    for (const subscriber of this.#subscribers) {
+      // A subscriber that throws must not let the exception reach the provider loop, fail the
+      // run and cut every other view of it. It stays attached: detaching goes through the
+      // registry (which counts subscribers for the disconnect grace), so that is its own job.
+      try {
+        subscriber.onEvent(record, frame);
+      } catch {
+        // Swallowed on purpose; see above.
+      }
+    }
   }
 
   #end(
