@@ -13,6 +13,7 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import {
   createApiKeyAuth,
   createCorsPolicy,
+  createOriginNotAllowedError,
   createProviderFromConfig,
   createRunRegistry,
   createStreamHandler,
@@ -196,13 +197,9 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     if (origin === undefined) return;
     const cors = context.streams.cors;
     if (!cors.isAllowed(origin, request.headers.host)) {
-      context.metrics.refused('origin_not_allowed');
-      return sendError(
-        reply,
-        403,
-        'origin_not_allowed',
-        'This origin is not allowed to use this server. Add it to CORS_ORIGINS if it should be.',
-      );
+      const refusal = createOriginNotAllowedError();
+      context.metrics.refused(refusal.code);
+      return sendError(reply, 403, refusal.code, refusal.message);
     }
     for (const [name, value] of Object.entries(cors.responseHeaders(origin, request.headers.host))) {
       reply.header(name, value);
@@ -231,13 +228,18 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     fastify,
     context,
     shutdown(deadlineMs = config.shutdownDeadlineMs) {
-      shuttingDown ??= drain(fastify, context, deadlineMs);
+      shuttingDown ??= drain(fastify, context, deadlineMs, deps.provider === undefined);
       return shuttingDown;
     },
   };
 }
 
-async function drain(fastify: FastifyInstance, context: AppContext, deadlineMs: number): Promise<void> {
+async function drain(
+  fastify: FastifyInstance,
+  context: AppContext,
+  deadlineMs: number,
+  ownsProvider: boolean,
+): Promise<void> {
   context.log.info({ deadlineMs, activeStreams: context.registry.activeCount }, 'draining');
   // Stop accepting connections now; close() resolves once every connection has ended.
   const closed = fastify.close();
@@ -253,5 +255,8 @@ async function drain(fastify: FastifyInstance, context: AppContext, deadlineMs: 
   await closed;
   clearTimeout(cut);
   context.registry.close();
+  // The provider's keep-alive pool would otherwise hold the event loop open; an injected
+  // provider belongs to whoever injected it.
+  if (ownsProvider) await context.provider.close?.();
   context.log.info({}, 'drained');
 }

@@ -11,6 +11,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import {
+  createOriginNotAllowedError,
   isStreamwellError,
   type RunRegistry,
   readWebSocketCredential,
@@ -96,7 +97,7 @@ function checkUpgrade(request: IncomingMessage, options: WebSocketRouteOptions):
   // Browsers send Origin on every WebSocket handshake and the same-origin policy does not apply
   // to WebSockets, so this check is what stops another site from using a visitor's session.
   if (origin !== undefined && !options.isOriginAllowed(origin, request)) {
-    throw new StreamwellError('origin_not_allowed', `Origin ${origin} is not allowed.`, { status: 403 });
+    throw createOriginNotAllowedError();
   }
   if (options.registry.draining) {
     throw new StreamwellError('shutting_down', 'The server is shutting down; retry on another instance.', {

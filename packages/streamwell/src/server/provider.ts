@@ -72,4 +72,6 @@ export interface Provider {
   streamBatches?(request: ProviderRequest, onEvents: (events: readonly ProviderEvent[]) => void): Promise<void>;
   /** Checks key, model and a real streamed round trip. */
   selfTest?(signal?: AbortSignal): Promise<readonly ProviderSelfTestStep[]>;
+  /** Releases what the provider holds (a keep-alive connection pool); called on shutdown. */
+  close?(): Promise<void>;
 }

@@ -29,6 +29,20 @@ export const CORS_EXPOSED_HEADERS: readonly string[] = ['X-Stream-Id', 'X-Stream
 /** Methods of the stream endpoints. */
 export const CORS_ALLOWED_METHODS: readonly string[] = ['GET', 'POST', 'OPTIONS'];
 
+/**
+ * The refusal of a foreign `Origin`: one wording for every transport (HTTP, WebSocket upgrade,
+ * the reference server's other routes).
+ *
+ * @returns `StreamwellError` `origin_not_allowed` (403)
+ */
+export function createOriginNotAllowedError(): StreamwellError {
+  return new StreamwellError(
+    'origin_not_allowed',
+    'This origin is not allowed to use this server. Add it to CORS_ORIGINS if it should be.',
+    { status: 403 },
+  );
+}
+
 /** Options of {@link createCorsPolicy}. */
 export interface CorsOptions {
   /** Origins allowed besides the server's own, e.g. `https://app.example.com`. Exact matches only. */
@@ -137,11 +151,7 @@ export function createCorsPolicy(options: CorsOptions = {}): CorsPolicy {
     isAllowed,
     assertAllowed(origin, host) {
       if (origin === undefined || isAllowed(origin, host)) return;
-      throw new StreamwellError(
-        'origin_not_allowed',
-        'This origin is not allowed to use the stream API. Add it to CORS_ORIGINS if it should be.',
-        { status: 403 },
-      );
+      throw createOriginNotAllowedError();
     },
     responseHeaders(origin, host) {
       if (origin === undefined || !isAllowed(origin, host)) return { Vary: 'Origin' };
