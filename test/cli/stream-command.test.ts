@@ -218,7 +218,9 @@ describe('streamwell stream --raw', () => {
   });
 
   it('with -m POSTs {"message"} and sends -H headers', async () => {
-    let request: { method?: string | undefined; body: string; auth?: string | undefined; type?: string | undefined } = { body: '' };
+    let request: { method?: string | undefined; body: string; auth?: string | undefined; type?: string | undefined } = {
+      body: '',
+    };
     const url = await rawServer((incoming, response) => {
       let body = '';
       incoming.on('data', (chunk: Buffer) => {
