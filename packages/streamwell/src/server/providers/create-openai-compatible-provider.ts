@@ -247,6 +247,33 @@ interface ReadOptions {
 }
 
 /**
+ * The SSE parser of an upstream body, shared by the generator and the batch path: each `data`
+ * goes through the Chat Completions decoder into the array `sink()` returns at that moment (the
+ * callers swap arrays), and an SSE `error` event fails the stream with the upstream's message.
+ */
+function createUpstreamParser(
+  options: ReadOptions,
+  decoder: ReturnType<typeof createChatCompletionDecoder>,
+  sink: () => ProviderEvent[],
+): ReturnType<typeof createSseByteParser> {
+  return createSseByteParser({
+    maxEventBytes: options.maxEventBytes,
+    maxLineBytes: options.maxEventBytes,
+    onEvent(event) {
+      if (decoder.finished) return;
+      if (event.event === 'error') {
+        throw createUpstreamError({
+          target: options.target,
+          upstreamMessage: readUpstreamMessage(event.data) || 'error event in stream',
+          apiKey: options.apiKey,
+        });
+      }
+      decoder.push(event.data, sink());
+    },
+  });
+}
+
+/**
  * Pulls events out of an SSE body. The body is read in flowing mode: each `data` chunk is fed to
  * the parser right away and the events it yields are queued; the generator drains the queue and
  * waits only when it is empty. After `[DONE]` the rest of the body is drained in the background
@@ -263,20 +290,7 @@ async function* readEventStream(
   let failure: unknown;
   let ended = false;
   let wake: (() => void) | undefined;
-  const parser = createSseByteParser({
-    maxEventBytes: options.maxEventBytes,
-    maxLineBytes: options.maxEventBytes,
-    onEvent(event) {
-      if (decoder.finished) return;
-      if (event.event === 'error') {
-        throw createUpstreamError({
-          target,
-          upstreamMessage: readUpstreamMessage(event.data) || 'error event in stream',
-        });
-      }
-      decoder.push(event.data, queue);
-    },
-  });
+  const parser = createUpstreamParser(options, decoder, () => queue);
   const notify = (): void => {
     const resume = wake;
     wake = undefined;
@@ -361,20 +375,7 @@ function pumpEventStream(
   let ended = false;
   let settled = false;
   let endTimer: ReturnType<typeof setTimeout> | undefined;
-  const parser = createSseByteParser({
-    maxEventBytes: options.maxEventBytes,
-    maxLineBytes: options.maxEventBytes,
-    onEvent(event) {
-      if (decoder.finished) return;
-      if (event.event === 'error') {
-        throw createUpstreamError({
-          target,
-          upstreamMessage: readUpstreamMessage(event.data) || 'error event in stream',
-        });
-      }
-      decoder.push(event.data, batch);
-    },
-  });
+  const parser = createUpstreamParser(options, decoder, () => batch);
   return new Promise<void>((resolve, reject) => {
     const settle = (failure?: { error: unknown }): void => {
       if (settled) return;
