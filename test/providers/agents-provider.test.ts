@@ -2,28 +2,19 @@
  * The Agents SDK provider: the real `@openai/agents` and `openai` packages talk to the fake
  * upstream's Responses API (and Chat Completions) over loopback HTTP.
  */
-import { type AgentsProvider, createAgentsProvider, type ProviderEvent, type ProviderRequest } from 'streamwell/server';
+import { type AgentsProvider, createAgentsProvider, type ProviderEvent } from 'streamwell/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEFAULT_FAKE_TOKENS, type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
+import { collectEvents, describeCancellationContract, providerRequest } from './provider-contract.ts';
 
 let fake: FakeOpenAI;
 let provider: AgentsProvider;
 const providers: AgentsProvider[] = [];
 
-function request(content = 'hi', signal = new AbortController().signal): ProviderRequest {
-  return { messages: [{ role: 'user', content }], signal, streamId: 's1', threadId: 't1' };
-}
-
-async function collect(events: AsyncIterable<ProviderEvent>): Promise<ProviderEvent[]> {
-  const out: ProviderEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
 async function failureOf(events: AsyncIterable<ProviderEvent>): Promise<{ code?: string; message: string }> {
   try {
-    await collect(events);
+    await collectEvents(events);
   } catch (error) {
     return error as { code?: string; message: string };
   }
@@ -53,7 +44,7 @@ afterEach(async () => {
 
 describe('agents provider: streaming through the real SDK', () => {
   it('maps output_text_delta events to text, in order, then finish', async () => {
-    const events = await collect(provider.stream(request()));
+    const events = await collectEvents(provider.stream(providerRequest()));
     expect(events).toEqual([
       ...DEFAULT_FAKE_TOKENS.map((text) => ({ type: 'text', text })),
       { type: 'finish', finishReason: 'stop' },
@@ -67,9 +58,9 @@ describe('agents provider: streaming through the real SDK', () => {
   });
 
   it('sends the thread history as input items', async () => {
-    await collect(
+    await collectEvents(
       provider.stream({
-        ...request(),
+        ...providerRequest(),
         messages: [
           { role: 'user', content: 'first question' },
           { role: 'assistant', content: 'first answer' },
@@ -103,7 +94,7 @@ describe('agents provider: streaming through the real SDK', () => {
       { toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}', callId: 'call_w1' }] },
       { tokens: ['It is', ' sunny.'] },
     );
-    const events = await collect(weather.stream(request('weather in Paris?')));
+    const events = await collectEvents(weather.stream(providerRequest('weather in Paris?')));
     expect(events).toEqual([
       { type: 'tool-call', callId: 'call_w1', name: 'get_weather', arguments: '{"city":"Paris"}' },
       { type: 'tool-result', callId: 'call_w1', output: 'Sunny in Paris' },
@@ -126,7 +117,7 @@ describe('agents provider: streaming through the real SDK', () => {
       { toolCalls: [{ name: 'transfer_to_Billing', arguments: '{}', callId: 'call_h1' }] },
       { tokens: ['Billing', ' here.'] },
     );
-    const events = await collect(triage.stream(request('refund please')));
+    const events = await collectEvents(triage.stream(providerRequest('refund please')));
     expect(events).toEqual([
       { type: 'handoff', from: 'Triage', to: 'Billing' },
       { type: 'text', text: 'Billing' },
@@ -138,20 +129,23 @@ describe('agents provider: streaming through the real SDK', () => {
 
   it('reports an incomplete response as finish reason length', async () => {
     fake.enqueue({ tokens: ['cut'], finishReason: 'length' });
-    expect((await collect(provider.stream(request()))).at(-1)).toEqual({ type: 'finish', finishReason: 'length' });
+    expect((await collectEvents(provider.stream(providerRequest()))).at(-1)).toEqual({
+      type: 'finish',
+      finishReason: 'length',
+    });
   });
 
   it('reassembles text exactly when the body arrives one byte at a time', async () => {
     const tokens = ['héllo', ' wörld', ' 😀', '\n\nnext'];
     fake.enqueue({ tokens, fragmentBytes: 1 });
-    const events = await collect(provider.stream(request()));
+    const events = await collectEvents(provider.stream(providerRequest()));
     expect(events.map((event) => (event.type === 'text' ? event.text : '')).join('')).toBe(tokens.join(''));
   });
 
   it('speaks Chat Completions when asked to', async () => {
     const chat = make({ api: 'chat_completions' });
     fake.enqueue({ tokens: ['via', ' chat'] });
-    const events = await collect(chat.stream(request()));
+    const events = await collectEvents(chat.stream(providerRequest()));
     expect(events).toEqual([
       { type: 'text', text: 'via' },
       { type: 'text', text: ' chat' },
@@ -167,8 +161,8 @@ describe('agents provider: streaming through the real SDK', () => {
       other.enqueue({ tokens: ['two'] });
       fake.enqueue({ tokens: ['one'] });
       const [first, secondEvents] = await Promise.all([
-        collect(provider.stream(request())),
-        collect(second.stream(request())),
+        collectEvents(provider.stream(providerRequest())),
+        collectEvents(second.stream(providerRequest())),
       ]);
       expect(first[0]).toEqual({ type: 'text', text: 'one' });
       expect(secondEvents[0]).toEqual({ type: 'text', text: 'two' });
@@ -181,7 +175,7 @@ describe('agents provider: streaming through the real SDK', () => {
 describe('agents provider: failures', () => {
   it('maps a rejected key (401) to upstream_auth without the key in the message', async () => {
     const wrongKey = 'sk-wrong-agents-key-9876';
-    const failure = await failureOf(make({ apiKey: wrongKey }).stream(request()));
+    const failure = await failureOf(make({ apiKey: wrongKey }).stream(providerRequest()));
     expect(failure.code).toBe('upstream_auth');
     expect(failure.message).toContain('401');
     expect(failure.message).toContain(`${fake.baseUrl}/responses`);
@@ -190,7 +184,7 @@ describe('agents provider: failures', () => {
 
   it('maps a 500 to upstream_error', async () => {
     fake.enqueue({ status: 500, errorMessage: 'The server had an error' });
-    const failure = await failureOf(provider.stream(request()));
+    const failure = await failureOf(provider.stream(providerRequest()));
     expect(failure.code).toBe('upstream_error');
     expect(failure.message).toContain('500');
     expect(failure.message).toContain('The server had an error');
@@ -201,41 +195,4 @@ describe('agents provider: failures', () => {
   });
 });
 
-describe('agents provider: cancellation reaches the upstream', () => {
-  it('aborting mid-stream closes the upstream connection', async () => {
-    fake.enqueue({ tokens: ['a', 'b', 'c'], stallAfterTokens: 1 });
-    const controller = new AbortController();
-    const seen: string[] = [];
-    const consumed = (async () => {
-      for await (const event of provider.stream(request('hi', controller.signal))) {
-        if (event.type === 'text') {
-          seen.push(event.text);
-          controller.abort();
-        }
-      }
-    })();
-    // The abort itself, not an upstream_error: the run has already ended and ignores it.
-    await expect(consumed).rejects.toMatchObject({ name: 'AbortError' });
-    expect(seen).toEqual(['a']);
-    expect(await fake.generations[0]?.closed).toEqual({ aborted: true });
-  });
-
-  it('aborting before the first token closes the upstream connection', async () => {
-    fake.enqueue({ neverFirstToken: true });
-    const controller = new AbortController();
-    const consumed = collect(provider.stream(request('hi', controller.signal)));
-    const upstream = await fake.waitForRequest(0);
-    controller.abort();
-    // The abort itself, not an upstream_error: the run has already ended and ignores it.
-    await expect(consumed).rejects.toMatchObject({ name: 'AbortError' });
-    expect(await upstream.closed).toEqual({ aborted: true });
-  });
-
-  it('a consumer that stops iterating closes the upstream connection', async () => {
-    fake.enqueue({ tokens: ['a', 'b', 'c'], stallAfterTokens: 1 });
-    for await (const event of provider.stream(request())) {
-      if (event.type === 'text') break;
-    }
-    expect(await fake.generations[0]?.closed).toEqual({ aborted: true });
-  });
-});
+describeCancellationContract('agents', () => ({ provider, fake }));

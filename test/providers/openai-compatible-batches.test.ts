@@ -16,13 +16,10 @@ import {
 } from 'streamwell/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FAKE_TOKENS, type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
+import { providerRequest } from './provider-contract.ts';
 
 let fake: FakeOpenAI;
 let provider: OpenAICompatibleProvider;
-
-function request(content = 'hi', signal = new AbortController().signal): ProviderRequest {
-  return { messages: [{ role: 'user', content }], signal, streamId: 's1', threadId: 't1' };
-}
 
 /** Runs the batch path to its end; `error` is what it rejected with, if it did. */
 async function collectBatches(
@@ -67,7 +64,7 @@ afterEach(async () => {
 
 describe('openai-compatible provider: batch path', () => {
   it('delivers the same events as stream(), in order', async () => {
-    const { events, error } = await collectBatches(request());
+    const { events, error } = await collectBatches(providerRequest());
     expect(error).toBeUndefined();
     expect(events).toEqual([
       ...DEFAULT_FAKE_TOKENS.map((text) => ({ type: 'text', text })),
@@ -78,7 +75,7 @@ describe('openai-compatible provider: batch path', () => {
   it('reassembles text exactly when the body arrives one byte at a time', async () => {
     const tokens = ['héllo', ' wörld', ' 😀', ' "quoted"\\n', '\n\nnext', ' 日本語'];
     fake.enqueue({ tokens, fragmentBytes: 1 });
-    const { events, error } = await collectBatches(request());
+    const { events, error } = await collectBatches(providerRequest());
     expect(error).toBeUndefined();
     expect(textOf(events)).toBe(tokens.join(''));
     expect(events.filter((event) => event.type === 'text')).toHaveLength(tokens.length);
@@ -86,7 +83,7 @@ describe('openai-compatible provider: batch path', () => {
 
   it('accepts a server that answers JSON instead of a stream', async () => {
     fake.enqueue({ tokens: ['whole', ' reply'], ignoreStream: true });
-    const { events, batches } = await collectBatches(request());
+    const { events, batches } = await collectBatches(providerRequest());
     expect(batches).toBe(1);
     expect(events).toEqual([
       { type: 'text', text: 'whole reply' },
@@ -95,15 +92,15 @@ describe('openai-compatible provider: batch path', () => {
   });
 
   it('reuses the keep-alive connection for the next request', async () => {
-    await collectBatches(request());
+    await collectBatches(providerRequest());
     await new Promise((resolve) => setImmediate(resolve));
-    await collectBatches(request());
+    await collectBatches(providerRequest());
     expect(fake.generations[1]?.remotePort).toBe(fake.generations[0]?.remotePort);
   });
 
   it('delivers what arrived, then fails with upstream_error when the upstream drops mid-stream', async () => {
     fake.enqueue({ tokens: ['a', 'b', 'c'], dropAfterTokens: 2 });
-    const { events, error } = await collectBatches(request());
+    const { events, error } = await collectBatches(providerRequest());
     expect(textOf(events)).toBe('ab');
     expect(error?.code).toBe('upstream_error');
   });
@@ -112,7 +109,7 @@ describe('openai-compatible provider: batch path', () => {
     fake.enqueue({
       rawBody: `data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\ndata: {"error":{"message":"CUDA out of memory"}}\n\n`,
     });
-    const { events, error } = await collectBatches(request());
+    const { events, error } = await collectBatches(providerRequest());
     expect(textOf(events)).toBe('x');
     expect(error?.code).toBe('upstream_error');
     expect(error?.message).toContain('CUDA out of memory');
@@ -120,13 +117,13 @@ describe('openai-compatible provider: batch path', () => {
 
   it('fails with upstream_error when the stream ends without a finish', async () => {
     fake.enqueue({ rawBody: `data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n` });
-    expect((await collectBatches(request())).error?.code).toBe('upstream_error');
+    expect((await collectBatches(providerRequest())).error?.code).toBe('upstream_error');
   });
 
   it('aborting the signal rejects with the abort and closes the upstream connection', async () => {
     fake.enqueue({ tokens: ['a', 'b', 'c'], stallAfterTokens: 1 });
     const controller = new AbortController();
-    const { events, error } = await collectBatches(request('hi', controller.signal), () => controller.abort());
+    const { events, error } = await collectBatches(providerRequest('hi', controller.signal), () => controller.abort());
     expect(textOf(events)).toBe('a');
     expect(error?.name).toBe('AbortError');
     expect(await fake.generations[0]?.closed).toEqual({ aborted: true });
@@ -134,7 +131,7 @@ describe('openai-compatible provider: batch path', () => {
 
   it('a throwing consumer fails the reply and closes the upstream connection', async () => {
     fake.enqueue({ tokens: ['a', 'b', 'c'], stallAfterTokens: 1 });
-    const { error } = await collectBatches(request(), () => {
+    const { error } = await collectBatches(providerRequest(), () => {
       throw new Error('consumer broke');
     });
     expect(error?.message).toContain('consumer broke');

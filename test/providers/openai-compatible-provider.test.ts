@@ -2,27 +2,13 @@
  * The lean OpenAI-compatible provider against the fake upstream over real loopback HTTP.
  */
 import { createServer } from 'node:net';
-import {
-  createOpenAICompatibleProvider,
-  type OpenAICompatibleProvider,
-  type ProviderEvent,
-  type ProviderRequest,
-} from 'streamwell/server';
+import { createOpenAICompatibleProvider, type OpenAICompatibleProvider, type ProviderEvent } from 'streamwell/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_FAKE_TOKENS, type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
+import { collectEvents, describeCancellationContract, providerRequest } from './provider-contract.ts';
 
 let fake: FakeOpenAI;
 let provider: OpenAICompatibleProvider;
-
-function request(content = 'hi', signal = new AbortController().signal): ProviderRequest {
-  return { messages: [{ role: 'user', content }], signal, streamId: 's1', threadId: 't1' };
-}
-
-async function collect(events: AsyncIterable<ProviderEvent>): Promise<ProviderEvent[]> {
-  const out: ProviderEvent[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
 
 function textOf(events: readonly ProviderEvent[]): string {
   return events.map((event) => (event.type === 'text' ? event.text : '')).join('');
@@ -30,7 +16,7 @@ function textOf(events: readonly ProviderEvent[]): string {
 
 async function failureOf(events: AsyncIterable<ProviderEvent>): Promise<{ code?: string; message: string }> {
   try {
-    await collect(events);
+    await collectEvents(events);
   } catch (error) {
     return error as { code?: string; message: string };
   }
@@ -49,7 +35,7 @@ afterEach(async () => {
 
 describe('openai-compatible provider: streaming', () => {
   it('streams each delta as one text event, then finish', async () => {
-    const events = await collect(provider.stream(request()));
+    const events = await collectEvents(provider.stream(providerRequest()));
     expect(events).toEqual([
       ...DEFAULT_FAKE_TOKENS.map((text) => ({ type: 'text', text })),
       { type: 'finish', finishReason: 'stop' },
@@ -67,14 +53,14 @@ describe('openai-compatible provider: streaming', () => {
       { role: 'assistant', content: 'reply one' },
       { role: 'user', content: 'two' },
     ] as const;
-    await collect(provider.stream({ ...request(), messages }));
+    await collectEvents(provider.stream({ ...providerRequest(), messages }));
     expect(fake.generations[0]?.body.messages).toEqual(messages);
   });
 
   it('reassembles text exactly when the body arrives one byte at a time', async () => {
     const tokens = ['héllo', ' wörld', ' 😀', ' "quoted"\\n', '\n\nnext', ' 日本語'];
     fake.enqueue({ tokens, fragmentBytes: 1 });
-    const events = await collect(provider.stream(request()));
+    const events = await collectEvents(provider.stream(providerRequest()));
     expect(textOf(events)).toBe(tokens.join(''));
     expect(events.filter((event) => event.type === 'text')).toHaveLength(tokens.length);
   });
@@ -83,7 +69,7 @@ describe('openai-compatible provider: streaming', () => {
     const tokens = ['a😀', 'ü', '\r\n'];
     // Measure the body once, then cut it at every offset.
     fake.enqueue({ tokens });
-    await collect(provider.stream(request()));
+    await collectEvents(provider.stream(providerRequest()));
     const fakeBody = await fetch(`${fake.baseUrl}/chat/completions`, {
       method: 'POST',
       headers: { authorization: `Bearer ${fake.apiKey}` },
@@ -93,7 +79,7 @@ describe('openai-compatible provider: streaming', () => {
     const size = fakeBody.byteLength;
     for (let cut = 1; cut < size; cut += 1) {
       fake.enqueue({ tokens, splitAt: [cut] });
-      const events = await collect(provider.stream(request()));
+      const events = await collectEvents(provider.stream(providerRequest()));
       expect(textOf(events), `cut at byte ${cut}`).toBe('a😀ü\r\n');
     }
   }, 60_000);
@@ -106,7 +92,7 @@ describe('openai-compatible provider: streaming', () => {
         { name: 'get_time', arguments: '{"tz":"CET"}', callId: 'call_b' },
       ],
     });
-    const events = await collect(provider.stream(request()));
+    const events = await collectEvents(provider.stream(providerRequest()));
     expect(events).toEqual([
       { type: 'text', text: 'Let me check.' },
       { type: 'tool-call', callId: 'call_a', name: 'get_weather', arguments: '{"city":"Paris"}' },
@@ -117,30 +103,33 @@ describe('openai-compatible provider: streaming', () => {
 
   it('maps the length finish reason', async () => {
     fake.enqueue({ tokens: ['a'], finishReason: 'length' });
-    expect((await collect(provider.stream(request()))).at(-1)).toEqual({ type: 'finish', finishReason: 'length' });
+    expect((await collectEvents(provider.stream(providerRequest()))).at(-1)).toEqual({
+      type: 'finish',
+      finishReason: 'length',
+    });
   });
 
   it('accepts a server that answers JSON instead of a stream', async () => {
     fake.enqueue({ tokens: ['whole', ' reply'], ignoreStream: true });
-    expect(await collect(provider.stream(request()))).toEqual([
+    expect(await collectEvents(provider.stream(providerRequest()))).toEqual([
       { type: 'text', text: 'whole reply' },
       { type: 'finish', finishReason: 'stop' },
     ]);
   });
 
   it('reuses the keep-alive connection for the next request', async () => {
-    await collect(provider.stream(request()));
+    await collectEvents(provider.stream(providerRequest()));
     // undici marks the connection free on the turn after the body ended; a request started in
     // the very same turn would get a second connection.
     await new Promise((resolve) => setImmediate(resolve));
-    await collect(provider.stream(request()));
+    await collectEvents(provider.stream(providerRequest()));
     expect(fake.generations[1]?.remotePort).toBe(fake.generations[0]?.remotePort);
   });
 
   it('uses the first listed model when none is configured', async () => {
     const auto = createOpenAICompatibleProvider({ baseUrl: `${fake.baseUrl}/`, apiKey: fake.apiKey });
     expect(auto.model).toBe('auto');
-    await collect(auto.stream(request()));
+    await collectEvents(auto.stream(providerRequest()));
     expect(fake.generations[0]?.body.model).toBe('gpt-4o-mini');
     expect(auto.model).toBe('gpt-4o-mini');
     await auto.close();
@@ -149,8 +138,8 @@ describe('openai-compatible provider: streaming', () => {
   it('a stream cancelled while the model is looked up does not fail the others waiting on it', async () => {
     const auto = createOpenAICompatibleProvider({ baseUrl: fake.baseUrl, apiKey: fake.apiKey });
     const controller = new AbortController();
-    const cancelled = collect(auto.stream(request('first', controller.signal)));
-    const other = collect(auto.stream(request('second')));
+    const cancelled = collectEvents(auto.stream(providerRequest('first', controller.signal)));
+    const other = collectEvents(auto.stream(providerRequest('second')));
     // Both wait on the one `GET /models`; the first one's stop must stay its own.
     controller.abort();
     await expect(cancelled).rejects.toMatchObject({ name: 'AbortError' });
@@ -162,7 +151,7 @@ describe('openai-compatible provider: streaming', () => {
   it('sends no authorization header without a key', async () => {
     const open = await startFakeOpenAI({ apiKey: null });
     const keyless = createOpenAICompatibleProvider({ baseUrl: open.baseUrl, model: 'fake-model' });
-    expect(textOf(await collect(keyless.stream(request())))).toBe(DEFAULT_FAKE_TOKENS.join(''));
+    expect(textOf(await collectEvents(keyless.stream(providerRequest())))).toBe(DEFAULT_FAKE_TOKENS.join(''));
     expect(open.generations[0]?.headers.authorization).toBeUndefined();
     await keyless.close();
     await open.close();
@@ -176,7 +165,7 @@ describe('openai-compatible provider: streaming', () => {
       extraBody: { temperature: 0.2, max_tokens: 64 },
       headers: { 'x-tenant': 'a' },
     });
-    await collect(custom.stream(request()));
+    await collectEvents(custom.stream(providerRequest()));
     expect(fake.generations[0]?.body).toMatchObject({ temperature: 0.2, max_tokens: 64, stream: true });
     expect(fake.generations[0]?.headers['x-tenant']).toBe('a');
     await custom.close();
@@ -187,7 +176,7 @@ describe('openai-compatible provider: failures', () => {
   it('maps 401 to upstream_auth without leaking the key', async () => {
     const wrongKey = 'sk-definitely-wrong-key-42';
     const wrong = createOpenAICompatibleProvider({ baseUrl: fake.baseUrl, apiKey: wrongKey, model: 'fake-model' });
-    const failure = await failureOf(wrong.stream(request()));
+    const failure = await failureOf(wrong.stream(providerRequest()));
     expect(failure.code).toBe('upstream_auth');
     expect(failure.message).toContain('401');
     expect(failure.message).toContain(`${fake.baseUrl}/chat/completions`);
@@ -197,12 +186,12 @@ describe('openai-compatible provider: failures', () => {
 
   it('maps 403 to upstream_auth', async () => {
     fake.enqueue({ status: 403, errorMessage: 'forbidden region' });
-    expect((await failureOf(provider.stream(request()))).code).toBe('upstream_auth');
+    expect((await failureOf(provider.stream(providerRequest()))).code).toBe('upstream_auth');
   });
 
   it('maps 500 to upstream_error naming the status, URL and upstream message', async () => {
     fake.enqueue({ status: 500, errorMessage: 'The server had an error' });
-    const failure = await failureOf(provider.stream(request()));
+    const failure = await failureOf(provider.stream(providerRequest()));
     expect(failure.code).toBe('upstream_error');
     expect(failure.message).toContain('500');
     expect(failure.message).toContain(`${fake.baseUrl}/chat/completions`);
@@ -211,7 +200,7 @@ describe('openai-compatible provider: failures', () => {
 
   it('maps an unknown model (404) to upstream_error', async () => {
     fake.enqueue({ status: 404, errorMessage: "The model 'x' does not exist" });
-    const failure = await failureOf(provider.stream(request()));
+    const failure = await failureOf(provider.stream(providerRequest()));
     expect(failure.code).toBe('upstream_error');
     expect(failure.message).toContain("The model 'x' does not exist");
   });
@@ -224,7 +213,7 @@ describe('openai-compatible provider: failures', () => {
       });
     });
     const nowhere = createOpenAICompatibleProvider({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm' });
-    const failure = await failureOf(nowhere.stream(request()));
+    const failure = await failureOf(nowhere.stream(providerRequest()));
     expect(failure.code).toBe('upstream_error');
     expect(failure.message).toContain('ECONNREFUSED');
     await nowhere.close();
@@ -235,7 +224,7 @@ describe('openai-compatible provider: failures', () => {
     const events: ProviderEvent[] = [];
     let failure: { code?: string } | undefined;
     try {
-      for await (const event of provider.stream(request())) events.push(event);
+      for await (const event of provider.stream(providerRequest())) events.push(event);
     } catch (error) {
       failure = error as { code?: string };
     }
@@ -247,7 +236,7 @@ describe('openai-compatible provider: failures', () => {
     fake.enqueue({
       rawBody: `data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\ndata: {"error":{"message":"CUDA out of memory"}}\n\n`,
     });
-    const failure = await failureOf(provider.stream(request()));
+    const failure = await failureOf(provider.stream(providerRequest()));
     expect(failure.code).toBe('upstream_error');
     expect(failure.message).toContain('CUDA out of memory');
   });
@@ -256,7 +245,7 @@ describe('openai-compatible provider: failures', () => {
     fake.enqueue({
       rawBody: `data: {"error":{"message":"invalid request with key ${fake.apiKey} for model x"}}\n\n`,
     });
-    const failure = await failureOf(provider.stream(request()));
+    const failure = await failureOf(provider.stream(providerRequest()));
     expect(failure.code).toBe('upstream_error');
     expect(failure.message).toContain('[redacted]');
     expect(failure.message).not.toContain(fake.apiKey);
@@ -264,7 +253,7 @@ describe('openai-compatible provider: failures', () => {
 
   it('fails with upstream_error when the stream ends without a finish', async () => {
     fake.enqueue({ rawBody: `data: {"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n` });
-    expect((await failureOf(provider.stream(request()))).code).toBe('upstream_error');
+    expect((await failureOf(provider.stream(providerRequest()))).code).toBe('upstream_error');
   });
 
   it('rejects a base URL that is not http(s)', () => {
@@ -274,41 +263,4 @@ describe('openai-compatible provider: failures', () => {
   });
 });
 
-describe('openai-compatible provider: cancellation reaches the upstream', () => {
-  it('aborting the signal closes the upstream connection mid-stream', async () => {
-    fake.enqueue({ tokens: ['a', 'b', 'c'], stallAfterTokens: 1 });
-    const controller = new AbortController();
-    const seen: string[] = [];
-    const consumed = (async () => {
-      for await (const event of provider.stream(request('hi', controller.signal))) {
-        if (event.type === 'text') {
-          seen.push(event.text);
-          controller.abort();
-        }
-      }
-    })();
-    // The abort itself, not an upstream_error: the run has already ended and ignores it.
-    await expect(consumed).rejects.toMatchObject({ name: 'AbortError' });
-    expect(seen).toEqual(['a']);
-    expect(await fake.generations[0]?.closed).toEqual({ aborted: true });
-  });
-
-  it('aborting before the first token closes the upstream connection', async () => {
-    fake.enqueue({ neverFirstToken: true });
-    const controller = new AbortController();
-    const consumed = collect(provider.stream(request('hi', controller.signal)));
-    const upstream = await fake.waitForRequest(0);
-    controller.abort();
-    // The abort itself, not an upstream_error: the run has already ended and ignores it.
-    await expect(consumed).rejects.toMatchObject({ name: 'AbortError' });
-    expect(await upstream.closed).toEqual({ aborted: true });
-  });
-
-  it('a consumer that stops iterating closes the upstream connection', async () => {
-    fake.enqueue({ tokens: ['a', 'b', 'c'], stallAfterTokens: 1 });
-    for await (const event of provider.stream(request())) {
-      if (event.type === 'text') break;
-    }
-    expect(await fake.generations[0]?.closed).toEqual({ aborted: true });
-  });
-});
+describeCancellationContract('openai-compatible', () => ({ provider, fake }));
