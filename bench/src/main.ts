@@ -125,7 +125,7 @@ async function main(): Promise<number> {
     peers,
     gatewayCore: pinned ? 1 : undefined,
     harnessCore: pinned ? 0 : undefined,
-    streamwellNodeFlags: args.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+    streamwellNodeFlags: args.profile ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${profileDir}`] : [],
   };
   const mock = await startChild({ name: 'mock', script: 'bench/src/mock/mock-upstream.ts', core: options.harnessCore });
   const loadgen = await startChild({

@@ -15,7 +15,7 @@ import {
 } from 'streamwell/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createScriptedProvider } from './helpers/scripted-provider.ts';
-import { readSse, textOf } from './helpers/sse-client.ts';
+import { readSse, readSseText, textOf } from './helpers/sse-client.ts';
 
 let registry: RunRegistry | undefined;
 let server: Server | undefined;
@@ -71,6 +71,93 @@ describe('Node adapter backpressure', () => {
     const resumed = await fetch(`http://127.0.0.1:${port}/api/streams/${streamId}`);
     const text = textOf((await readSse(resumed)).events);
     expect(text.length).toBe(20_000 * BIG_TOKEN.length);
+  });
+});
+
+/** Sends a raw request and collects every byte until the server closes or `until` matches. */
+function rawExchange(port: number, request: string, until: (text: string) => boolean): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      text += chunk;
+      if (until(text)) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+    socket.write(request);
+  });
+}
+
+/** Decodes an HTTP/1.1 chunked body strictly: every size line must match its data exactly. */
+function decodeChunked(body: string): { data: string; chunks: number; terminated: boolean } {
+  let position = 0;
+  let data = '';
+  let chunks = 0;
+  while (position < body.length) {
+    const lineEnd = body.indexOf('\r\n', position);
+    if (lineEnd === -1) throw new Error(`unterminated chunk-size line at ${position}`);
+    const sizeText = body.slice(position, lineEnd);
+    if (!/^[0-9a-f]+$/.test(sizeText)) throw new Error(`bad chunk-size "${sizeText}"`);
+    const size = Number.parseInt(sizeText, 16);
+    if (size === 0) return { data, chunks, terminated: body.slice(lineEnd) === '\r\n\r\n' };
+    // Sizes count bytes: the body was read as latin1, one character per byte.
+    const chunk = body.slice(lineEnd + 2, lineEnd + 2 + size);
+    if (body.slice(lineEnd + 2 + size, lineEnd + 4 + size) !== '\r\n') throw new Error('chunk not followed by CRLF');
+    data += chunk;
+    chunks += 1;
+    position = lineEnd + 4 + size;
+  }
+  return { data, chunks, terminated: false };
+}
+
+describe('Node adapter framing on the wire', () => {
+  async function serve(tokens: readonly string[]): Promise<number> {
+    const scripted = createScriptedProvider({ autoReply: tokens });
+    registry = createRunRegistry({ provider: scripted.provider, checkpointEvery: 0 });
+    const streams = createStreamHandler({ registry });
+    server = createServer((request, response) => void handleNodeRequest(streams, request, response));
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  }
+  const body = JSON.stringify({ message: 'frame it' });
+  // Multi-byte UTF-8 tokens: a chunk size counted in UTF-16 units instead of bytes would break.
+  const tokens = ['Grüße', ' 🌍', ' naïve', ' ok'];
+
+  it('frames every event as an exact HTTP/1.1 chunk and ends with the last chunk', async () => {
+    const port = await serve(tokens);
+    const raw = await rawExchange(
+      port,
+      `POST /api/stream/message HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      (text) => text.endsWith('\r\n0\r\n\r\n'),
+    );
+    const split = raw.indexOf('\r\n\r\n');
+    const head = raw.slice(0, split);
+    expect(head).toMatch(/^HTTP\/1\.1 200/);
+    expect(head.toLowerCase()).toContain('transfer-encoding: chunked');
+    const decoded = decodeChunked(raw.slice(split + 4));
+    expect(decoded.terminated).toBe(true);
+    const events = readSseText(Buffer.from(decoded.data, 'latin1').toString('utf8'));
+    expect(events.map((event) => event.event)).toEqual(['start', 'token', 'token', 'token', 'token', 'done']);
+    expect(textOf(events)).toBe(tokens.join(''));
+  });
+
+  it('streams an HTTP/1.0 request without chunked framing and closes at the end', async () => {
+    const port = await serve(tokens);
+    const raw = await rawExchange(
+      port,
+      `POST /api/stream/message HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      () => false,
+    );
+    const split = raw.indexOf('\r\n\r\n');
+    expect(raw.slice(0, split).toLowerCase()).not.toContain('transfer-encoding');
+    const events = readSseText(Buffer.from(raw.slice(split + 4), 'latin1').toString('utf8'));
+    expect(events.at(-1)?.event).toBe('done');
+    expect(textOf(events)).toBe(tokens.join(''));
   });
 });
 

@@ -29,20 +29,26 @@ export interface SweepResult {
 }
 
 /**
- * Runs the sweep. A full run adds 1,000 streams at 10 tokens/s: at 30 tokens/s (the targets'
+ * Runs the sweep. `BENCH_SWEEP=1000@30x60,100@30x60` (concurrency@rate x tokens) replaces the levels,
+ * for profiling one load (`npm run bench -- --only sweep --peers streamwell --profile`).
+ *
+ * Otherwise: A full run adds 1,000 streams at 10 tokens/s: at 30 tokens/s (the targets'
  * load, 30,000 tokens/s) one core of the reference VM is saturated by every Node gateway, so the
  * lower rate shows the per-token overhead without the queueing.
  */
 export async function runSweep(context: BenchContext): Promise<SweepResult> {
   const quick = context.options.quick;
-  const levels = quick
-    ? [{ concurrency: 50, rate: 30, tokens: 60 }]
-    : [
-        { concurrency: 10, rate: 30, tokens: 60 },
-        { concurrency: 100, rate: 30, tokens: 60 },
-        { concurrency: 1000, rate: 30, tokens: 60 },
-        { concurrency: 1000, rate: 10, tokens: 30 },
-      ];
+  const override = parseLevels(process.env.BENCH_SWEEP);
+  const levels = override
+    ? override
+    : quick
+      ? [{ concurrency: 50, rate: 30, tokens: 60 }]
+      : [
+          { concurrency: 10, rate: 30, tokens: 60 },
+          { concurrency: 100, rate: 30, tokens: 60 },
+          { concurrency: 1000, rate: 30, tokens: 60 },
+          { concurrency: 1000, rate: 10, tokens: 30 },
+        ];
   const result: SweepResult = { tokensPerStream: 60, rate: 30, levels: [] };
   for (const { concurrency, rate, tokens } of levels) {
     heading(`concurrency sweep: ${concurrency} streams × ${rate} tok/s`);
@@ -75,4 +81,13 @@ export async function runSweep(context: BenchContext): Promise<SweepResult> {
     result.levels.push({ concurrency, rate, tokensPerStream: tokens, rows });
   }
   return result;
+}
+
+function parseLevels(spec: string | undefined): { concurrency: number; rate: number; tokens: number }[] | undefined {
+  if (!spec) return undefined;
+  return spec.split(',').map((level) => {
+    const match = /^(\d+)@(\d+)x(\d+)$/.exec(level.trim());
+    if (!match) throw new Error(`BENCH_SWEEP: "${level}" is not concurrency@rate x tokens (e.g. 1000@30x60)`);
+    return { concurrency: Number(match[1]), rate: Number(match[2]), tokens: Number(match[3]) };
+  });
 }

@@ -63,6 +63,23 @@ export async function readSse(
 }
 
 /**
+ * Parses a whole event-stream text (for tests that read raw bytes off a socket).
+ *
+ * @param text - the decoded body
+ * @returns the protocol events in it
+ */
+export function readSseText(text: string): ReceivedEvent[] {
+  const events: ReceivedEvent[] = [];
+  const parser = createSseParser({
+    onEvent(event: SseEvent) {
+      events.push({ id: Number(event.id), event: event.event, data: JSON.parse(event.data) });
+    },
+  });
+  parser.feed(text);
+  return events;
+}
+
+/**
  * POSTs a message and returns the response.
  *
  * @param baseUrl - `http://127.0.0.1:port`

@@ -500,7 +500,9 @@ export class Run {
     // Ending inside a batch (the per-run byte cap): its events, terminal included, go out first.
     this.#flushBatch();
     this.#subscribers.clear();
-    if (!this.#controller.signal.aborted) this.#controller.abort();
+    // A complete run's provider has already returned: nothing to stop. Skipping the abort there
+    // saves a DOMException (with its stack trace) and an event dispatch per stream.
+    if (status !== 'complete' && !this.#controller.signal.aborted) this.#controller.abort();
     const summary: RunSummary = {
       status,
       outcome: this.#outcome,

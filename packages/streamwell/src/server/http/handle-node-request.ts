@@ -5,6 +5,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { bodyTooLarge, type StreamHandler } from './create-stream-handler.ts';
 import type { HttpReply, HttpRequestLike, SseSink } from './http-types.ts';
 
@@ -87,9 +88,22 @@ export function toHttpRequestLike(request: IncomingMessage): HttpRequestLike {
   };
 }
 
-/** Writes to a `ServerResponse`. A class, not closures: 15k idle streams each hold one. */
+/**
+ * Writes to a `ServerResponse`. A class, not closures: 15k idle streams each hold one.
+ *
+ * Once the headers are on the wire of an HTTP/1.1 chunked response, each event is framed here
+ * and written to the socket in one `write`: `ServerResponse.write` would queue four pieces (size
+ * line, CRLF, data, CRLF), cork the socket and uncork it on the next tick into a `writev`, which
+ * the benchmark's profile showed as the largest share of the per-token cost after the kernel's
+ * (docs/benchmarks.md, finding 9). Framing stays exactly HTTP/1.1 chunked (RFC 9112 §7.1), and
+ * `end()` still goes through the response, which writes the last chunk (`0\r\n\r\n`) and
+ * keeps Node's keep-alive bookkeeping. Anything else (HTTP/1.0, HTTP/2, a response whose
+ * socket is not attached yet) uses `response.write`.
+ */
 class NodeSseSink implements SseSink {
   #response: ServerResponse;
+  /** The socket to write frames to directly, once that is known to be safe. */
+  #socket: Socket | undefined;
   /** Whether anything was written (else the headers are still only buffered). */
   wrote = false;
 
@@ -97,9 +111,30 @@ class NodeSseSink implements SseSink {
     this.#response = response;
   }
 
+  /**
+   * Switches to direct chunk writes when the response is HTTP/1.1 chunked, its headers have
+   * been sent and nothing of it is queued in the response itself (so bytes stay in order).
+   */
+  enableDirectWrites(): void {
+    const response = this.#response as ServerResponse & { chunkedEncoding?: boolean };
+    const socket = response.socket;
+    if (
+      response.chunkedEncoding === true &&
+      response.headersSent &&
+      socket !== null &&
+      !socket.destroyed &&
+      response.writableLength === socket.writableLength
+    ) {
+      this.#socket = socket;
+    }
+  }
+
   write(chunk: string): boolean {
     this.wrote = true;
-    return this.#response.write(chunk);
+    const socket = this.#socket;
+    if (socket === undefined || this.#response.writableEnded) return this.#response.write(chunk);
+    // RFC 9112 §7.1: chunk-size in hex, CRLF, chunk-data, CRLF.
+    return socket.write(`${Buffer.byteLength(chunk).toString(16)}\r\n${chunk}\r\n`);
   }
 
   get bufferedBytes(): number {
@@ -144,6 +179,7 @@ export function writeNodeReply(reply: HttpReply, request: IncomingMessage, respo
   // (otherwise Node holds them until the first event, which may be a heartbeat away).
   if (!sink.wrote && !response.writableEnded) response.flushHeaders();
   if (response.writableEnded) return;
+  sink.enableDirectWrites();
   response.once('close', () => handle.close());
 }
 
