@@ -129,6 +129,31 @@ describe('openai-compatible provider: batch path', () => {
     expect(await fake.generations[0]?.closed).toEqual({ aborted: true });
   });
 
+  it('fails with upstream_auth on a 401, with the upstream message and without the key', async () => {
+    fake.enqueue({ status: 401, errorMessage: `Incorrect API key provided: ${fake.apiKey}` });
+    const { events, error } = await collectBatches(providerRequest());
+    expect(events).toEqual([]);
+    expect(error?.code).toBe('upstream_auth');
+    expect(error?.message).toContain('Incorrect API key provided');
+    expect(error?.message).not.toContain(fake.apiKey);
+  });
+
+  it('fails with upstream_error and the status on a 500 whose body is far larger than what is read', async () => {
+    fake.enqueue({ status: 500, errorMessage: `overloaded ${'x'.repeat(200_000)}` });
+    const { error } = await collectBatches(providerRequest());
+    expect(error?.code).toBe('upstream_error');
+    expect(error?.message).toContain('500');
+    expect(error?.message).toContain('overloaded');
+  });
+
+  it('an already aborted signal rejects at once and sends nothing upstream', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const { error } = await collectBatches(providerRequest('hi', controller.signal));
+    expect(error?.name).toBe('AbortError');
+    expect(fake.generations).toHaveLength(0);
+  });
+
   it('a throwing consumer fails the reply and closes the upstream connection', async () => {
     fake.enqueue({ tokens: ['a', 'b', 'c'], stallAfterTokens: 1 });
     const { error } = await collectBatches(providerRequest(), () => {

@@ -24,6 +24,7 @@ import {
 import type { AppContext } from './app-context.ts';
 import type { ServerConfig } from './config.ts';
 import { createRunObserver } from './create-run-observer.ts';
+import { createServerFactory } from './create-server-factory.ts';
 import { createServerMetrics } from './create-server-metrics.ts';
 import { handleClientError, installErrorHandlers, sendError } from './json-errors.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
@@ -58,6 +59,9 @@ export interface ServerApp {
    */
   shutdown(deadlineMs?: number): Promise<void>;
 }
+
+/** Slow or stuck uploads are cut after this long (long-lived responses are not affected). */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 function hostOf(request: IncomingMessage): string | undefined {
   return request.headers.host;
@@ -183,10 +187,12 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     bodyLimit: config.maxBodyBytes,
     clientErrorHandler: handleClientError,
     // Slow or stuck uploads are cut; long-lived *responses* are not affected by this timeout.
-    requestTimeout: 30_000,
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // During a drain, /healthz must still answer (503 "draining") and resumes still work.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // The stream endpoints skip Fastify's request lifecycle (see create-server-factory.ts).
+    serverFactory: createServerFactory(context, { requestTimeoutMs: REQUEST_TIMEOUT_MS }),
   });
 
   // CORS on every response: refuse a foreign Origin before any handler runs, and always add

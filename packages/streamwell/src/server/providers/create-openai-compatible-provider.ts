@@ -13,11 +13,12 @@
  * @module
  */
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
-import { createSseByteParser } from '../../client/sse-stream.ts';
 import { StreamwellError } from '../../errors/index.ts';
 import type { Provider, ProviderEvent, ProviderRequest, ProviderSelfTestStep } from '../provider.ts';
 import { createChatCompletionDecoder } from './create-chat-completion-decoder.ts';
 import { createUpstreamError, describeUrl, readUpstreamMessage } from './create-upstream-error.ts';
+import { createUpstreamParser, type UpstreamParserOptions } from './create-upstream-parser.ts';
+import { dispatchChatCompletion } from './dispatch-chat-completion.ts';
 import { discoverModel, readLimited, translateError } from './list-models.ts';
 import { selfTestOpenAICompatible } from './self-test-openai-compatible.ts';
 
@@ -95,6 +96,7 @@ export function normalizeBaseUrl(baseUrl: string, variable = 'LLM_BASE_URL'): st
 export function createOpenAICompatibleProvider(options: OpenAICompatibleProviderOptions): OpenAICompatibleProvider {
   const baseUrl = normalizeBaseUrl(options.baseUrl);
   const completionsUrl = `${baseUrl}/chat/completions`;
+  const completionsTarget = new URL(completionsUrl);
   const target = `POST ${describeUrl(completionsUrl)}`;
   const apiKey = options.apiKey === '' ? undefined : options.apiKey;
   const ownDispatcher = options.dispatcher === undefined;
@@ -136,15 +138,13 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     return untilAborted(discovering, signal);
   };
 
+  const requestBody = (modelName: string, request: ProviderRequest): string =>
+    JSON.stringify({ ...options.extraBody, model: modelName, messages: request.messages, stream: true });
+
   /** Sends the request and checks the answer: an SSE body, or one whole JSON completion. */
   async function open(request: ProviderRequest): Promise<Dispatcher.ResponseData & { eventStream: boolean }> {
     const { signal } = request;
-    const body = JSON.stringify({
-      ...options.extraBody,
-      model: await resolveModel(signal),
-      messages: request.messages,
-      stream: true,
-    });
+    const body = requestBody(await resolveModel(signal), request);
     let response: Dispatcher.ResponseData;
     try {
       response = await undiciRequest(completionsUrl, {
@@ -187,21 +187,23 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
     request: ProviderRequest,
     onEvents: (events: readonly ProviderEvent[]) => void,
   ): Promise<void> {
-    const response = await open(request);
-    if (!response.eventStream) {
-      const events: ProviderEvent[] = [];
-      for await (const event of readWholeCompletion(
-        response.body,
-        String(response.headers['content-type'] ?? ''),
+    const { signal } = request;
+    // No await when the model is known: the request leaves in the same tick as the run starts.
+    const modelName = model ?? (await resolveModel(signal));
+    return dispatchChatCompletion(
+      {
+        dispatcher,
+        url: completionsTarget,
+        headers,
+        body: requestBody(modelName, request),
+        headersTimeout,
+        signal,
         target,
         apiKey,
-      )) {
-        events.push(event);
-      }
-      onEvents(events);
-      return;
-    }
-    await pumpEventStream(response.body, { signal: request.signal, target, apiKey, maxEventBytes }, onEvents);
+        maxEventBytes,
+      },
+      onEvents,
+    );
   }
 
   return {
@@ -239,38 +241,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-interface ReadOptions {
+interface ReadOptions extends UpstreamParserOptions {
   readonly signal: AbortSignal;
-  readonly target: string;
-  readonly apiKey: string | undefined;
-  readonly maxEventBytes: number;
-}
-
-/**
- * The SSE parser of an upstream body, shared by the generator and the batch path: each `data`
- * goes through the Chat Completions decoder into the array `sink()` returns at that moment (the
- * callers swap arrays), and an SSE `error` event fails the stream with the upstream's message.
- */
-function createUpstreamParser(
-  options: ReadOptions,
-  decoder: ReturnType<typeof createChatCompletionDecoder>,
-  sink: () => ProviderEvent[],
-): ReturnType<typeof createSseByteParser> {
-  return createSseByteParser({
-    maxEventBytes: options.maxEventBytes,
-    maxLineBytes: options.maxEventBytes,
-    onEvent(event) {
-      if (decoder.finished) return;
-      if (event.event === 'error') {
-        throw createUpstreamError({
-          target: options.target,
-          upstreamMessage: readUpstreamMessage(event.data) || 'error event in stream',
-          apiKey: options.apiKey,
-        });
-      }
-      decoder.push(event.data, sink());
-    },
-  });
 }
 
 /**
@@ -356,106 +328,6 @@ async function* readEventStream(
     if (decoder.finished && !ended && failure === undefined) drainInBackground(body);
     else if (!ended) body.destroy();
   }
-}
-
-/**
- * The batch path of the provider: every event parsed from one body chunk goes to `onEvents` in
- * one synchronous call from the socket's `data` handler: no generator step, no promise and no
- * queue per token. Failures, the wait for the end of the body after `[DONE]` and the background
- * drain are those of {@link readEventStream}.
- */
-function pumpEventStream(
-  body: Dispatcher.ResponseData['body'],
-  options: ReadOptions,
-  onEvents: (events: readonly ProviderEvent[]) => void,
-): Promise<void> {
-  const { signal, target } = options;
-  const decoder = createChatCompletionDecoder(target, options.apiKey);
-  let batch: ProviderEvent[] = [];
-  let ended = false;
-  let settled = false;
-  let endTimer: ReturnType<typeof setTimeout> | undefined;
-  const parser = createUpstreamParser(options, decoder, () => batch);
-  return new Promise<void>((resolve, reject) => {
-    const settle = (failure?: { error: unknown }): void => {
-      if (settled) return;
-      settled = true;
-      if (endTimer !== undefined) clearTimeout(endTimer);
-      // `end` and `error` stay attached (guarded by `settled`): an abort destroys the body with
-      // an error, and an `error` event without a listener would crash the process.
-      body.off('data', onData);
-      signal.removeEventListener('abort', onAbort);
-      if (failure !== undefined) {
-        if (!ended) body.destroy();
-        reject(translateError(failure.error, signal, target));
-        return;
-      }
-      if (!ended) drainInBackground(body);
-      resolve();
-    };
-    // Events parsed before a failure still go out first, as the generator path yields them.
-    const flush = (): boolean => {
-      if (batch.length === 0) return true;
-      const events = batch;
-      batch = [];
-      try {
-        onEvents(events);
-        return true;
-      } catch (error) {
-        settle({ error });
-        return false;
-      }
-    };
-    const afterFinish = (): void => {
-      // The end of the body normally follows `[DONE]` within microseconds; waiting for it frees
-      // the keep-alive connection for the next request (see readEventStream).
-      if (ended) settle();
-      else endTimer ??= setTimeout(() => settle(), END_WAIT_MS);
-    };
-    const onData = (chunk: Buffer): void => {
-      if (settled || decoder.finished) return;
-      try {
-        parser.feed(chunk);
-      } catch (error) {
-        if (flush()) settle({ error });
-        return;
-      }
-      if (flush() && decoder.finished) afterFinish();
-    };
-    const onEnd = (): void => {
-      ended = true;
-      if (settled) return;
-      if (decoder.finished) {
-        settle();
-        return;
-      }
-      try {
-        decoder.end(batch);
-      } catch (error) {
-        if (flush()) settle({ error });
-        return;
-      }
-      if (flush()) settle();
-    };
-    const onError = (error: Error): void => {
-      // After `[DONE]` the reply is complete: a broken tail only costs the connection.
-      if (decoder.finished) {
-        ended = true;
-        settle();
-      } else {
-        settle({ error });
-      }
-    };
-    const onAbort = (): void => settle({ error: signal.reason });
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort);
-    body.on('data', onData);
-    body.on('end', onEnd);
-    body.on('error', onError);
-  });
 }
 
 /** Reads what follows `[DONE]` (normally just the end of the chunked body), then lets go. */

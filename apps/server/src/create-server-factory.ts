@@ -1,0 +1,73 @@
+/**
+ * The reference server's HTTP server, built for Fastify (`serverFactory`): requests to the stream
+ * endpoints go straight to the library's HTTP core, everything else to Fastify.
+ *
+ * Why: the stream endpoints never used Fastify for more than routing (`stream-routes.ts` hijacks
+ * the reply and hands the raw request to the core, which does its own CORS, auth, body limits and
+ * JSON errors). Fastify's request lifecycle in front of it (router, hooks, content-type parsing,
+ * reply objects) was ~0.2 ms of the time to first token on the benchmark's VM and a share of the
+ * CPU per stream (docs/benchmarks.md, finding 9). The Fastify routes stay registered, so
+ * `fastify.inject()` and any request that reaches Fastify behave the same.
+ *
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { errorReply, handleNodeRequest, writeNodeReply } from 'streamwell/server';
+import type { AppContext } from './app-context.ts';
+
+/** Node's default, which Fastify also keeps unless told otherwise. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
+/**
+ * True for the paths of the stream endpoints (`POST /api/stream/message`, `/api/streams/...`).
+ *
+ * @param url - the request target
+ * @returns whether the core should answer it
+ */
+export function isStreamPath(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  return url.startsWith('/api/streams/') || url === '/api/stream/message' || url.startsWith('/api/stream/message?');
+}
+
+/**
+ * Creates the `serverFactory` for Fastify.
+ *
+ * @param context - the app context (the stream core, log)
+ * @param options - the server timeouts Fastify would otherwise set itself
+ * @returns the factory
+ */
+export function createServerFactory(
+  context: AppContext,
+  options: { readonly requestTimeoutMs: number },
+): (fastifyHandler: (request: IncomingMessage, response: ServerResponse) => void) => Server {
+  return (fastifyHandler) => {
+    const server = createServer((request, response) => {
+      if (isStreamPath(request.url)) serveStream(context, request, response, fastifyHandler);
+      else fastifyHandler(request, response);
+    });
+    // Fastify sets these on a server it creates itself, not on one from a factory.
+    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    server.requestTimeout = options.requestTimeoutMs;
+    return server;
+  };
+}
+
+function serveStream(
+  context: AppContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  fastifyHandler: (request: IncomingMessage, response: ServerResponse) => void,
+): void {
+  handleNodeRequest(context.streams, request, response).then(
+    (handled) => {
+      // Under the prefix but no endpoint of the core (e.g. `/api/streams/`): Fastify's 404.
+      if (!handled) fastifyHandler(request, response);
+    },
+    (error: unknown) => {
+      // The core answers every expected failure itself; this is a bug, and one request's only.
+      context.log.error({ err: error, url: request.url }, 'stream request failed');
+      if (response.headersSent) response.destroy();
+      else writeNodeReply(errorReply(error, { Vary: 'Origin' }), request, response);
+    },
+  );
+}

@@ -1,0 +1,307 @@
+/**
+ * The batch path of the OpenAI-compatible provider on undici's low-level `dispatch` API: the
+ * body's bytes reach the SSE parser straight from the HTTP parser's callback, and every event of
+ * one read goes to the run in one synchronous call.
+ *
+ * Why not `undici.request()` here (the generator path still uses it): `request()` wraps every
+ * response in an `AsyncResource` and a Node `Readable`, so each upstream read costs a
+ * `Readable.push`, a `data` event and async-hook bookkeeping before the parser sees a byte. In
+ * the benchmark's profile (docs/benchmarks.md, finding 9) that layer was a few percent of the
+ * gateway's CPU per token, with nothing in it the relay needs: backpressure is moot (events are
+ * written on as they come) and the reply is read exactly once.
+ *
+ * @module
+ */
+import type { Dispatcher } from 'undici';
+import type { ProviderEvent } from '../provider.ts';
+import { createChatCompletionDecoder } from './create-chat-completion-decoder.ts';
+import { createUpstreamError, readUpstreamMessage } from './create-upstream-error.ts';
+import { createUpstreamParser } from './create-upstream-parser.ts';
+import { translateError } from './list-models.ts';
+
+/** Most bytes of an error body that are read for its message. */
+const MAX_ERROR_BODY_BYTES = 16 * 1024;
+/** Most bytes of a whole (non-streamed) JSON completion. */
+const MAX_WHOLE_BODY_BYTES = 8 * 1024 * 1024;
+/** How long the stream waits for the end of the body after `[DONE]` before it reports the finish. */
+const END_WAIT_MS = 100;
+/** How long the tail of a body after `[DONE]` may take before the connection is dropped. */
+const DRAIN_TIMEOUT_MS = 2_000;
+
+/** What {@link dispatchChatCompletion} sends and how it reads the answer. */
+export interface DispatchChatCompletionOptions {
+  readonly dispatcher: Dispatcher;
+  /** The Chat Completions endpoint. */
+  readonly url: URL;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The JSON request body. */
+  readonly body: string;
+  readonly headersTimeout: number;
+  /** The run's signal: aborting it destroys the connection (the upstream stops generating). */
+  readonly signal: AbortSignal;
+  /** `POST <url>`, for error messages. */
+  readonly target: string;
+  /** The key in use, scrubbed from upstream messages. */
+  readonly apiKey: string | undefined;
+  readonly maxEventBytes: number;
+}
+
+/**
+ * Sends one streamed Chat Completions request and delivers its events in batches.
+ *
+ * @param options - request and limits
+ * @param onEvents - called synchronously with the events of each upstream read (never empty)
+ * @returns settles when the reply is complete; rejects with the run's abort reason on abort, an
+ *   `upstream_error` / `upstream_auth` StreamwellError on a failed reply, or what `onEvents` threw
+ */
+export function dispatchChatCompletion(
+  options: DispatchChatCompletionOptions,
+  onEvents: (events: readonly ProviderEvent[]) => void,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const handler = new ChatCompletionHandler(options, onEvents, resolve, reject);
+    if (options.signal.aborted) {
+      handler.abort();
+      return;
+    }
+    options.signal.addEventListener('abort', handler);
+    const { url } = options;
+    options.dispatcher.dispatch(
+      {
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: options.headers,
+        body: options.body,
+        headersTimeout: options.headersTimeout,
+        // Silence between tokens is the run's idle timeout to judge, not the HTTP client's.
+        bodyTimeout: 0,
+      },
+      handler,
+    );
+  });
+}
+
+type Mode = 'sse' | 'error' | 'whole';
+
+/**
+ * One request's handler. A class (methods on the prototype) rather than closures: one object
+ * per stream, and it doubles as the signal's abort listener (`handleEvent`).
+ */
+class ChatCompletionHandler implements Dispatcher.DispatchHandler {
+  #options: DispatchChatCompletionOptions;
+  #onEvents: (events: readonly ProviderEvent[]) => void;
+  #resolve: () => void;
+  #reject: (error: unknown) => void;
+  #controller: Dispatcher.DispatchController | undefined;
+  #settled = false;
+  #ended = false;
+  #mode: Mode = 'sse';
+  #status = 0;
+  #contentType = '';
+  #decoder: ReturnType<typeof createChatCompletionDecoder>;
+  #parser: ReturnType<typeof createUpstreamParser>;
+  #batch: ProviderEvent[] = [];
+  #collected: Buffer[] = [];
+  #collectedBytes = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    options: DispatchChatCompletionOptions,
+    onEvents: (events: readonly ProviderEvent[]) => void,
+    resolve: () => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#options = options;
+    this.#onEvents = onEvents;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#decoder = createChatCompletionDecoder(options.target, options.apiKey);
+    this.#parser = createUpstreamParser(options, this.#decoder, () => this.#batch);
+  }
+
+  /** The signal's `abort` listener. */
+  handleEvent(): void {
+    this.abort();
+  }
+
+  /** Stops on the run's signal: the connection is destroyed, the promise rejects with its reason. */
+  abort(): void {
+    const reason = this.#options.signal.reason;
+    this.#controller?.abort(reason instanceof Error ? reason : new Error('aborted'));
+    this.#fail(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    // Aborted (or failed) while the request waited for a connection: never send it.
+    if (this.#settled) controller.abort(new Error('aborted'));
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    if (this.#settled) return;
+    this.#status = statusCode;
+    const type = headers['content-type'];
+    this.#contentType = Array.isArray(type) ? type.join(', ') : (type ?? '');
+    if (statusCode < 200 || statusCode >= 300) this.#mode = 'error';
+    else if (!this.#contentType.includes('text/event-stream')) this.#mode = 'whole';
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#settled || this.#decoder.finished) return;
+    if (this.#mode !== 'sse') {
+      this.#collect(controller, chunk);
+      return;
+    }
+    try {
+      this.#parser.feed(chunk);
+    } catch (error) {
+      // Events parsed before the failure still go out first.
+      if (this.#flush()) this.#fail(error);
+      return;
+    }
+    if (this.#flush() && this.#decoder.finished) {
+      // The end of the body normally follows `[DONE]` within microseconds; waiting for it frees
+      // the keep-alive connection for the next request instead of opening a new one.
+      this.#timer ??= setTimeout(() => this.#succeed(), END_WAIT_MS);
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#ended = true;
+    if (this.#settled) return;
+    if (this.#mode === 'error') {
+      this.#failWithStatus();
+      return;
+    }
+    try {
+      if (this.#mode === 'whole') this.#decodeWhole();
+      else if (!this.#decoder.finished) this.#decoder.end(this.#batch);
+    } catch (error) {
+      if (this.#flush()) this.#fail(error);
+      return;
+    }
+    if (this.#flush()) this.#succeed();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#ended = true;
+    // After `[DONE]` the reply is complete: a broken tail only costs the connection.
+    if (this.#mode === 'sse' && this.#decoder.finished) this.#succeed();
+    else this.#fail(error);
+  }
+
+  /** Keeps an error body or a whole JSON completion, up to its limit. */
+  #collect(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const limit = this.#mode === 'error' ? MAX_ERROR_BODY_BYTES : MAX_WHOLE_BODY_BYTES;
+    const room = limit - this.#collectedBytes;
+    if (chunk.length <= room) {
+      this.#collected.push(chunk);
+      this.#collectedBytes += chunk.length;
+      return;
+    }
+    if (this.#mode === 'error') {
+      // Enough for the message: report it, which also drops the rest of the body.
+      this.#collected.push(chunk.subarray(0, room));
+      this.#collectedBytes = limit;
+      this.#failWithStatus();
+      return;
+    }
+    controller.abort(new Error('completion too large'));
+    this.#fail(
+      createUpstreamError({
+        target: this.#options.target,
+        upstreamMessage: `the completion is larger than ${MAX_WHOLE_BODY_BYTES} bytes`,
+      }),
+    );
+  }
+
+  /** Fails with the upstream's HTTP status and the message of its error body. */
+  #failWithStatus(): void {
+    this.#fail(
+      createUpstreamError({
+        target: this.#options.target,
+        status: this.#status,
+        upstreamMessage: readUpstreamMessage(this.#collectedText()),
+        apiKey: this.#options.apiKey,
+      }),
+    );
+  }
+
+  #collectedText(): string {
+    return Buffer.concat(this.#collected).toString('utf8');
+  }
+
+  /** A server that ignored `stream: true` and answered one `chat.completion` JSON: still a reply. */
+  #decodeWhole(): void {
+    const { target, apiKey } = this.#options;
+    if (!this.#contentType.includes('json')) {
+      throw createUpstreamError({
+        target,
+        upstreamMessage: `expected text/event-stream, got "${this.#contentType || 'no content type'}"`,
+      });
+    }
+    let completion: { choices?: Array<{ message?: { content?: string | null }; finish_reason?: string }> };
+    try {
+      completion = JSON.parse(this.#collectedText()) as typeof completion;
+    } catch (error) {
+      throw createUpstreamError({ target, upstreamMessage: 'the response is not JSON', cause: error });
+    }
+    const choice = completion.choices?.[0];
+    const decoder = createChatCompletionDecoder(target, apiKey);
+    decoder.push(
+      JSON.stringify({
+        choices: [
+          { delta: { content: choice?.message?.content ?? '' }, finish_reason: choice?.finish_reason ?? 'stop' },
+        ],
+      }),
+      this.#batch,
+    );
+    decoder.end(this.#batch);
+  }
+
+  /** Hands the pending events to the run; false (and the promise rejected) when that threw. */
+  #flush(): boolean {
+    const events = this.#batch;
+    if (events.length === 0) return true;
+    this.#batch = [];
+    try {
+      this.#onEvents(events);
+      return true;
+    } catch (error) {
+      this.#fail(error);
+      return false;
+    }
+  }
+
+  #succeed(): void {
+    if (this.#settled) return;
+    this.#settle();
+    if (!this.#ended) {
+      // Let the tail of the body arrive in the background so the connection can be reused,
+      // but not forever.
+      const timer = setTimeout(() => {
+        if (!this.#ended) this.#controller?.abort(new Error('body tail timed out'));
+      }, DRAIN_TIMEOUT_MS);
+      timer.unref?.();
+    }
+    this.#resolve();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#settled) return;
+    this.#settle();
+    if (!this.#ended) this.#controller?.abort(error instanceof Error ? error : new Error(String(error)));
+    this.#reject(translateError(error, this.#options.signal, this.#options.target));
+  }
+
+  #settle(): void {
+    this.#settled = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#options.signal.removeEventListener('abort', this);
+  }
+}
