@@ -314,7 +314,16 @@ describe('run registry', () => {
   it('makes stream ids with at least 128 random bits', () => {
     const id = createStreamId();
     expect(id).toMatch(/^[A-Za-z0-9_-]{24}$/);
-    expect(new Set(Array.from({ length: 1000 }, createStreamId)).size).toBe(1000);
+    // 1,000 ids span several refills of the pooled random bytes.
+    const ids = Array.from({ length: 1000 }, createStreamId);
+    expect(new Set(ids).size).toBe(1000);
+    for (const each of ids) expect(Buffer.from(each, 'base64url').toString('base64url')).toBe(each);
+    // Every base64url character shows up about 375 times in 24,000: a bias (say, bits lost in
+    // the encoding) would starve some of them.
+    const counts = new Map<string, number>();
+    for (const char of ids.join('')) counts.set(char, (counts.get(char) ?? 0) + 1);
+    expect(counts.size).toBe(64);
+    expect(Math.min(...counts.values())).toBeGreaterThan(250);
   });
   it('survives a thread store that throws: the run finishes, the slot is freed, the observer hears of it', async () => {
     const scripted = createScriptedProvider();
