@@ -21,6 +21,9 @@ export interface SseByteParser extends Omit<SseParser, 'feed'> {
   feed(chunk: Uint8Array | string): void;
 }
 
+/** For whole chunks (nothing held from before, ending on an ASCII byte); BOM kept, as below. */
+const ONE_SHOT_DECODER = new TextDecoder('utf-8', { ignoreBOM: true });
+
 /** Chunks up to this many bytes are tried as ASCII in JS before a `TextDecoder` call. */
 const SMALL_CHUNK = 16;
 
@@ -57,7 +60,9 @@ function asciiText(chunk: Uint8Array, length: number): string | undefined {
  */
 export function createSseByteParser(options: SseParserOptions): SseByteParser {
   const parser = createSseParser(options);
-  let decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  // The streaming decoder is made on first need: most streams never split a character, and a
+  // server opens one parser per upstream request.
+  let decoder: TextDecoder | undefined;
   // True when the streaming decoder may hold the start of a character from the last chunk.
   let mayHoldPartial = false;
   return {
@@ -81,22 +86,24 @@ export function createSseByteParser(options: SseParserOptions): SseByteParser {
       // gives the same text as the streaming one, and costs less.
       const endsClean = (chunk[length - 1] as number) < 0x80;
       if (endsClean && !mayHoldPartial) {
-        parser.feed(decoder.decode(chunk));
+        // A one-shot decode keeps no state, so every parser can share one decoder for it.
+        parser.feed(ONE_SHOT_DECODER.decode(chunk));
         return;
       }
       mayHoldPartial = !endsClean;
+      decoder ??= new TextDecoder('utf-8', { ignoreBOM: true });
       parser.feed(decoder.decode(chunk, { stream: true }));
     },
     end() {
       mayHoldPartial = false;
       // Flush a dangling partial character (it becomes U+FFFD) before the parser discards the
       // unfinished line it belongs to.
-      const tail = decoder.decode();
+      const tail = decoder?.decode() ?? '';
       if (tail.length > 0) parser.feed(tail);
       parser.end();
     },
     reset(resetOptions) {
-      decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+      decoder = undefined;
       mayHoldPartial = false;
       parser.reset(resetOptions);
     },
