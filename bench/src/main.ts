@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only a,b] [--peers a,b] [--out file] [--profile] [--no-docs]`
+ * `npm run bench [-- --quick] [--only a,b] [--peers a,b] [--out file] [--profile] [--no-docs] [--update-baseline]`
  *
  * Runs streamwell side by side with its peers against one mock upstream: the mock and the load
  * generator on core 0, each gateway pinned to core 1. Writes the results as JSON
@@ -23,6 +23,12 @@ import { writeReport } from './report/write-report.ts';
 import { type BenchContext, type BenchOptions, routeMarks } from './scenarios/context.ts';
 import { runFragmentation } from './scenarios/fragmentation.ts';
 import { runIdle } from './scenarios/idle.ts';
+import {
+  type InstructionsResult,
+  REGRESSION_BUDGET,
+  runInstructions,
+  writeBaseline,
+} from './scenarios/instructions.ts';
 import { runParser } from './scenarios/parser.ts';
 import { runResume } from './scenarios/resume.ts';
 import { runSaturation } from './scenarios/saturation.ts';
@@ -39,6 +45,7 @@ const SCENARIOS = {
   'slow-clients': runSlowClients,
   fragmentation: runFragmentation,
   parser: runParser,
+  instructions: runInstructions,
 } as const;
 type ScenarioId = keyof typeof SCENARIOS;
 
@@ -49,6 +56,8 @@ interface Args {
   out: string;
   profile: boolean;
   docs: boolean;
+  /** Write the instruction counts of this run as the committed baseline of its mode. */
+  updateBaseline: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -67,7 +76,15 @@ function parseArgs(argv: readonly string[]): Args {
     if (!PEER_IDS.includes(id)) throw new Error(`unknown peer "${id}"; known: ${PEER_IDS.join(', ')}`);
   if (!peers.includes('direct')) peers.unshift('direct');
   const out = resolve(value('out') ?? join(REPO_ROOT, 'bench/results', quick ? 'latest-quick.json' : 'latest.json'));
-  return { quick, only, peers, out, profile: argv.includes('--profile'), docs: !argv.includes('--no-docs') && !quick };
+  return {
+    quick,
+    only,
+    peers,
+    out,
+    profile: argv.includes('--profile'),
+    docs: !argv.includes('--no-docs') && !quick,
+    updateBaseline: argv.includes('--update-baseline'),
+  };
 }
 
 function nginxUsable(): string | undefined {
@@ -169,6 +186,11 @@ async function main(): Promise<number> {
     integrity: context.integrity,
     scenarios,
   };
+  const measured = scenarios.instructions as InstructionsResult | undefined;
+  if (args.updateBaseline && measured?.available === true) {
+    const file = writeBaseline(measured);
+    info(`baseline: ${file}`);
+  }
   mkdirSync(dirname(args.out), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(results, null, 1)}\n`);
   info(`results: ${args.out}`);
@@ -184,6 +206,14 @@ async function main(): Promise<number> {
     return 1;
   }
   ok('integrity: no lost or duplicated token, no stream error');
+  // G13: the one deterministic number may fail the run; wall-clock numbers never do.
+  const instructions = scenarios.instructions as { ratioToBaseline?: number } | undefined;
+  if (instructions?.ratioToBaseline !== undefined && instructions.ratioToBaseline > REGRESSION_BUDGET) {
+    fail(
+      `instructions per relayed token are ${instructions.ratioToBaseline}× the committed baseline (budget ${REGRESSION_BUDGET}×): a hot-path regression, or refresh bench/callgrind-baseline.json with npm run bench -- --only instructions --update-baseline if it is intended`,
+    );
+    return 1;
+  }
   return 0;
 }
 

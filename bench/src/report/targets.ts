@@ -6,6 +6,7 @@
  */
 import type { StreamsRow } from '../scenarios/aggregate.ts';
 import type { IdleResult } from '../scenarios/idle.ts';
+import type { InstructionsResult } from '../scenarios/instructions.ts';
 import type { ParserResult } from '../scenarios/parser.ts';
 import type { ResumeResult } from '../scenarios/resume.ts';
 import type { SaturationResult } from '../scenarios/saturation.ts';
@@ -22,6 +23,7 @@ export interface ScenarioResults {
   readonly resume?: ResumeResult;
   readonly 'slow-clients'?: SlowClientsResult;
   readonly parser?: ParserResult;
+  readonly instructions?: InstructionsResult;
 }
 
 /** One target's verdict. */
@@ -165,6 +167,17 @@ export function checkTargets(scenarios: ScenarioResults): TargetVerdict[] {
       'head-of-line isolation: slow clients raise other streams’ p99 per-token delay by ≤ 0.5 ms (perf-anchors §8)',
       alone && loaded ? `p99 ${alone.delayP99} → ${loaded.delayP99} ms` : 'n/a',
       alone && loaded ? loaded.delayP99 - alone.delayP99 <= 0.5 : undefined,
+    ),
+  );
+  const counted = scenarios.instructions;
+  verdicts.push(
+    verdict(
+      'G13',
+      'deterministic regression budget: callgrind instructions per relayed token, tracked in CI, fail on > 5 % growth (perf-anchors G13)',
+      counted?.available === true && counted.perTokenAt60 !== undefined
+        ? `${Math.round(counted.perTokenAt60).toLocaleString('en-US')} instructions per token of a 60-token reply${counted.ratioToBaseline === undefined ? ' (no baseline for this Node)' : `; ${counted.ratioToBaseline}× the baseline of ${counted.baseline?.commit}`}`
+        : 'n/a',
+      counted?.ratioToBaseline === undefined ? undefined : counted.ratioToBaseline <= 1.05,
     ),
   );
   return verdicts;

@@ -546,6 +546,35 @@ export function writeReport(results: Results, root: string): string[] {
     );
   }
 
+  const instructions = scenarios.instructions;
+  if (instructions?.available === true) {
+    out.push('## Instructions per relayed token (callgrind)', '');
+    out.push(
+      'The built reference server (`apps/server/dist/main.js`) under `valgrind --tool=callgrind`, V8 ' +
+        '`--single-threaded`, relaying lone paced streams from the mock (every token its own upstream read). ' +
+        'Three runs share start-up and shutdown, so their differences give the cost of one more token and of one ' +
+        'more stream. Instruction counts repeat for the same build, input and Node, unlike times on a shared VM: CI ' +
+        `compares \`--quick\` runs with \`bench/callgrind-baseline.json\` and fails on more than 5 % growth.`,
+      '',
+      table(
+        ['streams × tokens', 'instructions (whole process)', 'seconds under callgrind'],
+        instructions.runs.map((run) => [
+          `${run.streams} × ${run.tokensPerStream}`,
+          run.instructions.toLocaleString('en-US'),
+          run.seconds.toFixed(1),
+        ]),
+      ),
+      '',
+      `Per relayed token: **${Math.round(instructions.perToken ?? 0).toLocaleString('en-US')}** instructions; per stream ` +
+        `(request, run, upstream request, end): **${Math.round(instructions.perStream ?? 0).toLocaleString('en-US')}**; ` +
+        `per token of a 60-token reply: **${Math.round(instructions.perTokenAt60 ?? 0).toLocaleString('en-US')}**` +
+        (instructions.ratioToBaseline === undefined
+          ? ' (no committed baseline for this Node version).'
+          : ` (${instructions.ratioToBaseline}× the baseline of ${instructions.baseline?.commit}).`),
+      '',
+    );
+  }
+
   out.push(readFileSync(here('findings.md'), 'utf8').trim(), '');
   writeFileSync(join(root, 'docs/benchmarks.md'), `${out.join('\n')}\n`);
   written.unshift('docs/benchmarks.md');
