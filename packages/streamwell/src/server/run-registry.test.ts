@@ -73,6 +73,30 @@ describe('run registry', () => {
     expect(run.status).toBe('complete');
   });
 
+  it('keeps a finished log identical after packing: the same records from every cursor', async () => {
+    const scripted = createScriptedProvider();
+    registry = createRunRegistry({ provider: scripted.provider, checkpointEvery: 2 });
+    const { run } = registry.start({ message: 'hi' });
+    // Multi-byte text, an agent event and a checkpoint: every name and length kind in one log.
+    scripted.push(
+      { type: 'text', text: 'Grüße 🌍' },
+      { type: 'handoff', from: 'triage', to: 'billing' },
+      { type: 'text', text: ' "quoted"\n' },
+      { type: 'text', text: 'end' },
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    const live = run.eventsAfter(undefined).map((event) => ({ ...event }));
+    scripted.end();
+    await run.finished;
+    const all = run.eventsAfter(undefined);
+    expect(all.slice(0, live.length)).toEqual(live);
+    expect(all.at(-1)?.event).toBe('done');
+    for (let after = -1; after <= run.lastEventId + 1; after += 1) {
+      expect(run.eventsAfter(after)).toEqual(all.filter((event) => event.id > after));
+    }
+    expect(run.text).toBe('Grüße 🌍 "quoted"\nend');
+  });
+
   it('frames live events exactly as the checked SSE encoder would, and drops event types outside the protocol', async () => {
     const scripted = createScriptedProvider();
     registry = createRunRegistry({ provider: scripted.provider, checkpointEvery: 0 });

@@ -18,6 +18,7 @@ import {
   type ErrorData,
   type FinishReason,
   PROTOCOL_VERSION,
+  STREAM_EVENT_NAMES,
   type StreamErrorCode,
   type StreamEventInput,
   type StreamEventName,
@@ -126,6 +127,61 @@ export interface CreateRunOptions {
 // for the retention caps, not an exact heap size.
 const EVENT_OVERHEAD_BYTES = 48;
 
+/**
+ * A finished run's event log, packed: one flat string with every event's JSON, where each one
+ * starts, and each one's name as an index into {@link STREAM_EVENT_NAMES}. Ids are consecutive
+ * from `firstId`. A 60-token log drops from ~120 heap objects (a record and a string per event)
+ * to three, for as long as the run is retained for resumes (`STREAM_RETENTION_MS`, 5 minutes by
+ * default): less memory per retained run and less for every major collection to walk.
+ */
+interface PackedLog {
+  readonly firstId: number;
+  readonly json: string;
+  /** `count + 1` offsets into `json`. */
+  readonly offsets: Uint32Array;
+  readonly names: Uint8Array;
+}
+
+const NAME_INDEX = new Map<StreamEventName, number>(STREAM_EVENT_NAMES.map((name, index) => [name, index]));
+
+/** Packs a finished log, or returns undefined when its ids are not consecutive (never expected). */
+function packLog(events: readonly RunEvent[]): PackedLog | undefined {
+  const count = events.length;
+  const first = events[0];
+  const last = events[count - 1];
+  if (first === undefined || last === undefined || last.id - first.id !== count - 1) return undefined;
+  const offsets = new Uint32Array(count + 1);
+  const names = new Uint8Array(count);
+  const pieces = new Array<string>(count);
+  let length = 0;
+  for (let index = 0; index < count; index += 1) {
+    const event = events[index] as RunEvent;
+    offsets[index] = length;
+    length += event.json.length;
+    pieces[index] = event.json;
+    const name = NAME_INDEX.get(event.event);
+    if (name === undefined) return undefined;
+    names[index] = name;
+  }
+  offsets[count] = length;
+  // `join` builds one flat string (`+=` would build a rope of cons strings).
+  return { firstId: first.id, json: pieces.join(''), offsets, names };
+}
+
+/** The records of a packed log from index `start` on. */
+function unpackLog(log: PackedLog, start: number): RunEvent[] {
+  const count = log.names.length;
+  const events: RunEvent[] = [];
+  for (let index = Math.max(0, start); index < count; index += 1) {
+    events.push({
+      id: log.firstId + index,
+      event: STREAM_EVENT_NAMES[log.names[index] as number] as StreamEventName,
+      json: log.json.slice(log.offsets[index], log.offsets[index + 1]),
+    });
+  }
+  return events;
+}
+
 const defaultDescribeError = (error: unknown): string =>
   isStreamwellError(error) ? error.message : 'The model request failed.';
 
@@ -170,6 +226,8 @@ export class Run {
   #status: RunStatus = 'running';
   #outcome = '';
   #events: RunEvent[] = [];
+  /** The log once the run has ended (then `#events` is empty). */
+  #packed: PackedLog | undefined;
   #bytes = 0;
   #retention: RetentionCounter;
   #seq = 0;
@@ -303,6 +361,8 @@ export class Run {
    * @param after - a cursor; undefined means from the start
    */
   eventsAfter(after: number | undefined): readonly RunEvent[] {
+    const packed = this.#packed;
+    if (packed !== undefined) return unpackLog(packed, after === undefined ? 0 : after - packed.firstId + 1);
     if (after === undefined || this.#events.length === 0) return this.#events.slice();
     // Ids are strictly increasing, so a binary search finds the first event past the cursor.
     let low = 0;
@@ -350,6 +410,7 @@ export class Run {
     const subscribers = [...this.#subscribers];
     this.#subscribers.clear();
     this.#events = [];
+    this.#packed = undefined;
     this.#retention.bytes -= this.#bytes;
     this.#bytes = 0;
     for (const subscriber of subscribers) subscriber.onEvicted?.();
@@ -502,6 +563,14 @@ export class Run {
     // Ending inside a batch (the per-run byte cap): its events, terminal included, go out first.
     this.#flushBatch();
     this.#subscribers.clear();
+    // Nothing is appended after the terminal event: pack the log for its retention. (The byte
+    // accounting keeps the running estimate, an upper bound of what is retained now.)
+    const packed = packLog(this.#events);
+    if (packed !== undefined) {
+      this.#packed = packed;
+      this.#events = [];
+    }
+    if (this.#text.length > 1) this.#text = [this.#text.join('')];
     // A complete run's provider has already returned: nothing to stop. Skipping the abort there
     // saves a DOMException (with its stack trace) and an event dispatch per stream.
     if (status !== 'complete' && !this.#controller.signal.aborted) this.#controller.abort();
