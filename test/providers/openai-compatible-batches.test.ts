@@ -4,6 +4,9 @@
  * one synchronous call per upstream read; and the run turning a batch into one delivery per
  * subscriber.
  */
+
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   createOpenAICompatibleProvider,
   createRunRegistry,
@@ -152,6 +155,33 @@ describe('openai-compatible provider: batch path', () => {
     const { error } = await collectBatches(providerRequest('hi', controller.signal));
     expect(error?.name).toBe('AbortError');
     expect(fake.generations).toHaveLength(0);
+  });
+
+  it('waits past a 103 Early Hints for the real answer', async () => {
+    // The fake upstream speaks plain OpenAI; this one adds the informational response first.
+    const server = createServer((_request, response) => {
+      response.writeEarlyHints({ link: '</v1/models>; rel=preload' });
+      response.writeHead(200, { 'content-type': 'text/event-stream' });
+      response.end(
+        'data: {"choices":[{"index":0,"delta":{"content":"hinted"},"finish_reason":null}]}\n\n' +
+          'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n',
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const hinted = createOpenAICompatibleProvider({ baseUrl: `http://127.0.0.1:${port}/v1`, model: 'm' });
+    try {
+      const events: ProviderEvent[] = [];
+      await hinted.streamBatches?.(providerRequest(), (batch) => events.push(...batch));
+      expect(events).toEqual([
+        { type: 'text', text: 'hinted' },
+        { type: 'finish', finishReason: 'stop' },
+      ]);
+    } finally {
+      await hinted.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a throwing consumer fails the reply and closes the upstream connection', async () => {

@@ -550,14 +550,17 @@ export function writeReport(results: Results, root: string): string[] {
   if (instructions?.available === true) {
     out.push('## Instructions per relayed token (callgrind)', '');
     out.push(
-      'The built reference server (`apps/server/dist/main.js`) under `valgrind --tool=callgrind`, V8 ' +
-        '`--single-threaded`, relaying lone paced streams from the mock (every token its own upstream read). ' +
-        'Three runs share start-up and shutdown, so their differences give the cost of one more token and of one ' +
-        'more stream. Instruction counts repeat for the same build, input and Node, unlike times on a shared VM: CI ' +
-        `compares \`--quick\` runs with \`bench/callgrind-baseline.json\` and fails on more than 5 % growth.`,
+      'The library’s whole per-stream and per-token path — HTTP core, registry and run, the OpenAI-compatible ' +
+        'provider’s batch path behind a stand-in undici dispatcher that hands it real Chat Completions chunks one per ' +
+        'event-loop turn, and the SSE connection — in a loop (`bench/src/instructions/core-loop.mjs`, on the built ' +
+        'package) under `valgrind --tool=callgrind`, with V8 made repeatable (`--predictable`, fixed seeds). Start-up ' +
+        'and 200 warm-up streams run uninstrumented; `callgrind_control` counts the measured loop only. Three loops ' +
+        'give the cost of one more token and of one more stream. Sockets, Node’s HTTP and the kernel are not counted ' +
+        '(how bytes group into reads depends on timing). Repeat runs agree within ~1.5 %: CI compares with ' +
+        '`bench/callgrind-baseline.json` and fails on more than 5 % growth.',
       '',
       table(
-        ['streams × tokens', 'instructions (whole process)', 'seconds under callgrind'],
+        ['streams × tokens', 'instructions (measured loop)', 'seconds under callgrind'],
         instructions.runs.map((run) => [
           `${run.streams} × ${run.tokensPerStream}`,
           run.instructions.toLocaleString('en-US'),

@@ -143,7 +143,8 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
     statusCode: number,
     headers: Record<string, string | string[] | undefined>,
   ): void {
-    if (this.#settled) return;
+    // A 1xx (100 Continue, 103 Early Hints) comes before the real answer: wait for that one.
+    if (this.#settled || statusCode < 200) return;
     this.#status = statusCode;
     const type = headers['content-type'];
     this.#contentType = Array.isArray(type) ? type.join(', ') : (type ?? '');
