@@ -4,6 +4,10 @@
  * through its Node adapter, on the raw request and response (`reply.hijack()`), so the reference
  * server behaves exactly like any app that mounts `streamwell/server`.
  *
+ * Requests that arrive over the server's socket take a shorter way to the same core
+ * (`create-server-factory.ts`, which skips Fastify's lifecycle for these paths); these routes
+ * answer `fastify.inject()` and anything else that reaches Fastify, identically.
+ *
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
