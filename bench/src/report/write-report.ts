@@ -554,8 +554,9 @@ export function writeReport(results: Results, root: string): string[] {
         'provider’s batch path behind a stand-in undici dispatcher that hands it real Chat Completions chunks one per ' +
         'event-loop turn, and the SSE connection — in a loop (`bench/src/instructions/core-loop.mjs`, on the built ' +
         'package) under `valgrind --tool=callgrind`, with V8 made repeatable (`--predictable`, fixed seeds). Start-up ' +
-        'and 200 warm-up streams run uninstrumented; `callgrind_control` counts the measured loop only. Three loops ' +
-        'give the cost of one more token and of one more stream. Sockets, Node’s HTTP and the kernel are not counted ' +
+        'and 200 warm-up streams run uninstrumented; `callgrind_control` counts the measured loop only, which ends ' +
+        'with a full collection so that its garbage is paid for in the count. Sockets, Node’s HTTP and the kernel ' +
+        'are not counted ' +
         '(how bytes group into reads depends on timing). Repeat runs agree within ~1.5 %: CI compares with ' +
         '`bench/callgrind-baseline.json` and fails on more than 5 % growth.',
       '',
@@ -568,9 +569,8 @@ export function writeReport(results: Results, root: string): string[] {
         ]),
       ),
       '',
-      `Per relayed token: **${Math.round(instructions.perToken ?? 0).toLocaleString('en-US')}** instructions; per stream ` +
-        `(request, run, upstream request, end): **${Math.round(instructions.perStream ?? 0).toLocaleString('en-US')}**; ` +
-        `per token of a 60-token reply: **${Math.round(instructions.perTokenAt60 ?? 0).toLocaleString('en-US')}**` +
+      `Per relayed token of a 60-token reply (its share of per-stream work and collections included): ` +
+        `**${Math.round(instructions.perTokenAt60 ?? 0).toLocaleString('en-US')}** instructions` +
         (instructions.ratioToBaseline === undefined
           ? ' (no committed baseline for this Node version).'
           : ` (${instructions.ratioToBaseline}× the baseline of ${instructions.baseline?.commit}).`),
