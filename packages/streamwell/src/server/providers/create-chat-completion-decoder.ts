@@ -172,3 +172,44 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
     },
   };
 }
+
+/**
+ * Decodes a server's answer to `stream: true` that came as one whole `chat.completion` JSON
+ * (some servers ignore the flag): the whole text as one token, then the finish.
+ *
+ * @param text - the response body
+ * @param contentType - its `Content-Type`
+ * @param target - `POST <url>`, for error messages
+ * @param apiKey - the key in use, scrubbed from upstream messages
+ * @param out - receives the `text` and `finish` events
+ * @throws StreamwellError `upstream_error` when the body is not JSON
+ */
+export function decodeWholeCompletion(
+  text: string,
+  contentType: string,
+  target: string,
+  apiKey: string | undefined,
+  out: ProviderEvent[],
+): void {
+  if (!contentType.includes('json')) {
+    throw createUpstreamError({
+      target,
+      upstreamMessage: `expected text/event-stream, got "${contentType || 'no content type'}"`,
+    });
+  }
+  let completion: { choices?: Array<{ message?: { content?: string | null }; finish_reason?: string }> };
+  try {
+    completion = JSON.parse(text) as typeof completion;
+  } catch (error) {
+    throw createUpstreamError({ target, upstreamMessage: 'the response is not JSON', cause: error });
+  }
+  const choice = completion.choices?.[0];
+  const decoder = createChatCompletionDecoder(target, apiKey);
+  decoder.push(
+    JSON.stringify({
+      choices: [{ delta: { content: choice?.message?.content ?? '' }, finish_reason: choice?.finish_reason ?? 'stop' }],
+    }),
+    out,
+  );
+  decoder.end(out);
+}

@@ -15,9 +15,9 @@
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
 import { StreamwellError } from '../../errors/index.ts';
 import type { Provider, ProviderEvent, ProviderRequest, ProviderSelfTestStep } from '../provider.ts';
-import { createChatCompletionDecoder } from './create-chat-completion-decoder.ts';
+import { createChatCompletionDecoder, decodeWholeCompletion } from './create-chat-completion-decoder.ts';
 import { createUpstreamError, describeUrl, readUpstreamMessage } from './create-upstream-error.ts';
-import { createUpstreamParser, type UpstreamParserOptions } from './create-upstream-parser.ts';
+import { createUpstreamParser, UPSTREAM_READ_LIMITS, type UpstreamParserOptions } from './create-upstream-parser.ts';
 import { dispatchChatCompletion } from './dispatch-chat-completion.ts';
 import { discoverModel, readLimited, translateError } from './list-models.ts';
 import { selfTestOpenAICompatible } from './self-test-openai-compatible.ts';
@@ -57,14 +57,9 @@ export interface OpenAICompatibleProvider extends Provider {
   close(): Promise<void>;
 }
 
-/** Most bytes of an error body that are read for its message. */
-const MAX_ERROR_BODY_BYTES = 16 * 1024;
 /** Queued events past which the socket is paused until the consumer catches up. */
 const HIGH_WATER_EVENTS = 1024;
-/** How long the stream waits for the end of the body after `[DONE]` before it reports the finish. */
-const END_WAIT_MS = 100;
-/** How long the tail of a body after `[DONE]` may take before the connection is dropped. */
-const DRAIN_TIMEOUT_MS = 2_000;
+const { maxErrorBodyBytes, maxWholeBodyBytes, endWaitMs, drainTimeoutMs } = UPSTREAM_READ_LIMITS;
 
 /**
  * Checks a base URL and removes a trailing slash.
@@ -161,7 +156,7 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
       throw translateError(error, signal, target);
     }
     if (response.statusCode < 200 || response.statusCode >= 300) {
-      const text = await readLimited(response.body, MAX_ERROR_BODY_BYTES).catch(() => '');
+      const text = await readLimited(response.body, maxErrorBodyBytes).catch(() => '');
       throw createUpstreamError({
         target,
         status: response.statusCode,
@@ -307,7 +302,7 @@ async function* readEventStream(
         // microseconds. Waiting for it frees the connection for the next request; returning
         // earlier makes undici open a new one while this one looks busy.
         if (!ended && failure === undefined) {
-          const timer = setTimeout(notify, END_WAIT_MS);
+          const timer = setTimeout(notify, endWaitMs);
           await new Promise<void>((resolve) => {
             wake = resolve;
           });
@@ -332,7 +327,7 @@ async function* readEventStream(
 
 /** Reads what follows `[DONE]` (normally just the end of the chunked body), then lets go. */
 function drainInBackground(body: Dispatcher.ResponseData['body']): void {
-  const timer = setTimeout(() => body.destroy(), DRAIN_TIMEOUT_MS);
+  const timer = setTimeout(() => body.destroy(), drainTimeoutMs);
   timer.unref?.();
   body.once('close', () => clearTimeout(timer));
   body.on('error', () => {});
@@ -346,28 +341,8 @@ async function* readWholeCompletion(
   target: string,
   apiKey: string | undefined,
 ): AsyncIterable<ProviderEvent> {
-  const text = await readLimited(body, 8 * 1024 * 1024);
-  if (!contentType.includes('json')) {
-    throw createUpstreamError({
-      target,
-      upstreamMessage: `expected text/event-stream, got "${contentType || 'no content type'}"`,
-    });
-  }
-  const decoder = createChatCompletionDecoder(target, apiKey);
-  let completion: { choices?: Array<{ message?: { content?: string | null }; finish_reason?: string }> };
-  try {
-    completion = JSON.parse(text) as typeof completion;
-  } catch (error) {
-    throw createUpstreamError({ target, upstreamMessage: 'the response is not JSON', cause: error });
-  }
-  const choice = completion.choices?.[0];
+  const text = await readLimited(body, maxWholeBodyBytes);
   const events: ProviderEvent[] = [];
-  decoder.push(
-    JSON.stringify({
-      choices: [{ delta: { content: choice?.message?.content ?? '' }, finish_reason: choice?.finish_reason ?? 'stop' }],
-    }),
-    events,
-  );
-  decoder.end(events);
+  decodeWholeCompletion(text, contentType, target, apiKey, events);
   yield* events;
 }

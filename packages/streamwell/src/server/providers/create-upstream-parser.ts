@@ -9,6 +9,18 @@ import type { ProviderEvent } from '../provider.ts';
 import type { createChatCompletionDecoder } from './create-chat-completion-decoder.ts';
 import { createUpstreamError, readUpstreamMessage } from './create-upstream-error.ts';
 
+/** Limits and waits shared by the provider's two ways of reading an upstream reply. */
+export const UPSTREAM_READ_LIMITS = Object.freeze({
+  /** Most bytes of an error body that are read for its message. */
+  maxErrorBodyBytes: 16 * 1024,
+  /** Most bytes of a whole (non-streamed) JSON completion. */
+  maxWholeBodyBytes: 8 * 1024 * 1024,
+  /** How long a reply waits for the end of the body after `[DONE]` before it reports the finish. */
+  endWaitMs: 100,
+  /** How long the tail of a body after `[DONE]` may take before the connection is dropped. */
+  drainTimeoutMs: 2_000,
+});
+
 /** What the parser needs to know of the request. */
 export interface UpstreamParserOptions {
   /** `POST <url>`, for error messages. */

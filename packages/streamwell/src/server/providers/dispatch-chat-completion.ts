@@ -14,19 +14,12 @@
  */
 import type { Dispatcher } from 'undici';
 import type { ProviderEvent } from '../provider.ts';
-import { createChatCompletionDecoder } from './create-chat-completion-decoder.ts';
+import { createChatCompletionDecoder, decodeWholeCompletion } from './create-chat-completion-decoder.ts';
 import { createUpstreamError, readUpstreamMessage } from './create-upstream-error.ts';
-import { createUpstreamParser } from './create-upstream-parser.ts';
+import { createUpstreamParser, UPSTREAM_READ_LIMITS } from './create-upstream-parser.ts';
 import { translateError } from './list-models.ts';
 
-/** Most bytes of an error body that are read for its message. */
-const MAX_ERROR_BODY_BYTES = 16 * 1024;
-/** Most bytes of a whole (non-streamed) JSON completion. */
-const MAX_WHOLE_BODY_BYTES = 8 * 1024 * 1024;
-/** How long the stream waits for the end of the body after `[DONE]` before it reports the finish. */
-const END_WAIT_MS = 100;
-/** How long the tail of a body after `[DONE]` may take before the connection is dropped. */
-const DRAIN_TIMEOUT_MS = 2_000;
+const { maxErrorBodyBytes, maxWholeBodyBytes, endWaitMs, drainTimeoutMs } = UPSTREAM_READ_LIMITS;
 
 /** What {@link dispatchChatCompletion} sends and how it reads the answer. */
 export interface DispatchChatCompletionOptions {
@@ -168,7 +161,7 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
     if (this.#flush() && this.#decoder.finished) {
       // The end of the body normally follows `[DONE]` within microseconds; waiting for it frees
       // the keep-alive connection for the next request instead of opening a new one.
-      this.#timer ??= setTimeout(() => this.#succeed(), END_WAIT_MS);
+      this.#timer ??= setTimeout(() => this.#succeed(), endWaitMs);
     }
   }
 
@@ -180,8 +173,11 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
       return;
     }
     try {
-      if (this.#mode === 'whole') this.#decodeWhole();
-      else if (!this.#decoder.finished) this.#decoder.end(this.#batch);
+      // A server that ignored `stream: true` and answered one JSON completion: still a reply.
+      if (this.#mode === 'whole') {
+        const { target, apiKey } = this.#options;
+        decodeWholeCompletion(this.#collectedText(), this.#contentType, target, apiKey, this.#batch);
+      } else if (!this.#decoder.finished) this.#decoder.end(this.#batch);
     } catch (error) {
       if (this.#flush()) this.#fail(error);
       return;
@@ -198,7 +194,7 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
 
   /** Keeps an error body or a whole JSON completion, up to its limit. */
   #collect(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    const limit = this.#mode === 'error' ? MAX_ERROR_BODY_BYTES : MAX_WHOLE_BODY_BYTES;
+    const limit = this.#mode === 'error' ? maxErrorBodyBytes : maxWholeBodyBytes;
     const room = limit - this.#collectedBytes;
     if (chunk.length <= room) {
       this.#collected.push(chunk);
@@ -216,7 +212,7 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
     this.#fail(
       createUpstreamError({
         target: this.#options.target,
-        upstreamMessage: `the completion is larger than ${MAX_WHOLE_BODY_BYTES} bytes`,
+        upstreamMessage: `the completion is larger than ${maxWholeBodyBytes} bytes`,
       }),
     );
   }
@@ -235,34 +231,6 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
 
   #collectedText(): string {
     return Buffer.concat(this.#collected).toString('utf8');
-  }
-
-  /** A server that ignored `stream: true` and answered one `chat.completion` JSON: still a reply. */
-  #decodeWhole(): void {
-    const { target, apiKey } = this.#options;
-    if (!this.#contentType.includes('json')) {
-      throw createUpstreamError({
-        target,
-        upstreamMessage: `expected text/event-stream, got "${this.#contentType || 'no content type'}"`,
-      });
-    }
-    let completion: { choices?: Array<{ message?: { content?: string | null }; finish_reason?: string }> };
-    try {
-      completion = JSON.parse(this.#collectedText()) as typeof completion;
-    } catch (error) {
-      throw createUpstreamError({ target, upstreamMessage: 'the response is not JSON', cause: error });
-    }
-    const choice = completion.choices?.[0];
-    const decoder = createChatCompletionDecoder(target, apiKey);
-    decoder.push(
-      JSON.stringify({
-        choices: [
-          { delta: { content: choice?.message?.content ?? '' }, finish_reason: choice?.finish_reason ?? 'stop' },
-        ],
-      }),
-      this.#batch,
-    );
-    decoder.end(this.#batch);
   }
 
   /** Hands the pending events to the run; false (and the promise rejected) when that threw. */
@@ -287,7 +255,7 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
       // but not forever.
       const timer = setTimeout(() => {
         if (!this.#ended) this.#controller?.abort(new Error('body tail timed out'));
-      }, DRAIN_TIMEOUT_MS);
+      }, drainTimeoutMs);
       timer.unref?.();
     }
     this.#resolve();
