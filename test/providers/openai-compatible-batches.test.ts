@@ -17,9 +17,9 @@ import {
   type ProviderRequest,
   type RunEvent,
 } from 'streamwell/server';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_FAKE_TOKENS, type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
-import { providerRequest } from './provider-contract.ts';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_FAKE_TOKENS, type FakeOpenAI } from '../helpers/fake-openai.ts';
+import { providerRequest, withFakeOpenAIProvider } from './provider-contract.ts';
 
 let fake: FakeOpenAI;
 let provider: OpenAICompatibleProvider;
@@ -55,14 +55,8 @@ function textOf(events: readonly ProviderEvent[]): string {
   return events.map((event) => (event.type === 'text' ? event.text : '')).join('');
 }
 
-beforeEach(async () => {
-  fake = await startFakeOpenAI();
-  provider = createOpenAICompatibleProvider({ baseUrl: fake.baseUrl, apiKey: fake.apiKey, model: 'fake-model' });
-});
-
-afterEach(async () => {
-  await provider.close();
-  await fake.close();
+withFakeOpenAIProvider((setup) => {
+  ({ fake, provider } = setup);
 });
 
 describe('openai-compatible provider: batch path', () => {

@@ -3,9 +3,14 @@
  */
 import { createServer } from 'node:net';
 import { createOpenAICompatibleProvider, type OpenAICompatibleProvider, type ProviderEvent } from 'streamwell/server';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_FAKE_TOKENS, type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
-import { collectEvents, describeCancellationContract, providerRequest } from './provider-contract.ts';
+import {
+  collectEvents,
+  describeCancellationContract,
+  providerRequest,
+  withFakeOpenAIProvider,
+} from './provider-contract.ts';
 
 let fake: FakeOpenAI;
 let provider: OpenAICompatibleProvider;
@@ -23,14 +28,8 @@ async function failureOf(events: AsyncIterable<ProviderEvent>): Promise<{ code?:
   throw new Error('expected the stream to fail');
 }
 
-beforeEach(async () => {
-  fake = await startFakeOpenAI();
-  provider = createOpenAICompatibleProvider({ baseUrl: fake.baseUrl, apiKey: fake.apiKey, model: 'fake-model' });
-});
-
-afterEach(async () => {
-  await provider.close();
-  await fake.close();
+withFakeOpenAIProvider((setup) => {
+  ({ fake, provider } = setup);
 });
 
 describe('openai-compatible provider: streaming', () => {

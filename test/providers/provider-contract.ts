@@ -5,13 +5,44 @@
  *
  * @module
  */
-import type { Provider, ProviderEvent, ProviderRequest } from 'streamwell/server';
-import { describe, expect, it } from 'vitest';
-import type { FakeOpenAI } from '../helpers/fake-openai.ts';
+import {
+  createOpenAICompatibleProvider,
+  type OpenAICompatibleProvider,
+  type Provider,
+  type ProviderEvent,
+  type ProviderRequest,
+} from 'streamwell/server';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
 
 /** A one-message request for a provider. */
 export function providerRequest(content = 'hi', signal = new AbortController().signal): ProviderRequest {
   return { messages: [{ role: 'user', content }], signal, streamId: 's1', threadId: 't1' };
+}
+
+/**
+ * Before each test, starts the fake upstream and an OpenAI-compatible provider on it (model
+ * `fake-model`, the fake's key); after it, closes both.
+ *
+ * @param use - receives the pair for the test about to run
+ */
+export function withFakeOpenAIProvider(
+  use: (setup: { fake: FakeOpenAI; provider: OpenAICompatibleProvider }) => void,
+): void {
+  let current: { fake: FakeOpenAI; provider: OpenAICompatibleProvider } | undefined;
+  beforeEach(async () => {
+    const fake = await startFakeOpenAI();
+    current = {
+      fake,
+      provider: createOpenAICompatibleProvider({ baseUrl: fake.baseUrl, apiKey: fake.apiKey, model: 'fake-model' }),
+    };
+    use(current);
+  });
+  afterEach(async () => {
+    await current?.provider.close();
+    await current?.fake.close();
+    current = undefined;
+  });
 }
 
 /** Every event a provider stream yields. */

@@ -60,9 +60,6 @@ export interface ServerApp {
   shutdown(deadlineMs?: number): Promise<void>;
 }
 
-/** Slow or stuck uploads are cut after this long (long-lived responses are not affected). */
-const REQUEST_TIMEOUT_MS = 30_000;
-
 function hostOf(request: IncomingMessage): string | undefined {
   return request.headers.host;
 }
@@ -187,12 +184,12 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     bodyLimit: config.maxBodyBytes,
     clientErrorHandler: handleClientError,
     // Slow or stuck uploads are cut; long-lived *responses* are not affected by this timeout.
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    requestTimeout: 30_000,
     // During a drain, /healthz must still answer (503 "draining") and resumes still work.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     // The stream endpoints skip Fastify's request lifecycle (see create-server-factory.ts).
-    serverFactory: createServerFactory(context, { requestTimeoutMs: REQUEST_TIMEOUT_MS }),
+    serverFactory: createServerFactory(context),
   });
 
   // CORS on every response: refuse a foreign Origin before any handler runs, and always add

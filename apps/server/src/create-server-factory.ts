@@ -15,9 +15,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { errorReply, handleNodeRequest, writeNodeReply } from 'streamwell/server';
 import type { AppContext } from './app-context.ts';
 
-/** Node's default, which Fastify also keeps unless told otherwise. */
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
-
 /**
  * True for the paths of the stream endpoints (`POST /api/stream/message`, `/api/streams/...`).
  *
@@ -29,25 +26,35 @@ export function isStreamPath(url: string | undefined): boolean {
   return url.startsWith('/api/streams/') || url === '/api/stream/message' || url.startsWith('/api/stream/message?');
 }
 
+/** The server settings Fastify resolves (defaults applied) and passes to its `serverFactory`. */
+interface FastifyServerOptions {
+  readonly keepAliveTimeout?: number;
+  readonly requestTimeout?: number;
+  readonly connectionTimeout?: number;
+}
+
 /**
  * Creates the `serverFactory` for Fastify.
  *
  * @param context - the app context (the stream core, log)
- * @param options - the server timeouts Fastify would otherwise set itself
  * @returns the factory
  */
 export function createServerFactory(
   context: AppContext,
-  options: { readonly requestTimeoutMs: number },
-): (fastifyHandler: (request: IncomingMessage, response: ServerResponse) => void) => Server {
-  return (fastifyHandler) => {
+): (
+  fastifyHandler: (request: IncomingMessage, response: ServerResponse) => void,
+  options: FastifyServerOptions,
+) => Server {
+  return (fastifyHandler, options) => {
     const server = createServer((request, response) => {
       if (isStreamPath(request.url)) serveStream(context, request, response, fastifyHandler);
       else fastifyHandler(request, response);
     });
-    // Fastify sets these on a server it creates itself, not on one from a factory.
-    server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-    server.requestTimeout = options.requestTimeoutMs;
+    // Fastify sets these on a server it creates itself, not on one from a factory; it passes its
+    // resolved values (its own defaults included) for the factory to apply.
+    if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
+    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
     return server;
   };
 }

@@ -300,6 +300,11 @@ export class Run {
 
   /** The text streamed so far: the partial answer while running or after a failure. */
   get text(): string {
+    return this.#joinText();
+  }
+
+  /** Joins the pieces into one string, kept in their place (read often, or retained). */
+  #joinText(): string {
     if (this.#text.length > 1) this.#text = [this.#text.join('')];
     return this.#text[0] ?? '';
   }
@@ -570,7 +575,7 @@ export class Run {
       this.#packed = packed;
       this.#events = [];
     }
-    if (this.#text.length > 1) this.#text = [this.#text.join('')];
+    this.#joinText();
     // A complete run's provider has already returned: nothing to stop. Skipping the abort there
     // saves a DOMException (with its stack trace) and an event dispatch per stream.
     if (status !== 'complete' && !this.#controller.signal.aborted) this.#controller.abort();
