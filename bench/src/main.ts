@@ -3,8 +3,10 @@
  *
  * Runs streamwell side by side with its peers against one mock upstream: the mock and the load
  * generator on core 0, each gateway pinned to core 1. Writes the results as JSON
- * (`bench/results/latest.json`, or `latest-quick.json` with `--quick`) and, for a full run,
- * `docs/benchmarks.md` with one SVG chart per scenario under `docs/bench/`. Progress goes to
+ * (`bench/results/latest.json`; `latest-quick.json` with `--quick`; `partial.json` when `--only`
+ * or `--peers` picks a subset) and, for a full run, `docs/benchmarks.md` with one SVG chart per
+ * scenario under `docs/bench/`. It first brings the build up to date (`tsc -b`): streamwell runs
+ * as built JavaScript, as `npm start` runs it. Progress goes to
  * stderr. Exits 1 when any sequence check failed (a lost or duplicated token) or a stream erred;
  * timings never fail the run.
  *
@@ -75,14 +77,17 @@ function parseArgs(argv: readonly string[]): Args {
   for (const id of peers)
     if (!PEER_IDS.includes(id)) throw new Error(`unknown peer "${id}"; known: ${PEER_IDS.join(', ')}`);
   if (!peers.includes('direct')) peers.unshift('direct');
-  const out = resolve(value('out') ?? join(REPO_ROOT, 'bench/results', quick ? 'latest-quick.json' : 'latest.json'));
+  // A run of some scenarios or some peers must not overwrite the full run's results and report.
+  const partial = value('only') !== undefined || value('peers') !== undefined;
+  const file = quick ? 'latest-quick.json' : partial ? 'partial.json' : 'latest.json';
+  const out = resolve(value('out') ?? join(REPO_ROOT, 'bench/results', file));
   return {
     quick,
     only,
     peers,
     out,
     profile: argv.includes('--profile'),
-    docs: !argv.includes('--no-docs') && !quick,
+    docs: !argv.includes('--no-docs') && !quick && !partial,
     updateBaseline: argv.includes('--update-baseline'),
   };
 }
@@ -127,6 +132,13 @@ function environment(args: Args, nginx: string | undefined) {
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
+  // streamwell is measured as built (apps/server/dist and the package's dist): bring them up to
+  // date first, so that a run never measures yesterday's code. Incremental: ~1 s when current.
+  info('building the library and the reference server (tsc -b)');
+  execFileSync(process.execPath, [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const nginx = args.peers.includes('nginx') ? nginxUsable() : undefined;
   const peers = args.peers.filter((id) => id !== 'nginx' || nginx !== undefined);
   const pinned = canPin() && cpus().length >= 2;

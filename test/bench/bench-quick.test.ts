@@ -39,7 +39,14 @@ interface Results {
   environment: { clock: { ok: boolean } };
   scenarios: {
     ttft?: { rows: Record<string, { ttftP50: number }> };
-    resume?: { drops: number; lost: number; duplicated: number; idRegressions: number };
+    resume?: {
+      drops: number;
+      lost: number;
+      duplicated: number;
+      idRegressions: number;
+      replayedToFirstByte: { count: number };
+      floorToFirstByte: { count: number };
+    };
     fragmentation?: { variants: Record<string, Record<string, { tokensPerSecond: number; lost: number }>> };
   };
 }
@@ -68,6 +75,9 @@ describe('npm run bench -- --quick (subset)', () => {
     expect(results.scenarios.resume?.lost).toBe(0);
     expect(results.scenarios.resume?.duplicated).toBe(0);
     expect(results.scenarios.resume?.idRegressions).toBe(0);
+    // The reconnect pause leaves something to replay, and the floor server was probed.
+    expect(results.scenarios.resume?.replayedToFirstByte.count).toBeGreaterThan(150);
+    expect(results.scenarios.resume?.floorToFirstByte.count).toBeGreaterThan(10);
     const fragmented = results.scenarios.fragmentation?.variants['1-byte'] ?? {};
     for (const id of ['direct', 'naive', 'streamwell']) {
       expect(fragmented[id]?.tokensPerSecond, id).toBeGreaterThan(0);

@@ -13,7 +13,12 @@ import { childPids } from './proc-sampler.ts';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Node flags every TypeScript child needs. */
-const TS_FLAGS = ['--conditions=source', '--import', 'tsx'];
+const TS_FLAGS = ['--import', 'tsx'];
+/**
+ * Resolves the workspace packages to their TypeScript sources. Not for a child that measures
+ * streamwell: that one runs the built package, as `npm start` does.
+ */
+const SOURCE_CONDITION = '--conditions=source';
 
 let tasksetChecked: boolean | undefined;
 
@@ -58,6 +63,11 @@ export interface ChildOptions {
   readonly nodeFlags?: readonly string[];
   /** How long to wait for the child's `ready` message. */
   readonly readyTimeoutMs?: number;
+  /**
+   * Resolve workspace packages to their built `dist` (what `npm start` runs) instead of their
+   * TypeScript sources. @defaultValue false
+   */
+  readonly built?: boolean;
 }
 
 const live = new Set<ChildProcess>();
@@ -90,7 +100,7 @@ export function killAllChildren(): void {
  * @returns the ready child
  */
 export async function startChild(options: ChildOptions): Promise<Child> {
-  const nodeArgs = [...TS_FLAGS, ...(options.nodeFlags ?? [])];
+  const nodeArgs = [...(options.built ? [] : [SOURCE_CONDITION]), ...TS_FLAGS, ...(options.nodeFlags ?? [])];
   const pinned = options.core !== undefined && canPin();
   const child = fork(options.script, options.args ?? [], {
     cwd: REPO_ROOT,

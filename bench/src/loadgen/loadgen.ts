@@ -262,6 +262,16 @@ interface ResumeJob {
   drops: number;
   /** Drop after a uniformly random number of tokens in [1, maxTokensBeforeDrop]. */
   maxTokensBeforeDrop: number;
+  /** Reconnect after a uniformly random pause in [least, most] ms. */
+  reconnectDelayMs: readonly [number, number];
+  /**
+   * A node:http server on the gateway's core that answers `GET /?greet` with its head and a
+   * comment at once: probed all along, it is the floor for "connect → first byte" under the same
+   * load on both cores.
+   */
+  floorPort?: number;
+  /** Pause between floor probes, ms. */
+  floorEveryMs?: number;
 }
 
 const STALL_MS = 10_000;
@@ -270,10 +280,39 @@ async function resume(job: ResumeJob) {
   const group = createGroup();
   const reconnectToFirstByte = createHistogram();
   const reconnectToFirstToken = createHistogram();
+  // Only reconnects whose first token was sent by the mock before the reconnect began measure
+  // the replay itself; the others (the stream had not moved on during the pause) waited for the
+  // next token from upstream.
+  const replayedToFirstByte = createHistogram();
+  const liveToFirstToken = createHistogram();
   const window = { from: 0, to: Number.POSITIVE_INFINITY };
+  const floorToFirstByte = createHistogram();
   let drops = 0;
   let gone204 = 0;
   let idRegressions = 0;
+  let probing = job.floorPort !== undefined;
+  let probeTimer: NodeJS.Timeout | undefined;
+  const probeFloor = (): void => {
+    if (!probing || job.floorPort === undefined) return;
+    let next = false;
+    const again = (): void => {
+      if (next) return;
+      next = true;
+      probeTimer = setTimeout(probeFloor, job.floorEveryMs ?? 4);
+    };
+    const probe = openSse(
+      { port: job.floorPort, method: 'GET', path: '/?greet' },
+      {
+        onFirstByte(recvNs) {
+          floorToFirstByte.record(recvNs - probe.startNs);
+          probe.destroy();
+          again();
+        },
+        onEnd: again,
+      },
+    );
+  };
+  probeFloor();
   const oneStream = () =>
     new Promise<void>((resolve) => {
       group.streamsStarted += 1;
@@ -286,6 +325,7 @@ async function resume(job: ResumeJob) {
         let dropAt = 1 + Math.floor(Math.random() * job.maxTokensBeforeDrop);
         let status = 0;
         let firstByte = false;
+        let firstByteNs = 0;
         let firstToken = false;
         const request = resuming
           ? {
@@ -320,6 +360,7 @@ async function resume(job: ResumeJob) {
           },
           onFirstByte(recvNs) {
             if (resuming && !firstByte) reconnectToFirstByte.record(recvNs - connection.startNs);
+            if (!firstByte) firstByteNs = recvNs;
             firstByte = true;
           },
           onComment() {
@@ -335,15 +376,24 @@ async function resume(job: ResumeJob) {
             const before = tracker?.expected ?? 0;
             tracker?.onData(event.data, recvNs);
             if ((tracker?.expected ?? 0) > before) {
-              if (resuming && !firstToken) reconnectToFirstToken.record(recvNs - connection.startNs);
+              if (resuming && !firstToken) {
+                reconnectToFirstToken.record(recvNs - connection.startNs);
+                if ((tracker?.lastSendNs ?? 0) < connection.startNs)
+                  replayedToFirstByte.record(firstByteNs - connection.startNs);
+                else liveToFirstToken.record(recvNs - connection.startNs);
+              }
               firstToken = true;
               seen += 1;
               if (seen >= dropAt && !terminal && drops < job.drops) {
                 drops += 1;
                 dropAt = Number.POSITIVE_INFINITY;
                 connection.destroy();
-                // Reconnect at once, as a client that noticed the drop would.
-                setImmediate(() => connect(true));
+                // Reconnect after a short blip, so that the stream has moved on and the
+                // reconnect has something to replay. (At once, most reconnects would find
+                // nothing new and wait for the next upstream token; and the few that did find a
+                // backlog would be the ones this process was slow to send, a biased sample.)
+                const [least, most] = job.reconnectDelayMs;
+                setTimeout(() => connect(true), least + Math.random() * (most - least));
               }
             }
           },
@@ -376,12 +426,17 @@ async function resume(job: ResumeJob) {
     );
   }
   await Promise.all(workers);
+  probing = false;
+  clearTimeout(probeTimer);
   return {
     main: groupResult(group),
     drops,
     gone204,
     idRegressions,
+    floorToFirstByte: floorToFirstByte.toData(),
     reconnectToFirstByte: reconnectToFirstByte.toData(),
+    replayedToFirstByte: replayedToFirstByte.toData(),
+    liveToFirstToken: liveToFirstToken.toData(),
     reconnectToFirstToken: reconnectToFirstToken.toData(),
   };
 }

@@ -83,6 +83,8 @@ export class SequenceTracker {
   expected = 0;
   firstTokenNs: number | undefined;
   lastTokenNs: number | undefined;
+  /** The mock's send time of the latest token (its embedded marker). */
+  lastSendNs: number | undefined;
   readonly #group: GroupStats;
   readonly #startNs: number;
   /** Only samples with a receive time inside [from, to) are recorded. */
@@ -111,6 +113,7 @@ export class SequenceTracker {
       group.outOfOrder += 1;
     }
     this.expected = seq + 1;
+    this.lastSendNs = sendNs;
     if (this.firstTokenNs === undefined) {
       this.firstTokenNs = recvNs;
       if (inWindow && this.#startNs >= this.#window.from) group.ttft.record(recvNs - this.#startNs);

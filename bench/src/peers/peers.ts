@@ -109,6 +109,7 @@ export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<
     core: options.core,
     env: { MOCK_URL: mockUrl, ...(id === 'streamwell' ? options.streamwellEnv : {}) },
     nodeFlags: ['--expose-gc', ...(id === 'streamwell' ? (options.streamwellNodeFlags ?? []) : [])],
+    built: id === 'streamwell',
   });
   return fromChild(id, child);
 }

@@ -8,8 +8,10 @@
  *
  * @module
  */
-import { createApp } from '../../../apps/server/src/app.ts';
-import { loadConfig } from '../../../apps/server/src/config.ts';
+// The built server and package (`npm run bench` builds first), as `npm start` runs them: the
+// orchestrator starts this child without the `source` export condition.
+import { createApp } from '../../../apps/server/dist/app.js';
+import { loadConfig } from '../../../apps/server/dist/config.js';
 import { announceReady, servePeer } from '../lib/child-side.ts';
 
 const config = loadConfig({

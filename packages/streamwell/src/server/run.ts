@@ -18,22 +18,17 @@ import {
   type ErrorData,
   type FinishReason,
   PROTOCOL_VERSION,
-  STREAM_EVENT_NAMES,
   type StreamErrorCode,
   type StreamEventInput,
   type StreamEventName,
 } from '../protocol/index.ts';
 import type { ChatMessage, Provider, ProviderEvent } from './provider.ts';
+import { type RunEvent, RunLog, tokenJson } from './run-log.ts';
 
 /** Final status of a run; `running` until the terminal event. */
 export type RunStatus = 'running' | 'complete' | 'cancelled' | 'error' | 'timeout';
 
-/** One event as the run keeps it: id, name and the data as JSON text (one line). */
-export interface RunEvent {
-  readonly id: number;
-  readonly event: StreamEventName;
-  readonly json: string;
-}
+export type { RunEvent } from './run-log.ts';
 
 /**
  * Receives a run's live events. Called synchronously, in id order. Must not throw: an exception
@@ -127,61 +122,6 @@ export interface CreateRunOptions {
 // for the retention caps, not an exact heap size.
 const EVENT_OVERHEAD_BYTES = 48;
 
-/**
- * A finished run's event log, packed: one flat string with every event's JSON, where each one
- * starts, and each one's name as an index into {@link STREAM_EVENT_NAMES}. Ids are consecutive
- * from `firstId`. A 60-token log drops from ~120 heap objects (a record and a string per event)
- * to three, for as long as the run is retained for resumes (`STREAM_RETENTION_MS`, 5 minutes by
- * default): less memory per retained run and less for every major collection to walk.
- */
-interface PackedLog {
-  readonly firstId: number;
-  readonly json: string;
-  /** `count + 1` offsets into `json`. */
-  readonly offsets: Uint32Array;
-  readonly names: Uint8Array;
-}
-
-const NAME_INDEX = new Map<StreamEventName, number>(STREAM_EVENT_NAMES.map((name, index) => [name, index]));
-
-/** Packs a finished log, or returns undefined when its ids are not consecutive (never expected). */
-function packLog(events: readonly RunEvent[]): PackedLog | undefined {
-  const count = events.length;
-  const first = events[0];
-  const last = events[count - 1];
-  if (first === undefined || last === undefined || last.id - first.id !== count - 1) return undefined;
-  const offsets = new Uint32Array(count + 1);
-  const names = new Uint8Array(count);
-  const pieces = new Array<string>(count);
-  let length = 0;
-  for (let index = 0; index < count; index += 1) {
-    const event = events[index] as RunEvent;
-    offsets[index] = length;
-    length += event.json.length;
-    pieces[index] = event.json;
-    const name = NAME_INDEX.get(event.event);
-    if (name === undefined) return undefined;
-    names[index] = name;
-  }
-  offsets[count] = length;
-  // `join` builds one flat string (`+=` would build a rope of cons strings).
-  return { firstId: first.id, json: pieces.join(''), offsets, names };
-}
-
-/** The records of a packed log from index `start` on. */
-function unpackLog(log: PackedLog, start: number): RunEvent[] {
-  const count = log.names.length;
-  const events: RunEvent[] = [];
-  for (let index = Math.max(0, start); index < count; index += 1) {
-    events.push({
-      id: log.firstId + index,
-      event: STREAM_EVENT_NAMES[log.names[index] as number] as StreamEventName,
-      json: log.json.slice(log.offsets[index], log.offsets[index + 1]),
-    });
-  }
-  return events;
-}
-
 const defaultDescribeError = (error: unknown): string =>
   isStreamwellError(error) ? error.message : 'The model request failed.';
 
@@ -225,14 +165,11 @@ export class Run {
 
   #status: RunStatus = 'running';
   #outcome = '';
-  #events: RunEvent[] = [];
-  /** The log once the run has ended (then `#events` is empty). */
-  #packed: PackedLog | undefined;
+  #log = new RunLog();
   #bytes = 0;
   #retention: RetentionCounter;
   #seq = 0;
   #tokens = 0;
-  #text: string[] = [];
   #subscribers = new Set<RunSubscriber>();
   #finishReason: FinishReason = 'stop';
   // While a provider batch is applied, events collect here and go out in one delivery.
@@ -300,13 +237,7 @@ export class Run {
 
   /** The text streamed so far: the partial answer while running or after a failure. */
   get text(): string {
-    return this.#joinText();
-  }
-
-  /** Joins the pieces into one string, kept in their place (read often, or retained). */
-  #joinText(): string {
-    if (this.#text.length > 1) this.#text = [this.#text.join('')];
-    return this.#text[0] ?? '';
+    return this.#log.text();
   }
 
   /** Id of the newest event. */
@@ -366,18 +297,7 @@ export class Run {
    * @param after - a cursor; undefined means from the start
    */
   eventsAfter(after: number | undefined): readonly RunEvent[] {
-    const packed = this.#packed;
-    if (packed !== undefined) return unpackLog(packed, after === undefined ? 0 : after - packed.firstId + 1);
-    if (after === undefined || this.#events.length === 0) return this.#events.slice();
-    // Ids are strictly increasing, so a binary search finds the first event past the cursor.
-    let low = 0;
-    let high = this.#events.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if ((this.#events[middle] as RunEvent).id <= after) low = middle + 1;
-      else high = middle;
-    }
-    return this.#events.slice(low);
+    return this.#log.after(after);
   }
 
   /**
@@ -414,8 +334,7 @@ export class Run {
   evict(): void {
     const subscribers = [...this.#subscribers];
     this.#subscribers.clear();
-    this.#events = [];
-    this.#packed = undefined;
+    this.#log.clear();
     this.#retention.bytes -= this.#bytes;
     this.#bytes = 0;
     for (const subscriber of subscribers) subscriber.onEvicted?.();
@@ -493,7 +412,6 @@ export class Run {
     const now = performance.now();
     this.#lastActivityAt = now;
     this.#tokens += 1;
-    this.#text.push(text);
     if (this.#firstTokenAt === undefined) {
       this.#firstTokenAt = now;
       this.#observer?.onFirstToken?.(this, now - this.startedAt);
@@ -504,10 +422,8 @@ export class Run {
       this.#observer?.onTokenGap?.(this, now - this.#lastTokenAt);
     }
     this.#lastTokenAt = now;
-    // One flat string from the serializer. A template (`{"token":${JSON.stringify(text)}}`) is
-    // a rope of V8 cons strings that stays in the retained log next to its flattened copy once
-    // written: ~180 bytes per token instead of ~80 (measured with 5,000 retained runs).
-    this.#emit('token', JSON.stringify({ token: text }));
+    // The log keeps the text alone and rebuilds this JSON for a replay (see RunLog).
+    this.#emit('token', tokenJson(text), text);
     const every = this.#limits.checkpointEvery;
     if (every > 0 && this.#tokens % every === 0 && this.#status === 'running') {
       this.#emit('checkpoint', `{"type":"checkpoint","tokens":${this.#tokens}}`);
@@ -523,7 +439,8 @@ export class Run {
     this.#emit(type, JSON.stringify({ type, ...rest }));
   }
 
-  #emit(event: StreamEventName, json: string): void {
+  /** Logs and delivers one event; a token passes its text, which is all the log keeps of it. */
+  #emit(event: StreamEventName, json: string, tokenText?: string): void {
     const id = ++this.#seq;
     const record: RunEvent = { id, event, json };
     const size = json.length + event.length + EVENT_OVERHEAD_BYTES;
@@ -535,7 +452,8 @@ export class Run {
     }
     this.#bytes += size;
     this.#retention.bytes += size;
-    this.#events.push(record);
+    if (tokenText === undefined) this.#log.appendEvent(event, json);
+    else this.#log.appendToken(tokenText);
     if (this.#subscribers.size === 0) return;
     const frame = encodeRunEventFrame(record);
     if (this.#batching) {
@@ -570,12 +488,7 @@ export class Run {
     this.#subscribers.clear();
     // Nothing is appended after the terminal event: pack the log for its retention. (The byte
     // accounting keeps the running estimate, an upper bound of what is retained now.)
-    const packed = packLog(this.#events);
-    if (packed !== undefined) {
-      this.#packed = packed;
-      this.#events = [];
-    }
-    this.#joinText();
+    this.#log.pack();
     // A complete run's provider has already returned: nothing to stop. Skipping the abort there
     // saves a DOMException (with its stack trace) and an event dispatch per stream.
     if (status !== 'complete' && !this.#controller.signal.aborted) this.#controller.abort();

@@ -1,0 +1,186 @@
+/**
+ * A run's event log: every event it emitted, in id order, for replay to a reconnecting client.
+ *
+ * Most events are tokens, and a token's JSON (`{"token":"..."}`) is a pure function of its
+ * text, which the run keeps anyway for its final answer. So the log keeps a token as its text
+ * alone and rebuilds the JSON when a reconnect replays it; other events keep their JSON. Per
+ * live token that drops a record object and a JSON string, the objects that survived every
+ * young-generation collection until the run ended (heap profile of the resume benchmark: they
+ * set how long each scavenge took), and it makes the answer's text and the replay log one copy.
+ *
+ * When the run ends, {@link RunLog.pack} joins the pieces: the tokens into the run's text, the
+ * other events into one JSON string, with typed arrays of where each piece ends. A retained
+ * 100-token run is then a handful of heap objects instead of ~300.
+ *
+ * @module
+ */
+import { STREAM_EVENT_NAMES, type StreamEventName } from '../protocol/index.ts';
+
+/** One event as the run keeps it: id, name and the data as JSON text (one line). */
+export interface RunEvent {
+  readonly id: number;
+  readonly event: StreamEventName;
+  readonly json: string;
+}
+
+const NAME_INDEX = new Map<StreamEventName, number>(STREAM_EVENT_NAMES.map((name, index) => [name, index]));
+const TOKEN = NAME_INDEX.get('token') as number;
+
+/** The token event's JSON for `text`: what {@link RunLog} rebuilds on replay. */
+export function tokenJson(text: string): string {
+  return JSON.stringify({ token: text });
+}
+
+/** Bits of a packed event entry that hold its name's index (there are fewer than 32 names). */
+const NAME_BITS = 5;
+const NAME_MASK = (1 << NAME_BITS) - 1;
+if (STREAM_EVENT_NAMES.length > NAME_MASK + 1) throw new Error('RunLog: more event names than NAME_BITS can hold');
+
+/**
+ * The packed form, once nothing more can be appended. One typed array holds everything that is
+ * not text: each typed array costs ~150 bytes of headers before its first element, which for a
+ * short run is more than the elements.
+ */
+interface Packed {
+  /** Every token's text, joined: the run's answer. */
+  readonly text: string;
+  /** Every other event's JSON, joined. */
+  readonly json: string;
+  readonly events: number;
+  readonly tokens: number;
+  /**
+   * `events` entries (`ref << NAME_BITS | name`: the name's index in `STREAM_EVENT_NAMES` and the
+   * event's index among the tokens or among the others), then the end offset of each token in
+   * `text`, then the end offset of each other event in `json`.
+   */
+  readonly layout: Uint32Array;
+}
+
+/**
+ * The log of one run. Ids are consecutive from 1: the event at index `i` has id `i + 1`.
+ * Not shared: the run owns it.
+ */
+export class RunLog {
+  // While live: plain arrays (appending is the hot path); `#packed` once the run has ended.
+  #names: number[] = [];
+  #refs: number[] = [];
+  #tokens: string[] = [];
+  #others: string[] = [];
+  #packed: Packed | undefined;
+
+  /** Number of events. */
+  get length(): number {
+    return this.#packed?.events ?? this.#names.length;
+  }
+
+  /**
+   * Appends a token. Its id is the new {@link RunLog.length}.
+   *
+   * @param text - the token's text (its JSON is {@link tokenJson} of it)
+   */
+  appendToken(text: string): void {
+    if (this.#packed !== undefined) throw new Error('RunLog: append after pack');
+    this.#names.push(TOKEN);
+    this.#refs.push(this.#tokens.length);
+    this.#tokens.push(text);
+  }
+
+  /**
+   * Appends any other event. Its id is the new {@link RunLog.length}.
+   *
+   * @param event - the event name (not `token`: use {@link RunLog.appendToken})
+   * @param json - its data as JSON text
+   */
+  appendEvent(event: StreamEventName, json: string): void {
+    if (this.#packed !== undefined) throw new Error('RunLog: append after pack');
+    const name = NAME_INDEX.get(event);
+    if (name === undefined || name === TOKEN) throw new Error(`RunLog: not an event for appendEvent: ${event}`);
+    this.#names.push(name);
+    this.#refs.push(this.#others.length);
+    this.#others.push(json);
+  }
+
+  /** Every token's text so far, joined: the partial or final answer. */
+  text(): string {
+    if (this.#packed !== undefined) return this.#packed.text;
+    return this.#tokens.length <= 1 ? (this.#tokens[0] ?? '') : this.#tokens.join('');
+  }
+
+  /**
+   * The events with an id greater than `after`, in order.
+   *
+   * @param after - a cursor; undefined (or 0) means from the start
+   * @returns fresh records (the log keeps none)
+   */
+  after(after: number | undefined): RunEvent[] {
+    const start = Math.max(0, after ?? 0);
+    const events: RunEvent[] = [];
+    const packed = this.#packed;
+    if (packed === undefined) {
+      for (let index = start; index < this.#names.length; index += 1) {
+        const name = this.#names[index] as number;
+        const ref = this.#refs[index] as number;
+        events.push({
+          id: index + 1,
+          event: STREAM_EVENT_NAMES[name] as StreamEventName,
+          json: name === TOKEN ? tokenJson(this.#tokens[ref] as string) : (this.#others[ref] as string),
+        });
+      }
+      return events;
+    }
+    const { events: count, tokens, layout, text, json } = packed;
+    for (let index = start; index < count; index += 1) {
+      const entry = layout[index] as number;
+      const name = entry & NAME_MASK;
+      const ref = entry >>> NAME_BITS;
+      const isToken = name === TOKEN;
+      // Where this piece's offsets start in `layout`, and where the piece ends.
+      const base = isToken ? count : count + tokens;
+      const from = ref === 0 ? 0 : (layout[base + ref - 1] as number);
+      const piece = (isToken ? text : json).slice(from, layout[base + ref]);
+      events.push({
+        id: index + 1,
+        event: STREAM_EVENT_NAMES[name] as StreamEventName,
+        json: isToken ? tokenJson(piece) : piece,
+      });
+    }
+    return events;
+  }
+
+  /** Packs the log for retention; nothing can be appended afterwards. Idempotent. */
+  pack(): void {
+    if (this.#packed !== undefined) return;
+    const count = this.#names.length;
+    const tokens = this.#tokens.length;
+    const layout = new Uint32Array(count + tokens + this.#others.length);
+    for (let index = 0; index < count; index += 1) {
+      layout[index] = ((this.#refs[index] as number) << NAME_BITS) | (this.#names[index] as number);
+    }
+    writeEnds(this.#tokens, layout, count);
+    writeEnds(this.#others, layout, count + tokens);
+    // `join` builds flat strings (`+=` would build a rope of cons strings).
+    this.#packed = { text: this.#tokens.join(''), json: this.#others.join(''), events: count, tokens, layout };
+    this.#names = [];
+    this.#refs = [];
+    this.#tokens = [];
+    this.#others = [];
+  }
+
+  /** Drops the events (the run left retention); {@link RunLog.text} stays for the run's holders. */
+  clear(): void {
+    this.#packed = { text: this.text(), json: '', events: 0, tokens: 0, layout: new Uint32Array(0) };
+    this.#names = [];
+    this.#refs = [];
+    this.#tokens = [];
+    this.#others = [];
+  }
+}
+
+/** Writes the end offset of each piece into `layout` from `at` on. */
+function writeEnds(pieces: readonly string[], layout: Uint32Array, at: number): void {
+  let end = 0;
+  for (let index = 0; index < pieces.length; index += 1) {
+    end += (pieces[index] as string).length;
+    layout[at + index] = end;
+  }
+}
