@@ -122,6 +122,29 @@ export async function runMatrix(
       await peer.gc();
       baselineRss[peer.id] = peer.pids().length > 0 ? readProcs(peer.pids()).rssBytes : 0;
     }
+    // One unrecorded cell per gateway with the first variant's load: after the warm-up and the
+    // full collection that the RSS baseline needs, a process's first loaded seconds cost more
+    // (its heap grows back, the JIT meets the concurrent paths). Measured before this, the
+    // streamwell server's first of two cells at 100 streams used 39–42 % of the core and its
+    // second 26–29 % (the naive relay: 29 % and 23–25 %): the first repetition was measuring
+    // the process's start-up, not the relay.
+    const first = variants[0];
+    if (first !== undefined && !context.options.quick) {
+      for (const peer of peers) {
+        if (peer.pids().length === 0) continue; // direct: no gateway process
+        await settleGateways(peers);
+        const { prompt, concurrency, rampMs, warmupMs, measureMs, expectTokens } = first.job;
+        const cell = await runStreamsCell(context, peer, {
+          prompt,
+          concurrency,
+          rampMs,
+          warmupMs,
+          measureMs: Math.min(measureMs, 2000),
+          expectTokens,
+        });
+        account(context, `${label} settle-in ${peer.id}`, cell.main);
+      }
+    }
     for (let rep = 0; rep < reps; rep++) {
       for (const variant of variants) {
         const row = cells[variant.name] ?? {};

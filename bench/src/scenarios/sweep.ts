@@ -29,8 +29,8 @@ export interface SweepResult {
 }
 
 /**
- * Runs the sweep. `BENCH_SWEEP=1000@30x60,100@30x60` (concurrency@rate x tokens) replaces the levels,
- * for profiling one load (`npm run bench -- --only sweep --peers streamwell --profile`).
+ * Runs the sweep. `BENCH_SWEEP=1000@30x60,100@30x60` (concurrency@rate x tokens) replaces the levels
+ * and `BENCH_REPS=5` the number of repetitions, for A/B runs and for profiling one load (`npm run bench -- --only sweep --peers streamwell --profile`).
  *
  * Otherwise: A full run adds 1,000 streams at 10 tokens/s: at 30 tokens/s (the targets'
  * load, 30,000 tokens/s) one core of the reference VM is saturated by every Node gateway, so the
@@ -70,7 +70,7 @@ export async function runSweep(context: BenchContext): Promise<SweepResult> {
           },
         },
       ],
-      quick ? 1 : 2,
+      repetitions(quick),
     );
     const cells = matrix.cells.default ?? {};
     const rows: Partial<Record<PeerId, StreamsRow>> = {};
@@ -81,6 +81,13 @@ export async function runSweep(context: BenchContext): Promise<SweepResult> {
     result.levels.push({ concurrency, rate, tokensPerStream: tokens, rows });
   }
   return result;
+}
+
+/** Repetitions per level: `BENCH_REPS` (for A/B runs), else 2 (1 in quick mode). */
+function repetitions(quick: boolean): number {
+  const reps = Number(process.env.BENCH_REPS ?? (quick ? 1 : 2));
+  if (!Number.isInteger(reps) || reps < 1) throw new Error(`BENCH_REPS: "${process.env.BENCH_REPS}" is not a positive integer`);
+  return reps;
 }
 
 function parseLevels(spec: string | undefined): { concurrency: number; rate: number; tokens: number }[] | undefined {

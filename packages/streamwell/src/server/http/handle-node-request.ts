@@ -6,67 +6,13 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { bodyTooLarge, type StreamHandler } from './create-stream-handler.ts';
+import type { StreamHandler } from './create-stream-handler.ts';
 import type { HttpReply, HttpRequestLike, SseSink } from './http-types.ts';
+import { type MaybeParsedRequest, readNodeBody } from './read-node-body.ts';
 
 /** Frameworks put the mounted-at-root URL here (Express: `originalUrl`) and a parsed body here. */
-interface FrameworkRequest extends IncomingMessage {
+interface FrameworkRequest extends MaybeParsedRequest {
   originalUrl?: string;
-  body?: unknown;
-}
-
-const EMPTY = new Uint8Array(0);
-
-/** Reads the body of a Node request, stopping at `limit` bytes. */
-function readNodeBody(request: FrameworkRequest, limit: number): Promise<Uint8Array> {
-  // A body parser mounted before us (express.json(), express.text()) already consumed the
-  // stream; use what it parsed rather than waiting for an `end` that already happened.
-  if (request.readableEnded || request.body !== undefined) {
-    const parsed = request.body;
-    if (parsed === undefined || parsed === null) return Promise.resolve(EMPTY);
-    const bytes =
-      parsed instanceof Uint8Array
-        ? parsed
-        : new TextEncoder().encode(typeof parsed === 'string' ? parsed : JSON.stringify(parsed));
-    return bytes.byteLength > limit ? Promise.reject(bodyTooLarge(limit)) : Promise.resolve(bytes);
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = (): void => {
-      request.off('data', onData);
-      request.off('end', onEnd);
-      request.off('error', onError);
-      request.off('close', onClose);
-    };
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        // Stop reading: the reply closes the connection instead of draining an unbounded body.
-        request.pause();
-        reject(bodyTooLarge(limit));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-    };
-    const onError = (error: Error): void => {
-      cleanup();
-      reject(error);
-    };
-    const onClose = (): void => {
-      cleanup();
-      reject(new Error('The client closed the connection before sending the whole body.'));
-    };
-    request.on('data', onData);
-    request.on('end', onEnd);
-    request.on('error', onError);
-    request.on('close', onClose);
-  });
 }
 
 /**
