@@ -86,7 +86,8 @@ export async function runSweep(context: BenchContext): Promise<SweepResult> {
 /** Repetitions per level: `BENCH_REPS` (for A/B runs), else 2 (1 in quick mode). */
 function repetitions(quick: boolean): number {
   const reps = Number(process.env.BENCH_REPS ?? (quick ? 1 : 2));
-  if (!Number.isInteger(reps) || reps < 1) throw new Error(`BENCH_REPS: "${process.env.BENCH_REPS}" is not a positive integer`);
+  if (!Number.isInteger(reps) || reps < 1)
+    throw new Error(`BENCH_REPS: "${process.env.BENCH_REPS}" is not a positive integer`);
   return reps;
 }
 
