@@ -31,6 +31,7 @@ import {
   runInstructions,
   writeBaseline,
 } from './scenarios/instructions.ts';
+import { runMemory } from './scenarios/memory.ts';
 import { runParser } from './scenarios/parser.ts';
 import { runResume } from './scenarios/resume.ts';
 import { runSaturation } from './scenarios/saturation.ts';
@@ -41,6 +42,7 @@ import { runTtft } from './scenarios/ttft.ts';
 const SCENARIOS = {
   ttft: runTtft,
   sweep: runSweep,
+  memory: runMemory,
   saturation: runSaturation,
   idle: runIdle,
   resume: runResume,

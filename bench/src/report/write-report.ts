@@ -269,6 +269,42 @@ export function writeReport(results: Results, root: string): string[] {
     );
   }
 
+  const memory = scenarios.memory;
+  if (memory) {
+    out.push('## Memory per active stream', '');
+    out.push(
+      `${memory.streams.toLocaleString('en-US')} streams of ${memory.tokensPerStream} tokens at ${memory.rate} tokens/s, ` +
+        'all open through the measuring window (it ends before the first of them finishes), so that no run finishes, ' +
+        'is retained for resumes or is replaced while RSS is sampled. RSS per stream = (median RSS in the window − RSS ' +
+        'after warm-up and a full collection) / streams; it includes each stream’s upstream connection and garbage ' +
+        'not collected yet. The sweep’s RSS column above also carries its churn: at 1,000 × 30 tokens/s, 500 streams ' +
+        'finish every second and streamwell retains each finished run for resumes (5 minutes, ~4 kB per 60-token run).',
+      '',
+    );
+    out.push(streamsTable(results, memory.rows, { added: true }), '');
+    const ids = gatewayIds(memory.rows);
+    out.push(
+      chart(
+        chartDir,
+        'memory',
+        renderBarChart({
+          title: `RSS per active stream, ${memory.streams.toLocaleString('en-US')} open streams`,
+          unit: 'kB per stream (lower is better)',
+          categories: ids.map((id) => label(results, id)),
+          series: [
+            {
+              name: 'RSS / stream',
+              values: ids.map((id) => memory.rows[id as keyof typeof memory.rows]?.rssPerStreamKb),
+            },
+          ],
+          target: { value: 48, label: 'target 48 kB' },
+        }),
+        written,
+      ),
+      '',
+    );
+  }
+
   const saturation = scenarios.saturation;
   if (saturation) {
     out.push('## Saturation: relayed tokens per second on one core', '');

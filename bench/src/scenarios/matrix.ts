@@ -112,6 +112,7 @@ export async function runMatrix(
   variants: readonly MatrixVariant[],
   reps: number,
   streamwellEnv: Record<string, string> = {},
+  options: { readonly settleIn?: boolean } = {},
 ): Promise<MatrixResult> {
   const peers = await startPeers(context, ids, streamwellEnv);
   const cells: MatrixResult['cells'] = {};
@@ -129,7 +130,9 @@ export async function runMatrix(
     // second 26–29 % (the naive relay: 29 % and 23–25 %): the first repetition was measuring
     // the process's start-up, not the relay.
     const first = variants[0];
-    if (first !== undefined && !context.options.quick) {
+    // Left out (`settleIn: false`) where a cell's streams outlive it: their runs would still be
+    // going, server-side, in the first measured cell.
+    if (first !== undefined && !context.options.quick && options.settleIn !== false) {
       for (const peer of peers) {
         if (peer.pids().length === 0) continue; // direct: no gateway process
         await settleGateways(peers);
