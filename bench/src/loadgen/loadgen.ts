@@ -110,6 +110,8 @@ interface StreamsJob {
   measureMs: number;
   expectTokens: number;
   slow?: { count: number; prompt: string; readBytesPerSecond: number; expectTokens: number };
+  /** Keep every stream open this long after the window (the orchestrator measures meanwhile). */
+  holdMs?: number;
 }
 
 async function streams(job: StreamsJob) {
@@ -143,6 +145,7 @@ async function streams(job: StreamsJob) {
   notify({ type: 'mark', phase: 'measure-start', openStreams: open.size });
   await sleep(job.measureMs);
   notify({ type: 'mark', phase: 'measure-end', openStreams: open.size });
+  if (job.holdMs) await sleep(job.holdMs);
   stop = true;
   stopping.add(main);
   stopping.add(slowGroup);

@@ -29,6 +29,8 @@ export interface StreamsRow {
   readonly harnessCpuPct: number;
   /** (median RSS in the window − RSS after warm-up) / streams, kB (1,000 bytes). */
   readonly rssPerStreamKb: number;
+  /** (RSS after a full collection, streams still open − RSS after warm-up) / streams, kB; only with `collectAtEnd`. */
+  readonly rssCollectedPerStreamKb?: number;
   readonly rssMaxMb: number;
   readonly lost: number;
   readonly duplicated: number;
@@ -89,6 +91,7 @@ export function aggregateCells(
             median(perRep(cells, (cell) => (cell.resources.gatewayRssMedianBytes - baselineRss) / streams / 1000)) * 10,
           ) / 10
         : Number.NaN,
+    ...collectedRss(cells, baselineRss, streams),
     rssMaxMb: Math.round((Math.max(...cells.map((cell) => cell.resources.gatewayRssMaxBytes)) / MB) * 10) / 10,
     lost: cells.reduce((sum, cell) => sum + cell.main.lost + cell.slow.lost, 0),
     duplicated: cells.reduce((sum, cell) => sum + cell.main.duplicated + cell.slow.duplicated, 0),
@@ -103,4 +106,17 @@ export function aggregateCells(
   };
   for (const [key, value] of Object.entries(a)) if (value !== undefined) (extra as Record<string, number>)[key] = value;
   return { ...row, ...extra };
+}
+
+function collectedRss(
+  cells: readonly StreamsCell[],
+  baselineRss: number,
+  streams: number,
+): { rssCollectedPerStreamKb?: number } {
+  const values = cells.flatMap((cell) =>
+    cell.resources.gatewayRssCollectedBytes === undefined || baselineRss <= 0
+      ? []
+      : [(cell.resources.gatewayRssCollectedBytes - baselineRss) / streams / 1000],
+  );
+  return values.length === 0 ? {} : { rssCollectedPerStreamKb: Math.round(median(values) * 10) / 10 };
 }

@@ -111,6 +111,11 @@ export interface CellResources {
   readonly gatewayRssBeforeBytes: number;
   readonly gatewayRssMedianBytes: number;
   readonly gatewayRssMaxBytes: number;
+  /**
+   * With `collectAtEnd`: RSS after a full collection of the gateway, taken right after the window
+   * while every stream was still open (garbage not counted).
+   */
+  readonly gatewayRssCollectedBytes?: number;
 }
 
 /** Result of {@link runStreamsCell}. */
@@ -130,7 +135,16 @@ export interface StreamsJob {
   readonly measureMs: number;
   readonly expectTokens: number;
   readonly slow?: { count: number; prompt: string; readBytesPerSecond: number; expectTokens: number };
+  /**
+   * After the window, keep the streams open for a moment, collect the gateway's garbage
+   * (`global.gc()`) and read its RSS: memory per open stream without the garbage that the
+   * median RSS in the window carries, a number that depends on when collections happened.
+   */
+  readonly collectAtEnd?: boolean;
 }
+
+/** How long the load generator holds the streams open after the window for `collectAtEnd`. */
+const COLLECT_HOLD_MS = 2000;
 
 function tryRead(pids: readonly number[]): ProcReading {
   try {
@@ -152,6 +166,7 @@ export async function runStreamsCell(context: BenchContext, peer: RunningPeer, j
   let end: { gateway: ProcReading; harness: ProcReading; at: number } | undefined;
   let sampler: ReturnType<typeof startRssSampler> | undefined;
   let rss = { median: before.rssBytes, max: before.rssBytes };
+  let collected: Promise<number | undefined> | undefined;
   markHandler = (phase) => {
     const reading = { gateway: tryRead(gatewayPids), harness: tryRead(harnessPids), at: nowNs() };
     if (phase === 'measure-start') {
@@ -160,14 +175,23 @@ export async function runStreamsCell(context: BenchContext, peer: RunningPeer, j
     } else {
       end = reading;
       if (sampler) rss = sampler.stop();
+      if (job.collectAtEnd && gatewayPids.length > 0) {
+        const asked = nowNs();
+        collected = peer.gc().then(() =>
+          // Too late (the load generator let go of the streams): no number rather than a wrong one.
+          (nowNs() - asked) / 1e6 < COLLECT_HOLD_MS * 0.75 ? tryRead(gatewayPids).rssBytes : undefined,
+        );
+      }
     }
   };
   const result = await context.loadgen.request<Omit<StreamsCell, 'resources'>>({
     type: 'streams',
     target: peer.target as Target,
     ...job,
+    ...(job.collectAtEnd ? { holdMs: COLLECT_HOLD_MS } : {}),
   });
   markHandler = undefined;
+  const collectedRss = await collected;
   if (!start || !end) throw new Error('the load generator did not mark its measuring window');
   const windowMs = (end.at - start.at) / 1e6;
   const gatewayCpuMs = (end.gateway.cpuNs - start.gateway.cpuNs) / 1e6;
@@ -181,6 +205,7 @@ export async function runStreamsCell(context: BenchContext, peer: RunningPeer, j
       gatewayRssBeforeBytes: before.rssBytes,
       gatewayRssMedianBytes: rss.median,
       gatewayRssMaxBytes: rss.max,
+      ...(collectedRss === undefined ? {} : { gatewayRssCollectedBytes: collectedRss }),
     },
   };
 }

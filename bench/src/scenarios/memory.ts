@@ -46,6 +46,7 @@ export async function runMemory(context: BenchContext): Promise<MemoryResult> {
           warmupMs: quick ? 500 : 4000,
           measureMs: quick ? 800 : 6000,
           expectTokens: tokens,
+          collectAtEnd: true,
         },
       },
     ],
