@@ -143,8 +143,11 @@ export interface StreamsJob {
   readonly collectAtEnd?: boolean;
 }
 
-/** How long the load generator holds the streams open after the window for `collectAtEnd`. */
-const COLLECT_HOLD_MS = 2000;
+/**
+ * How long the load generator holds the streams open after the window for `collectAtEnd`: a
+ * full collection of a 300 MB heap takes a few hundred ms here; quick mode has small heaps.
+ */
+const COLLECT_HOLD_MS = { full: 2000, quick: 600 } as const;
 
 function tryRead(pids: readonly number[]): ProcReading {
   try {
@@ -167,6 +170,7 @@ export async function runStreamsCell(context: BenchContext, peer: RunningPeer, j
   let sampler: ReturnType<typeof startRssSampler> | undefined;
   let rss = { median: before.rssBytes, max: before.rssBytes };
   let collected: Promise<number | undefined> | undefined;
+  const holdMs = COLLECT_HOLD_MS[context.options.quick ? 'quick' : 'full'];
   markHandler = (phase) => {
     const reading = { gateway: tryRead(gatewayPids), harness: tryRead(harnessPids), at: nowNs() };
     if (phase === 'measure-start') {
@@ -179,7 +183,7 @@ export async function runStreamsCell(context: BenchContext, peer: RunningPeer, j
         const asked = nowNs();
         collected = peer.gc().then(() =>
           // Too late (the load generator let go of the streams): no number rather than a wrong one.
-          (nowNs() - asked) / 1e6 < COLLECT_HOLD_MS * 0.75 ? tryRead(gatewayPids).rssBytes : undefined,
+          (nowNs() - asked) / 1e6 < holdMs * 0.75 ? tryRead(gatewayPids).rssBytes : undefined,
         );
       }
     }
@@ -188,7 +192,7 @@ export async function runStreamsCell(context: BenchContext, peer: RunningPeer, j
     type: 'streams',
     target: peer.target as Target,
     ...job,
-    ...(job.collectAtEnd ? { holdMs: COLLECT_HOLD_MS } : {}),
+    ...(job.collectAtEnd ? { holdMs } : {}),
   });
   markHandler = undefined;
   const collectedRss = await collected;
