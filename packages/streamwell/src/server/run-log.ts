@@ -56,21 +56,26 @@ interface Packed {
   readonly layout: Uint32Array;
 }
 
+/** An event's entry: its index among the tokens or among the others, and its name's index. */
+function entry(ref: number, name: number): number {
+  return (ref << NAME_BITS) | name;
+}
+
 /**
  * The log of one run. Ids are consecutive from 1: the event at index `i` has id `i + 1`.
  * Not shared: the run owns it.
  */
 export class RunLog {
   // While live: plain arrays (appending is the hot path); `#packed` once the run has ended.
-  #names: number[] = [];
-  #refs: number[] = [];
+  // `#entries` holds one {@link entry} per event, the same encoding as the packed layout.
+  #entries: number[] = [];
   #tokens: string[] = [];
   #others: string[] = [];
   #packed: Packed | undefined;
 
   /** Number of events. */
   get length(): number {
-    return this.#packed?.events ?? this.#names.length;
+    return this.#packed?.events ?? this.#entries.length;
   }
 
   /**
@@ -80,8 +85,7 @@ export class RunLog {
    */
   appendToken(text: string): void {
     if (this.#packed !== undefined) throw new Error('RunLog: append after pack');
-    this.#names.push(TOKEN);
-    this.#refs.push(this.#tokens.length);
+    this.#entries.push(entry(this.#tokens.length, TOKEN));
     this.#tokens.push(text);
   }
 
@@ -95,8 +99,7 @@ export class RunLog {
     if (this.#packed !== undefined) throw new Error('RunLog: append after pack');
     const name = NAME_INDEX.get(event);
     if (name === undefined || name === TOKEN) throw new Error(`RunLog: not an event for appendEvent: ${event}`);
-    this.#names.push(name);
-    this.#refs.push(this.#others.length);
+    this.#entries.push(entry(this.#others.length, name));
     this.#others.push(json);
   }
 
@@ -113,67 +116,60 @@ export class RunLog {
    * @returns fresh records (the log keeps none)
    */
   after(after: number | undefined): RunEvent[] {
-    const start = Math.max(0, after ?? 0);
-    const events: RunEvent[] = [];
     const packed = this.#packed;
-    if (packed === undefined) {
-      for (let index = start; index < this.#names.length; index += 1) {
-        const name = this.#names[index] as number;
-        const ref = this.#refs[index] as number;
-        events.push({
-          id: index + 1,
-          event: STREAM_EVENT_NAMES[name] as StreamEventName,
-          json: name === TOKEN ? tokenJson(this.#tokens[ref] as string) : (this.#others[ref] as string),
-        });
-      }
-      return events;
-    }
-    const { events: count, tokens, layout, text, json } = packed;
-    for (let index = start; index < count; index += 1) {
-      const entry = layout[index] as number;
-      const name = entry & NAME_MASK;
-      const ref = entry >>> NAME_BITS;
-      const isToken = name === TOKEN;
-      // Where this piece's offsets start in `layout`, and where the piece ends.
-      const base = isToken ? count : count + tokens;
-      const from = ref === 0 ? 0 : (layout[base + ref - 1] as number);
-      const piece = (isToken ? text : json).slice(from, layout[base + ref]);
+    const count = this.length;
+    const events: RunEvent[] = [];
+    for (let index = Math.max(0, after ?? 0); index < count; index += 1) {
+      const value = (packed === undefined ? this.#entries[index] : packed.layout[index]) as number;
+      const name = value & NAME_MASK;
+      const ref = value >>> NAME_BITS;
+      const piece = packed === undefined ? this.#livePiece(name, ref) : packedPiece(packed, name, ref);
       events.push({
         id: index + 1,
         event: STREAM_EVENT_NAMES[name] as StreamEventName,
-        json: isToken ? tokenJson(piece) : piece,
+        json: name === TOKEN ? tokenJson(piece) : piece,
       });
     }
     return events;
   }
 
+  #livePiece(name: number, ref: number): string {
+    return (name === TOKEN ? this.#tokens[ref] : this.#others[ref]) as string;
+  }
+
   /** Packs the log for retention; nothing can be appended afterwards. Idempotent. */
   pack(): void {
     if (this.#packed !== undefined) return;
-    const count = this.#names.length;
+    const count = this.#entries.length;
     const tokens = this.#tokens.length;
     const layout = new Uint32Array(count + tokens + this.#others.length);
-    for (let index = 0; index < count; index += 1) {
-      layout[index] = ((this.#refs[index] as number) << NAME_BITS) | (this.#names[index] as number);
-    }
+    layout.set(this.#entries);
     writeEnds(this.#tokens, layout, count);
     writeEnds(this.#others, layout, count + tokens);
     // `join` builds flat strings (`+=` would build a rope of cons strings).
-    this.#packed = { text: this.#tokens.join(''), json: this.#others.join(''), events: count, tokens, layout };
-    this.#names = [];
-    this.#refs = [];
-    this.#tokens = [];
-    this.#others = [];
+    this.#setPacked({ text: this.#tokens.join(''), json: this.#others.join(''), events: count, tokens, layout });
   }
 
   /** Drops the events (the run left retention); {@link RunLog.text} stays for the run's holders. */
   clear(): void {
-    this.#packed = { text: this.text(), json: '', events: 0, tokens: 0, layout: new Uint32Array(0) };
-    this.#names = [];
-    this.#refs = [];
+    this.#setPacked({ text: this.text(), json: '', events: 0, tokens: 0, layout: new Uint32Array(0) });
+  }
+
+  #setPacked(packed: Packed): void {
+    this.#packed = packed;
+    this.#entries = [];
     this.#tokens = [];
     this.#others = [];
   }
+}
+
+/** The text of event piece `ref` (a token's text, or another event's JSON) in a packed log. */
+function packedPiece(packed: Packed, name: number, ref: number): string {
+  const isToken = name === TOKEN;
+  // Where this kind's end offsets start in the layout.
+  const base = isToken ? packed.events : packed.events + packed.tokens;
+  const from = ref === 0 ? 0 : (packed.layout[base + ref - 1] as number);
+  return (isToken ? packed.text : packed.json).slice(from, packed.layout[base + ref]);
 }
 
 /** Writes the end offset of each piece into `layout` from `at` on. */

@@ -118,8 +118,9 @@ export interface CreateRunOptions {
   readonly retention?: RetentionCounter;
 }
 
-// Bytes a retained event costs beyond its JSON text (object header, id, name): an estimate used
-// for the retention caps, not an exact heap size.
+// Bytes a retained event is counted beyond its JSON text: an upper-bound estimate for the
+// retention caps (a live log keeps a token's text and an array slot; a packed one far less),
+// not an exact heap size.
 const EVENT_OVERHEAD_BYTES = 48;
 
 const defaultDescribeError = (error: unknown): string =>
@@ -441,20 +442,20 @@ export class Run {
 
   /** Logs and delivers one event; a token passes its text, which is all the log keeps of it. */
   #emit(event: StreamEventName, json: string, tokenText?: string): void {
-    const id = ++this.#seq;
-    const record: RunEvent = { id, event, json };
     const size = json.length + event.length + EVENT_OVERHEAD_BYTES;
     if (this.#bytes + size > this.#limits.maxRunBytes && event !== 'done' && event !== 'error') {
       // Over the per-run cap: end the run clearly instead of dropping events a resume needs.
-      this.#seq -= 1;
       this.fail('retention_exceeded', `This reply exceeded the ${this.#limits.maxRunBytes}-byte retention limit.`);
       return;
     }
+    const id = ++this.#seq;
     this.#bytes += size;
     this.#retention.bytes += size;
     if (tokenText === undefined) this.#log.appendEvent(event, json);
     else this.#log.appendToken(tokenText);
+    // With nobody attached (a client between a drop and its resume) there is nothing to build.
     if (this.#subscribers.size === 0) return;
+    const record: RunEvent = { id, event, json };
     const frame = encodeRunEventFrame(record);
     if (this.#batching) {
       this.#batchRecords.push(record);
