@@ -150,13 +150,12 @@ async function main(): Promise<number> {
   heading(
     `streamwell bench (${env.mode}): ${env.cores} cores, ${env.cpu}, Node ${env.node}, peers ${peers.join(', ')}`,
   );
-  const profileDir = join(REPO_ROOT, 'bench/results/profiles');
   const options: BenchOptions = {
     quick: args.quick,
     peers,
     gatewayCore: pinned ? 1 : undefined,
     harnessCore: pinned ? 0 : undefined,
-    streamwellNodeFlags: args.profile ? ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${profileDir}`] : [],
+    profileDir: args.profile ? join(REPO_ROOT, 'bench/results/profiles') : undefined,
   };
   const mock = await startChild({ name: 'mock', script: 'bench/src/mock/mock-upstream.ts', core: options.harnessCore });
   const loadgen = await startChild({

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { join } from 'node:path';
 import { type Child, startChild } from '../lib/child.ts';
 import type { Target } from '../loadgen/targets.ts';
 import { startNginx } from './nginx.ts';
@@ -56,8 +57,8 @@ export interface PeerStartOptions {
   readonly core: number | undefined;
   /** Extra environment for the streamwell server (heartbeat interval...). */
   readonly streamwellEnv?: Record<string, string>;
-  /** Extra Node flags for the streamwell server (`--cpu-prof`...). */
-  readonly streamwellNodeFlags?: readonly string[];
+  /** Where `--cpu-prof` writes each Node gateway's profile (`<dir>/<peer>/`); undefined: no profiling. */
+  readonly profileDir?: string | undefined;
 }
 
 const APP_PATH = '/api/stream/message';
@@ -108,7 +109,12 @@ export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<
     script: SCRIPTS[id] as string,
     core: options.core,
     env: { MOCK_URL: mockUrl, ...(id === 'streamwell' ? options.streamwellEnv : {}) },
-    nodeFlags: ['--expose-gc', ...(id === 'streamwell' ? (options.streamwellNodeFlags ?? []) : [])],
+    nodeFlags: [
+      '--expose-gc',
+      ...(options.profileDir === undefined
+        ? []
+        : ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${join(options.profileDir, id)}`]),
+    ],
     built: id === 'streamwell',
   });
   return fromChild(id, child);

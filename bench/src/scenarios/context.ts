@@ -21,8 +21,11 @@ export interface BenchOptions {
   readonly gatewayCore: number | undefined;
   /** Core for mock + load generator. */
   readonly harnessCore: number | undefined;
-  /** Node flags for the streamwell server (`--cpu-prof ...` with `--profile`). */
-  readonly streamwellNodeFlags: readonly string[];
+  /**
+   * With `--profile`: every Node gateway runs with `--cpu-prof` and writes its profile to
+   * `<profileDir>/<peer>/`, so that streamwell's profile can be read next to the naive relay's.
+   */
+  readonly profileDir: string | undefined;
 }
 
 /** Shared state of a run. */
@@ -44,7 +47,7 @@ export function launchPeer(
     mockPort: context.mock.info.port as number,
     core: context.options.gatewayCore,
     streamwellEnv: { ...BASE_STREAMWELL_ENV, ...streamwellEnv },
-    streamwellNodeFlags: context.options.streamwellNodeFlags,
+    profileDir: context.options.profileDir,
   };
   return startPeer(id, options);
 }

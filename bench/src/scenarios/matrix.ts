@@ -81,20 +81,22 @@ export async function warmUp(context: BenchContext, peer: RunningPeer, count: nu
 const SETTLE_MAX_MS = 30_000;
 
 /**
- * Waits until every started gateway is idle (under 5 % of a core over 250 ms). A gateway that was
+ * Waits until every started gateway is idle (under 5 % of a core over 250 ms; 30 % per process when
+ * profiling, whose sampling thread alone keeps a process at ~10–15 % of a core). A gateway that was
  * overloaded in its own cell (the AI SDK at 1,000 streams) keeps working off its backlog for
  * seconds after the load generator let go; measured, it took ~95 % of the gateway core for ~5 s,
  * and the next peer's cell on that core ran at half speed with seconds of time to first token.
  */
-async function settleGateways(peers: readonly RunningPeer[]): Promise<void> {
+async function settleGateways(context: BenchContext, peers: readonly RunningPeer[]): Promise<void> {
   const pids = peers.flatMap((peer) => peer.pids());
   if (pids.length === 0) return;
+  const quiet = context.options.profileDir === undefined ? 0.05 : 0.3 * pids.length;
   const started = Date.now();
   let before = readProcs(pids).cpuNs;
   while (Date.now() - started < SETTLE_MAX_MS) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     const now = readProcs(pids).cpuNs;
-    if (now - before < 0.05 * 250e6) return;
+    if (now - before < quiet * 250e6) return;
     before = now;
   }
   warn(`the gateways were still busy after ${SETTLE_MAX_MS / 1000} s; measuring anyway`);
@@ -135,7 +137,7 @@ export async function runMatrix(
     if (first !== undefined && !context.options.quick && options.settleIn !== false) {
       for (const peer of peers) {
         if (peer.pids().length === 0) continue; // direct: no gateway process
-        await settleGateways(peers);
+        await settleGateways(context, peers);
         const { prompt, concurrency, rampMs, warmupMs, measureMs, expectTokens } = first.job;
         const cell = await runStreamsCell(context, peer, {
           prompt,
@@ -154,7 +156,7 @@ export async function runMatrix(
         cells[variant.name] = row;
         const order = peers.map((_, index) => peers[(index + rep) % peers.length] as RunningPeer);
         for (const peer of order) {
-          await settleGateways(peers);
+          await settleGateways(context, peers);
           const cell = await runStreamsCell(context, peer, variant.job);
           row[peer.id] = [...(row[peer.id] ?? []), cell];
           account(context, `${label} ${variant.name} ${peer.id}`, cell.main);
