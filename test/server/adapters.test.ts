@@ -10,10 +10,11 @@ import {
   createStreamHandler,
   handleNodeRequest,
   handleWebRequest,
+  type Provider,
   type RunRegistry,
   type SseCloseReason,
 } from 'streamwell/server';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createScriptedProvider } from './helpers/scripted-provider.ts';
 import { readSse, readSseText, textOf } from './helpers/sse-client.ts';
 
@@ -56,6 +57,8 @@ describe('Node adapter backpressure', () => {
     );
     const call = await scripted.call(0);
     const streamId = call.request.streamId;
+    // The connection attaches a turn after the run started (its headers follow the model request).
+    await vi.waitFor(() => expect(streams.openStreams).toBe(1));
     // 20 MB of tokens: more than the kernel's socket buffers can hide.
     for (let index = 0; index < 20_000; index += 1) call.tokens(BIG_TOKEN);
     call.end();
@@ -248,5 +251,74 @@ describe('Node adapter with a body parser in front', () => {
       body: JSON.stringify({ message: 'hi' }),
     });
     expect(textOf((await readSse(response)).events)).toBe('parsed');
+  });
+});
+
+describe('Node adapter: the model request goes out before the client headers', () => {
+  /**
+   * A provider that, like undici, queues its request write with `setImmediate` when the run
+   * calls it, and records when that write ran; the server records when the reply's headers are
+   * committed. Both in one process, so the order is exact.
+   */
+  async function serve(order: string[], options: { destroyWhenHandled?: boolean } = {}): Promise<number> {
+    const provider: Provider = {
+      name: 'ordered',
+      model: 'ordered',
+      async *stream() {
+        setImmediate(() => order.push('upstream request written'));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        yield { type: 'text', text: 'hi' };
+        yield { type: 'finish', finishReason: 'stop' };
+      },
+    };
+    registry = createRunRegistry({ provider, checkpointEvery: 0 });
+    const streams = createStreamHandler({ registry });
+    server = createServer((request, response) => {
+      const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => typeof response;
+      response.writeHead = ((...args: unknown[]) => {
+        order.push(`${request.method} headers committed`);
+        return writeHead(...args);
+      }) as typeof response.writeHead;
+      void handleNodeRequest(streams, request, response).then(() => {
+        // The client is gone after the core answered but before the adapter's deferred write.
+        if (options.destroyWhenHandled === true) response.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    return (server.address() as AddressInfo).port;
+  }
+
+  it('commits a started run’s headers after the provider’s queued request write; a resume’s at once', async () => {
+    const order: string[] = [];
+    const port = await serve(order);
+    const started = await fetch(`http://127.0.0.1:${port}/api/stream/message`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'order' }),
+    });
+    const streamId = started.headers.get('x-stream-id') ?? '';
+    expect(textOf((await readSse(started)).events)).toBe('hi');
+    expect(order).toEqual(['upstream request written', 'POST headers committed']);
+
+    // A resume starts no model request: nothing to wait for, its headers go out in the same turn.
+    order.length = 0;
+    const resumed = await fetch(`http://127.0.0.1:${port}/api/streams/${streamId}?after=0`);
+    expect(textOf((await readSse(resumed)).events)).toBe('hi');
+    expect(order).toEqual(['GET headers committed']);
+  });
+
+  it('writes nothing when the response was destroyed before its turn came; the run goes on for a resume', async () => {
+    const order: string[] = [];
+    const port = await serve(order, { destroyWhenHandled: true });
+    const started = fetch(`http://127.0.0.1:${port}/api/stream/message`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'leave' }),
+    });
+    await expect(started).rejects.toThrow();
+    await vi.waitFor(() => expect(order).toContain('upstream request written'));
+    expect(order).not.toContain('POST headers committed');
+    // The run was started and waits for a resume within its grace period.
+    expect(registry?.activeCount).toBe(1);
   });
 });

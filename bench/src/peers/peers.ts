@@ -111,6 +111,7 @@ export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<
     env: { MOCK_URL: mockUrl, ...(id === 'streamwell' ? options.streamwellEnv : {}) },
     nodeFlags: [
       '--expose-gc',
+      ...(id === 'streamwell' ? (process.env.BENCH_STREAMWELL_FLAGS?.split(' ').filter(Boolean) ?? []) : []),
       ...(options.profileDir === undefined
         ? []
         : ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${join(options.profileDir, id)}`]),

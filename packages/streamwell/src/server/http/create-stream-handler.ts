@@ -212,11 +212,17 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
     onClose: onStreamClose === undefined ? undefined : (connection, reason) => onStreamClose(connection.run, reason),
   };
 
-  function streamReply(run: Run, after: number | undefined, corsHeaders: HttpHeaders): SseStreamReply {
+  function streamReply(
+    run: Run,
+    after: number | undefined,
+    corsHeaders: HttpHeaders,
+    startedRun = false,
+  ): SseStreamReply {
     return {
       type: 'stream',
       status: 200,
       streamId: run.id,
+      startedRun,
       headers: {
         ...SSE_HEADERS,
         [STREAM_ID_HEADER]: run.id,
@@ -246,7 +252,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
     });
     options.onStreamOpen?.({ endpoint: 'start', run, after: undefined, created, principal });
     // The whole run from `start`, also for a repeated Idempotency-Key: the client sees one stream.
-    return streamReply(run, undefined, corsHeaders);
+    return streamReply(run, undefined, corsHeaders, created);
   }
 
   function resume(

@@ -153,6 +153,16 @@ export async function handleNodeRequest(
     // The client left while we read its body: a started run waits for a resume (grace period).
     return true;
   }
-  writeNodeReply(reply, request, response);
+  if (reply.type === 'stream' && reply.startedRun === true) {
+    // The run's model request was queued in this turn (undici writes it from a `setImmediate`):
+    // commit our headers behind it, so the model request goes out first (SseStreamReply.startedRun).
+    setImmediate(writeStartedReply, reply, request, response);
+  } else writeNodeReply(reply, request, response);
   return true;
+}
+
+/** Writes a started run's reply a turn later, unless the client left in between (the run then waits for a resume). */
+function writeStartedReply(reply: HttpReply, request: IncomingMessage, response: ServerResponse): void {
+  if (response.destroyed || response.writableEnded) return;
+  writeNodeReply(reply, request, response);
 }

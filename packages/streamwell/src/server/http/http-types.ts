@@ -74,6 +74,16 @@ export interface SseStreamReply {
   /** The stream id (also in the `X-Stream-Id` header). */
   readonly streamId: string;
   /**
+   * True when this request started the run, so its model request is being sent in this same
+   * turn of the event loop. An adapter that can should commit the headers one turn later (Node:
+   * `setImmediate`, queued behind the HTTP client's own write) so that the model request reaches
+   * the wire before the client's headers: the model's answer is what the client waits for, and
+   * on the benchmark's VM the header write in between held the model request back ~0.2 ms
+   * (docs/benchmarks.md, finding 11). A later `open` is safe here: a run opened from its start
+   * replays from the first event, so no cursor decision can go stale.
+   */
+  readonly startedRun?: boolean;
+  /**
    * Starts writing: the backlog in one write, then live events. Call it synchronously after the
    * headers are committed, in the same tick as the reply was produced, so that the decision made
    * for the cursor still holds. The adapter must call `close()` on the handle when its
