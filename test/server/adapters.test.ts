@@ -322,3 +322,63 @@ describe('Node adapter: the model request goes out before the client headers', (
     expect(registry?.activeCount).toBe(1);
   });
 });
+
+describe('Node adapter: the last event and the end of the response', () => {
+  /** Records what each socket-level write (`_write` / `_writev`: one syscall each) carried. */
+  async function serveRecording(writes: string[][]) {
+    const scripted = createScriptedProvider();
+    registry = createRunRegistry({ provider: scripted.provider, checkpointEvery: 0 });
+    const streams = createStreamHandler({ registry });
+    server = createServer((request, response) => {
+      const socket = response.socket as unknown as {
+        _write(chunk: unknown, encoding: string, callback: () => void): void;
+        _writev(chunks: { chunk: unknown }[], callback: () => void): void;
+      };
+      const record: string[] = [];
+      writes.push(record);
+      const write = socket._write.bind(socket);
+      const writev = socket._writev.bind(socket);
+      socket._write = (chunk, encoding, callback) => {
+        record.push(String(chunk));
+        write(chunk, encoding, callback);
+      };
+      socket._writev = (chunks, callback) => {
+        record.push(chunks.map((entry) => String(entry.chunk)).join(''));
+        writev(chunks, callback);
+      };
+      void handleNodeRequest(streams, request, response);
+    });
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    return { port: (server.address() as AddressInfo).port, scripted, streams };
+  }
+
+  it('leave in one socket write, live and when a finished run is replayed', async () => {
+    const writes: string[][] = [];
+    const { port, scripted, streams } = await serveRecording(writes);
+    const body = JSON.stringify({ message: 'end it' });
+    const exchange = rawExchange(
+      port,
+      `POST /api/stream/message HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      (text) => text.endsWith('\r\n0\r\n\r\n'),
+    );
+    const call = await scripted.call(0);
+    // Live: the client is attached before the reply streams and ends.
+    await vi.waitFor(() => expect(streams.openStreams).toBe(1));
+    call.tokens('one', ' two');
+    call.end();
+    const live = await exchange;
+    const streamId = /x-stream-id: (\S+)/i.exec(live)?.[1] ?? '';
+    const liveLast = writes[0]?.at(-1) ?? '';
+    expect(liveLast).toContain('event: done');
+    expect(liveLast.endsWith('\r\n0\r\n\r\n')).toBe(true);
+
+    const replay = await rawExchange(port, `GET /api/streams/${streamId} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, (text) =>
+      text.endsWith('\r\n0\r\n\r\n'),
+    );
+    expect(replay).toContain('one');
+    const replayLast = writes[1]?.at(-1) ?? '';
+    expect(replayLast).toContain('event: done');
+    expect(replayLast).toContain(' two');
+    expect(replayLast.endsWith('\r\n0\r\n\r\n')).toBe(true);
+  });
+});

@@ -92,6 +92,22 @@ class NodeSseSink implements SseSink {
     if (!this.#response.writableEnded) this.#response.end();
   }
 
+  endWith(chunk: string): void {
+    const socket = this.#socket;
+    if (socket === undefined || this.#response.writableEnded) {
+      this.write(chunk);
+      this.end();
+      return;
+    }
+    // Corked, the chunk waits for the response's terminating chunk; `end()` then uncorks the
+    // socket fully (Node's OutgoingMessage.end) and both leave in one `writev`.
+    socket.cork();
+    this.write(chunk);
+    this.#response.end();
+    // Only for a Node whose `end()` would not uncork: a corked socket never sends.
+    if (socket.writableCorked > 0) socket.uncork();
+  }
+
   abort(): void {
     // Frees the buffered bytes now; the client sees a dropped connection and resumes.
     this.#response.destroy();

@@ -53,6 +53,12 @@ export interface SseSink {
   /** Ends the response. Idempotent. */
   end(): void;
   /**
+   * Writes a last chunk and ends the response, in one transport write where the transport
+   * allows it (the Node sink: the event and HTTP's terminating chunk in one `writev`, one
+   * syscall less per stream). Falls back to {@link SseSink.write} then {@link SseSink.end}.
+   */
+  endWith?(chunk: string): void;
+  /**
    * Drops the response at once, discarding what is still buffered (a client that stopped
    * reading: ending gracefully would keep its buffer alive until the socket times out).
    * Falls back to {@link SseSink.end} when absent.

@@ -74,29 +74,33 @@ export class SseConnection implements RunSubscriber, SseStreamHandle {
     this.#detach = attachment.detach;
     this.#hub.heartbeat.add(this);
     const backlog = attachment.backlog;
-    if (backlog.length > 0) {
-      let text = '';
-      for (const event of backlog) text += encodeRunEventFrame(event);
+    let text = '';
+    for (const event of backlog) text += encodeRunEventFrame(event);
+    // A finished run: its whole backlog and the end of the response in one write.
+    if (this.run.status !== 'running') {
+      this.finish('end', text);
+      return;
+    }
+    if (text !== '') {
       // A resume may legitimately replay a long reply in one go: allow the cap on top of it.
       this.#limit = this.#hub.maxBufferedBytes + text.length;
       this.#write(text);
     }
-    if (this.run.status !== 'running') this.finish('end');
   }
 
   /** Live event from the run: one write of the shared frame. */
   onEvent(event: RunEvent, frame: string): void {
     if (this.#closed) return;
-    this.#write(frame);
-    if (event.event === 'done' || event.event === 'error') this.finish('end');
+    if (event.event === 'done' || event.event === 'error') this.finish('end', frame);
+    else this.#write(frame);
   }
 
   /** Live events of one upstream read: one write of their joined frames. */
   onEvents(events: readonly RunEvent[], frames: string): void {
     if (this.#closed) return;
-    this.#write(frames);
     const last = events[events.length - 1];
-    if (last !== undefined && (last.event === 'done' || last.event === 'error')) this.finish('end');
+    if (last !== undefined && (last.event === 'done' || last.event === 'error')) this.finish('end', frames);
+    else this.#write(frames);
   }
 
   /** The run left retention. */
@@ -118,14 +122,21 @@ export class SseConnection implements RunSubscriber, SseStreamHandle {
    * Ends the response and detaches from the run. Idempotent.
    *
    * @param reason - why, for logs and metrics
+   * @param last - frames to write before the end, together with it where the sink can
    */
-  finish(reason: SseCloseReason): void {
+  finish(reason: SseCloseReason, last = ''): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#detach?.();
     this.#hub.heartbeat.remove(this);
-    if (reason === 'slow_consumer' && this.#sink.abort !== undefined) this.#sink.abort();
-    else this.#sink.end();
+    const sink = this.#sink;
+    if (reason === 'slow_consumer' && sink.abort !== undefined) sink.abort();
+    else if (last === '') sink.end();
+    else if (sink.endWith !== undefined) sink.endWith(last);
+    else {
+      sink.write(last);
+      sink.end();
+    }
     this.#hub.onClose?.(this, reason);
   }
 
