@@ -143,6 +143,15 @@ async function main(): Promise<number> {
   });
   const nginx = args.peers.includes('nginx') ? nginxUsable() : undefined;
   const peers = args.peers.filter((id) => id !== 'nginx' || nginx !== undefined);
+  const latest = join(REPO_ROOT, 'bench/results/latest.json');
+  if (args.peers.includes('nginx') && nginx === undefined && args.out === latest) {
+    // The report compares every peer; one without the C floor must not replace it.
+    args.out = join(REPO_ROOT, 'bench/results/partial.json');
+    args.docs = false;
+    warn(
+      'without nginx this full run is written as a partial run (bench/results/partial.json); the report is left alone',
+    );
+  }
   const pinned = canPin() && cpus().length >= 2;
   if (!pinned) warn('taskset or a second core is missing: processes are not pinned; numbers are indicative only');
   if (pinned) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
