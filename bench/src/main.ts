@@ -64,6 +64,11 @@ interface Args {
   updateBaseline: boolean;
 }
 
+/** Where a run writes its results unless `--out` says otherwise. */
+function resultsFile(quick: boolean, partial: boolean): string {
+  return join(REPO_ROOT, 'bench/results', quick ? 'latest-quick.json' : partial ? 'partial.json' : 'latest.json');
+}
+
 function parseArgs(argv: readonly string[]): Args {
   const value = (name: string): string | undefined => {
     const index = argv.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
@@ -81,8 +86,7 @@ function parseArgs(argv: readonly string[]): Args {
   if (!peers.includes('direct')) peers.unshift('direct');
   // A run of some scenarios or some peers must not overwrite the full run's results and report.
   const partial = value('only') !== undefined || value('peers') !== undefined;
-  const file = quick ? 'latest-quick.json' : partial ? 'partial.json' : 'latest.json';
-  const out = resolve(value('out') ?? join(REPO_ROOT, 'bench/results', file));
+  const out = resolve(value('out') ?? resultsFile(quick, partial));
   return {
     quick,
     only,
@@ -143,10 +147,9 @@ async function main(): Promise<number> {
   });
   const nginx = args.peers.includes('nginx') ? nginxUsable() : undefined;
   const peers = args.peers.filter((id) => id !== 'nginx' || nginx !== undefined);
-  const latest = join(REPO_ROOT, 'bench/results/latest.json');
-  if (args.peers.includes('nginx') && nginx === undefined && args.out === latest) {
+  if (args.peers.includes('nginx') && nginx === undefined && args.out === resultsFile(false, false)) {
     // The report compares every peer; one without the C floor must not replace it.
-    args.out = join(REPO_ROOT, 'bench/results/partial.json');
+    args.out = resultsFile(false, true);
     args.docs = false;
     warn(
       'without nginx this full run is written as a partial run (bench/results/partial.json); the report is left alone',

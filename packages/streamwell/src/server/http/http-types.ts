@@ -92,8 +92,8 @@ export interface SseStreamReply {
   /**
    * Starts writing: the backlog in one write, then live events. Call it synchronously after the
    * headers are committed, in the same tick as the reply was produced, so that the decision made
-   * for the cursor still holds. The adapter must call `close()` on the handle when its
-   * connection closes.
+   * for the cursor still holds (a {@link SseStreamReply.startedRun} reply may be opened a turn
+   * later). The adapter must call `close()` on the handle when its connection closes.
    *
    * @param sink - the adapter's writer
    * @returns the handle
