@@ -16,6 +16,7 @@ import {
   type ProviderEvent,
   type ProviderRequest,
   type RunEvent,
+  SSE_EVENT_ENCODER,
 } from 'streamwell/server';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FAKE_TOKENS, type FakeOpenAI } from '../helpers/fake-openai.ts';
@@ -222,8 +223,8 @@ describe('run: provider batches', () => {
     const batched: { events: RunEvent[]; frames: string }[] = [];
     const single: RunEvent[] = [];
     registry.attach(run, undefined, {
-      onEvent: (event, frame) => batched.push({ events: [event], frames: frame }),
-      onEvents: (events, frames) => batched.push({ events: [...events], frames }),
+      onEvent: (event, batch) => batched.push({ events: [event], frames: batch.encode(SSE_EVENT_ENCODER) }),
+      onEvents: (batch) => batched.push({ events: [...batch.events], frames: batch.encode(SSE_EVENT_ENCODER) }),
     });
     registry.attach(run, undefined, { onEvent: (event) => single.push(event) });
     await run.finished;
@@ -257,7 +258,7 @@ describe('run: provider batches', () => {
     const seen: string[] = [];
     registry.attach(run, undefined, {
       onEvent: (event) => seen.push(event.event),
-      onEvents: (events) => seen.push(...events.map((event) => event.event)),
+      onEvents: (batch) => seen.push(...batch.events.map((event) => event.event)),
     });
     const summary = await run.finished;
     expect(summary.outcome).toBe('retention_exceeded');

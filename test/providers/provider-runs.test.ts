@@ -7,9 +7,9 @@ import {
   createAgentsProvider,
   createOpenAICompatibleProvider,
   createRunRegistry,
+  type LocalRunRegistry,
   type Provider,
   type Run,
-  type RunRegistry,
 } from 'streamwell/server';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_FAKE_TOKENS, type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
@@ -36,7 +36,7 @@ function eventsOf(run: Run): Array<{ event: string; data: Record<string, unknown
 }
 
 /** Resolves once the run has emitted at least one token. */
-function firstToken(registry: RunRegistry, run: Run): Promise<void> {
+function firstToken(registry: LocalRunRegistry, run: Run): Promise<void> {
   return new Promise((resolve) => {
     const attachment = registry.attach(run, undefined, {
       onEvent(event) {
@@ -50,7 +50,7 @@ function firstToken(registry: RunRegistry, run: Run): Promise<void> {
 describe.each(kinds)('$name provider in a run', ({ create }) => {
   let fake: FakeOpenAI;
   let provider: Closable;
-  let registry: RunRegistry;
+  let registry: LocalRunRegistry;
 
   beforeEach(async () => {
     fake = await startFakeOpenAI();

@@ -10,15 +10,15 @@ import {
   createStreamHandler,
   handleNodeRequest,
   handleWebRequest,
+  type LocalRunRegistry,
   type Provider,
-  type RunRegistry,
   type SseCloseReason,
 } from 'streamwell/server';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createScriptedProvider } from './helpers/scripted-provider.ts';
 import { readSse, readSseText, textOf } from './helpers/sse-client.ts';
 
-let registry: RunRegistry | undefined;
+let registry: LocalRunRegistry | undefined;
 let server: Server | undefined;
 afterEach(async () => {
   registry?.close();

@@ -60,7 +60,7 @@ describe('timeouts', () => {
     const call = await scripted.call(0);
     call.tokens('a');
     await readSse(response, ({ events }) => events.some((event) => event.event === 'token'));
-    const run = server.app.context.registry.get(streamId, undefined);
+    const run = server.app.context.localRuns.get(streamId, undefined);
     await run?.finished;
     expect(run?.outcome).toBe('abandoned');
     expect(call.aborted).toBe(true);

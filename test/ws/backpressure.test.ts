@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRunRegistry, type Provider, type RunRegistry, serveWebSocket } from 'streamwell/server';
+import { createRunRegistry, type LocalRunRegistry, type Provider, serveWebSocket } from 'streamwell/server';
 import { afterEach, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { WebSocketServer } from 'ws';
@@ -31,7 +31,7 @@ const provider: Provider = {
 };
 
 let server: Server | undefined;
-let registry: RunRegistry | undefined;
+let registry: LocalRunRegistry | undefined;
 const clients: TestClient[] = [];
 
 afterEach(async () => {
@@ -51,7 +51,7 @@ it('drops the subscriber of a reader that never reads, keeps buffered bytes boun
     wss.handleUpgrade(request, socket, head, (ws) => {
       serverSockets.push(ws);
       serveWebSocket(ws, {
-        registry: registry as RunRegistry,
+        registry: registry as LocalRunRegistry,
         maxBufferedBytes: CAP,
         heartbeatMs: 0,
         onSlowConsumer: (streamId, bufferedAmount) => drops.push({ streamId, bufferedAmount }),

@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import {
   createDemoProvider,
   createRunRegistry,
+  type LocalRunRegistry,
   type Provider,
-  type RunRegistry,
   type RunRegistryOptions,
   StreamwellError,
 } from 'streamwell/server';
@@ -71,7 +71,7 @@ export interface WsServerOptions {
 /** A running test server. */
 export interface WsServer {
   readonly server: Server;
-  readonly registry: RunRegistry;
+  readonly registry: LocalRunRegistry;
   readonly route: WebSocketRoute;
   readonly url: string;
   readonly port: number;

@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { Provider, RunRegistry, StreamHandler } from 'streamwell/server';
+import type { LocalRunRegistry, Provider, RunRegistry, StreamHandler } from 'streamwell/server';
 import type { ServerConfig } from './config.ts';
 import type { ServerMetrics } from './create-server-metrics.ts';
 
@@ -15,7 +15,10 @@ import type { ServerMetrics } from './create-server-metrics.ts';
 export interface AppContext {
   readonly config: ServerConfig;
   readonly provider: Provider;
+  /** Where streams start and are found: the in-process registry, or the Redis one (`REDIS_URL`). */
   readonly registry: RunRegistry;
+  /** The runs this process produces (the same object as `registry` without `REDIS_URL`). */
+  readonly localRuns: LocalRunRegistry;
   /** The framework-agnostic HTTP core serving `/api/stream/message` and `/api/streams/*`. */
   readonly streams: StreamHandler;
   readonly log: Logger;

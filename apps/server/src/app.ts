@@ -17,8 +17,8 @@ import {
   createProviderFromConfig,
   createRunRegistry,
   createStreamHandler,
+  type LocalRunRegistry,
   type Provider,
-  type RunRegistry,
   type StreamHandler,
 } from 'streamwell/server';
 import type { AppContext } from './app-context.ts';
@@ -86,7 +86,7 @@ function createContext(config: ServerConfig, deps: AppDeps, log: Logger): AppCon
       llmApiKey: config.llmApiKey,
       llmModel: config.llmModel,
     });
-  let registry: RunRegistry | undefined;
+  let registry: LocalRunRegistry | undefined;
   let streams: StreamHandler | undefined;
   const metrics = createServerMetrics({
     activeRuns: () => registry?.activeCount ?? 0,
@@ -130,7 +130,7 @@ function createContext(config: ServerConfig, deps: AppDeps, log: Logger): AppCon
         if (info.created) {
           const run = info.run;
           log.debug(
-            { streamId: run.id, threadId: run.threadId, provider: run.provider.name, model: run.provider.model },
+            { streamId: run.id, threadId: run.threadId, provider: provider.name, model: provider.model },
             'run started',
           );
         }
@@ -154,6 +154,7 @@ function createContext(config: ServerConfig, deps: AppDeps, log: Logger): AppCon
     config,
     provider,
     registry,
+    localRuns: registry,
     streams,
     log,
     metrics,

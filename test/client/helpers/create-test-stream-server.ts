@@ -14,10 +14,11 @@ import {
   createRunRegistry,
   encodeSseComment,
   encodeSseEvent,
+  type LocalRunRegistry,
   type Provider,
   type Run,
   type RunAttachment,
-  type RunRegistry,
+  SSE_EVENT_ENCODER,
   SSE_HEADERS,
   STREAM_ID_HEADER,
 } from 'streamwell/server';
@@ -64,7 +65,7 @@ export interface TestStreamServerOptions {
 export interface TestStreamServer {
   readonly url: string;
   readonly requests: SeenRequest[];
-  readonly registry: RunRegistry;
+  readonly registry: LocalRunRegistry;
   /** How many times the provider was asked for a reply (model calls). */
   readonly modelCalls: () => number;
   /** The last run started. */
@@ -150,8 +151,8 @@ export async function createTestStreamServer(options: TestStreamServerOptions = 
     };
     if (options.retryMs !== undefined) write(`retry: ${options.retryMs}\n\n`);
     attachment = registry.attach(run, after, {
-      onEvent(event, frame) {
-        write(frame);
+      onEvent(event, batch) {
+        write(batch.encode(SSE_EVENT_ENCODER));
         if (event.event === 'done' || event.event === 'error') finish();
       },
       onEvicted: () => finish(),

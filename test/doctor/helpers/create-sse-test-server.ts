@@ -13,9 +13,9 @@ import {
   encodeSseComment,
   encodeSseEvent,
   isTerminalEventName,
+  type LocalRunRegistry,
   type Provider,
   type RunEvent,
-  type RunRegistry,
   SSE_HEADERS,
 } from 'streamwell/server';
 import { WebSocketServer } from 'ws';
@@ -41,7 +41,7 @@ export interface SseTestServerOptions {
 export interface SseTestServer {
   /** e.g. http://127.0.0.1:PORT */
   readonly origin: string;
-  readonly registry: RunRegistry;
+  readonly registry: LocalRunRegistry;
   close(): Promise<void>;
 }
 
@@ -90,7 +90,7 @@ function preflight(options: SseTestServerOptions, request: http.IncomingMessage,
 
 function streamRun(
   options: SseTestServerOptions,
-  registry: RunRegistry,
+  registry: LocalRunRegistry,
   runId: string,
   after: number | undefined,
   request: http.IncomingMessage,
@@ -129,7 +129,10 @@ function streamRun(
     lastWrite = performance.now();
     if (isTerminalEventName(event.event)) finish();
   };
-  const attachment = registry.attach(run, after, { onEvent: write, onEvicted: finish });
+  const attachment = registry.attach(run, after, {
+    onEvent: (event) => write(event, encodeSseEvent(event.id, event.event, event.json)),
+    onEvicted: finish,
+  });
   for (const event of attachment.backlog) {
     if (response.writableEnded) break;
     write(event, encodeSseEvent(event.id, event.event, event.json));
@@ -155,7 +158,7 @@ async function readBody(request: http.IncomingMessage): Promise<string> {
   return body;
 }
 
-function serveWebSocket(server: http.Server, registry: RunRegistry): WebSocketServer {
+function serveWebSocket(server: http.Server, registry: LocalRunRegistry): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (request, socket, head) => {
     if (request.url !== '/ws/stream') {

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeSseEvent } from '../protocol/index.ts';
+import { encodeRunEventFrame, SSE_EVENT_ENCODER } from './http/sse-event-encoder.ts';
 import type { Provider, ProviderEvent, ProviderRequest } from './provider.ts';
-import { encodeRunEventFrame, type RunEvent } from './run.ts';
-import { createRunRegistry, createStreamId, type RunRegistry } from './run-registry.ts';
+import type { RunEvent } from './run.ts';
+import { createRunRegistry, createStreamId, type LocalRunRegistry } from './run-registry.ts';
 import { createThreadStore } from './thread-store.ts';
 
 /** A provider driven by the test: it yields what `push` gives it and records the abort. */
@@ -50,7 +51,7 @@ function createScriptedProvider() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
-let registry: RunRegistry | undefined;
+let registry: LocalRunRegistry | undefined;
 afterEach(() => {
   registry?.close();
   registry = undefined;
@@ -102,7 +103,7 @@ describe('run registry', () => {
     registry = createRunRegistry({ provider: scripted.provider, checkpointEvery: 0 });
     const { run } = registry.start({ message: 'hi' });
     const frames: string[] = [];
-    registry.attach(run, undefined, { onEvent: (_event, frame) => frames.push(frame) });
+    registry.attach(run, undefined, { onEvent: (_event, batch) => frames.push(batch.encode(SSE_EVENT_ENCODER)) });
     scripted.push(
       { type: 'text', text: 'line\r\nbreak' },
       { type: 'weird\nevent: injected', text: 'x' } as unknown as ProviderEvent,

@@ -6,16 +6,11 @@
  * @module
  */
 import { StreamwellError } from '../errors/index.ts';
+import { createMemoryRunEventLog } from './memory-run-event-log.ts';
 import type { Provider } from './provider.ts';
-import {
-  createRun,
-  type RetentionCounter,
-  type Run,
-  type RunAttachment,
-  type RunLimits,
-  type RunObserver,
-  type RunSubscriber,
-} from './run.ts';
+import { createRun, type RetentionCounter, type Run, type RunLimits, type RunObserver } from './run.ts';
+import type { RunAttachment, RunLogReplica, RunSubscriber } from './run-event-log.ts';
+import type { RunHandle } from './run-handle.ts';
 import { createThreadStore, type ThreadStore } from './thread-store.ts';
 
 /** Options of {@link createRunRegistry}. Every limit has a default. */
@@ -47,6 +42,23 @@ export interface RunRegistryOptions {
   readonly createId?: () => string;
   /** Maps a provider failure to a client-safe message. */
   readonly describeError?: (error: unknown) => string;
+  /**
+   * A shared store's copy of each run's log (several instances): called once per started run.
+   * Used by store adapters such as `createRedisRunRegistry`; leave unset for one process.
+   */
+  readonly replicaFor?: (run: RunIdentity) => RunLogReplica | undefined;
+  /**
+   * Asked before a run nobody here follows is stopped as abandoned: resolve true when a reader
+   * elsewhere (another instance) still follows it, and the grace period starts over.
+   */
+  readonly followedElsewhere?: (streamId: string) => Promise<boolean>;
+}
+
+/** Who a run is, before it starts. */
+export interface RunIdentity {
+  readonly id: string;
+  readonly threadId: string;
+  readonly owner: string | undefined;
 }
 
 /** Run hooks plus registry-level ones. */
@@ -64,40 +76,52 @@ export interface StartRequest {
   readonly threadId?: string | undefined;
   readonly owner?: string | undefined;
   readonly idempotencyKey?: string | undefined;
+  /**
+   * A stream id made by the caller (a store adapter that claims it before the run starts).
+   * @internal
+   */
+  readonly streamId?: string | undefined;
 }
 
 /** Result of {@link RunRegistry.start}. */
-export interface StartResult {
-  readonly run: Run;
+export interface StartResult<R extends RunHandle = RunHandle> {
+  readonly run: R;
   /** False when an idempotency key matched an existing run (no second model call). */
   readonly created: boolean;
 }
 
-/** The registry. */
+/**
+ * The registry port that transports use: where runs start and where a stream id leads to its
+ * run, in this process ({@link createRunRegistry}) or in a store shared by several instances
+ * (`createRedisRunRegistry`). A call may answer synchronously or with a promise; transports
+ * accept both.
+ */
 export interface RunRegistry {
   /**
    * Starts a run (or returns the run an idempotency key already started).
    *
    * @throws StreamwellError `too_many_streams` (429), `shutting_down` (503),
-   *   `idempotency_conflict` (409), `not_found` (404, a thread of another principal)
+   *   `idempotency_conflict` (409), `not_found` (404, a thread of another principal),
+   *   `store_unavailable` (503, a shared store)
    */
-  start(request: StartRequest): StartResult;
+  start(request: StartRequest): StartResult | Promise<StartResult>;
   /**
    * The run with this id if it is retained and belongs to `owner`; otherwise undefined (a run of
    * another principal is reported as unknown, so ids cannot be probed).
    */
-  get(streamId: string, owner: string | undefined): Run | undefined;
+  get(streamId: string, owner: string | undefined): RunHandle | undefined | Promise<RunHandle | undefined>;
   /**
-   * Attaches a subscriber, tracking it for the disconnect grace period.
-   * Detach when the connection closes.
+   * Attaches a subscriber to a run this registry returned, tracking it for the disconnect grace
+   * period. Detach when the connection closes.
    */
-  attach(run: Run, after: number | undefined, subscriber: RunSubscriber): RunAttachment;
+  attach(run: RunHandle, after: number | undefined, subscriber: RunSubscriber): RunAttachment;
   /**
-   * Cancels a run. Idempotent: a finished run is left as it is.
+   * Cancels a run and its upstream call, wherever it is produced. Idempotent: a finished run is
+   * left as it is.
    *
-   * @returns the run's status after the call, or undefined for an unknown stream
+   * @returns the run after the call (its final status once known), or undefined for an unknown stream
    */
-  cancel(streamId: string, owner: string | undefined): Run | undefined;
+  cancel(streamId: string, owner: string | undefined): RunHandle | undefined | Promise<RunHandle | undefined>;
   /** Number of running runs. */
   readonly activeCount: number;
   /** Number of retained runs (running and finished). */
@@ -115,6 +139,18 @@ export interface RunRegistry {
   shutdown(deadlineMs: number): Promise<void>;
   /** Evicts everything and clears timers (tests, process exit). */
   close(): void;
+}
+
+/** The in-process registry: every call answers synchronously, with the {@link Run} itself. */
+export interface LocalRunRegistry extends RunRegistry {
+  start(request: StartRequest): StartResult<Run>;
+  get(streamId: string, owner: string | undefined): Run | undefined;
+  cancel(streamId: string, owner: string | undefined): Run | undefined;
+  /**
+   * A retained run of this process by id, whoever owns it (a store adapter acting on a request
+   * that was authorized where it was made). @internal
+   */
+  getLocal(streamId: string): Run | undefined;
 }
 
 /**
@@ -170,7 +206,7 @@ interface Entry {
  * @param options - provider and limits
  * @returns the registry
  */
-export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
+export function createRunRegistry(options: RunRegistryOptions): LocalRunRegistry {
   const limits: RunLimits = {
     firstTokenTimeoutMs: options.firstTokenTimeoutMs ?? 0,
     idleTimeoutMs: options.idleTimeoutMs ?? 0,
@@ -232,13 +268,28 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
     entry.graceTimer = setTimeout(() => {
       entry.graceTimer = undefined;
       if (entry.subscribers > 0 || entry.run.status !== 'running') return;
-      observer?.onAbandoned?.(entry.run);
-      entry.run.fail('abandoned', `No client was connected for ${graceMs} ms, so the run was stopped.`);
+      if (options.followedElsewhere === undefined) abandon(entry);
+      else {
+        options.followedElsewhere(entry.run.id).then(
+          (followed) => {
+            if (followed) startGrace(entry);
+            else if (entry.subscribers === 0) abandon(entry);
+          },
+          // The store cannot say: keep the run (its own lease and timeouts still bound it).
+          () => startGrace(entry),
+        );
+      }
     }, graceMs);
     entry.graceTimer.unref?.();
   }
 
-  const registry: RunRegistry = {
+  function abandon(entry: Entry): void {
+    if (entry.run.status !== 'running') return;
+    observer?.onAbandoned?.(entry.run);
+    entry.run.fail('abandoned', `No client was connected for ${graceMs} ms, so the run was stopped.`);
+  }
+
+  const registry: LocalRunRegistry = {
     start(request) {
       if (draining) {
         throw new StreamwellError('shutting_down', 'The server is shutting down; retry on another instance.', {
@@ -277,14 +328,17 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
       }
       const threadId = request.threadId ?? createId();
       const messages = threads.prepare(threadId, request.owner, request.message);
+      const id = request.streamId ?? createId();
+      const replica = options.replicaFor?.({ id, threadId, owner: request.owner });
       const run = createRun({
-        id: createId(),
+        id,
         threadId,
         owner: request.owner,
         provider: options.provider,
         messages,
         limits,
         retention,
+        ...(replica === undefined ? {} : { log: createMemoryRunEventLog(replica) }),
         ...(observer === undefined ? {} : { observer }),
         ...(options.describeError === undefined ? {} : { describeError: options.describeError }),
       });
@@ -332,10 +386,19 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
       return entry.run;
     },
 
-    attach(run, after, subscriber) {
-      const entry = entries.get(run.id);
+    getLocal(streamId) {
+      return entries.get(streamId)?.run;
+    },
+
+    attach(handle, after, subscriber) {
+      const entry = entries.get(handle.id);
+      if (entry === undefined) {
+        // Evicted between `get` and `attach`, or not a run of this registry: nothing to follow.
+        return { backlog: [], live: false, detach: () => {} };
+      }
+      const run = entry.run;
       const attachment = run.attach(after, subscriber);
-      if (entry === undefined || run.status !== 'running') return attachment;
+      if (!attachment.live) return attachment;
       entry.subscribers += 1;
       if (entry.graceTimer !== undefined) {
         clearTimeout(entry.graceTimer);
@@ -344,6 +407,7 @@ export function createRunRegistry(options: RunRegistryOptions): RunRegistry {
       let detached = false;
       return {
         backlog: attachment.backlog,
+        live: attachment.live,
         detach() {
           if (detached) return;
           detached = true;

@@ -22,40 +22,16 @@ import {
   type StreamEventInput,
   type StreamEventName,
 } from '../protocol/index.ts';
+import { createMemoryRunEventLog } from './memory-run-event-log.ts';
 import type { ChatMessage, Provider, ProviderEvent } from './provider.ts';
-import { type RunEvent, RunLog, tokenJson } from './run-log.ts';
+import type { RunAttachment, RunEvent, RunEventLog, RunSubscriber } from './run-event-log.ts';
+import type { RunHandle } from './run-handle.ts';
+import { tokenJson } from './run-log.ts';
 
 /** Final status of a run; `running` until the terminal event. */
 export type RunStatus = 'running' | 'complete' | 'cancelled' | 'error' | 'timeout';
 
-export type { RunEvent } from './run-log.ts';
-
-/**
- * Receives a run's live events. Called synchronously, in id order. Must not throw: an exception
- * is swallowed so that it cannot fail the run or starve the other subscribers.
- */
-export interface RunSubscriber {
-  /**
-   * One live event; `frame` is its SSE encoding, built once and shared by every subscriber.
-   */
-  onEvent(event: RunEvent, frame: string): void;
-  /**
-   * Several live events at once (all that one upstream read produced), with their frames joined
-   * into one string: one write instead of one per event. Optional; without it each event goes to
-   * {@link RunSubscriber.onEvent}.
-   */
-  onEvents?(events: readonly RunEvent[], frames: string): void;
-  /** The run was dropped from the registry (expired or evicted); no more events will come. */
-  onEvicted?(): void;
-}
-
-/** What {@link Run.attach} returns. */
-export interface RunAttachment {
-  /** Events after the cursor that already happened, in order. */
-  readonly backlog: readonly RunEvent[];
-  /** Stops live delivery. Idempotent. */
-  detach(): void;
-}
+export type { RunAttachment, RunEvent, RunSubscriber } from './run-event-log.ts';
 
 /** Limits and timings of one run. Every field has a default in the registry. */
 export interface RunLimits {
@@ -116,6 +92,8 @@ export interface CreateRunOptions {
   readonly describeError?: (error: unknown) => string;
   /** Shared with other runs to keep a global total. @defaultValue a counter of this run's own */
   readonly retention?: RetentionCounter;
+  /** Where the run's events go. @defaultValue a new in-memory log ({@link createMemoryRunEventLog}) */
+  readonly log?: RunEventLog;
 }
 
 // Bytes a retained event is counted beyond its JSON text: an upper-bound estimate for the
@@ -130,20 +108,6 @@ const defaultDescribeError = (error: unknown): string =>
 const AGENT_EVENT_TYPES: ReadonlySet<string> = new Set(['tool-call', 'tool-result', 'handoff']);
 
 /**
- * The SSE frame of a run event. Unlike `encodeSseEvent` it does not scan its fields for line
- * breaks: a run's ids are integers it counts itself, its names are protocol constants (provider
- * event types are checked when they arrive), and its data is `JSON.stringify` output, which
- * escapes CR and LF. That scan was a tenth of the per-token CPU.
- *
- * @param event - an event of a {@link Run}
- * @returns the frame, ending with the blank line that dispatches it
- * @example encodeRunEventFrame({ id: 3, event: 'token', json: '{"token":"Hi"}' }) // 'id: 3\nevent: token\ndata: {"token":"Hi"}\n\n'
- */
-export function encodeRunEventFrame(event: RunEvent): string {
-  return `id: ${event.id}\nevent: ${event.event}\ndata: ${event.json}\n\n`;
-}
-
-/**
  * Creates and starts a run. The provider is called on the next microtask, so the caller can
  * attach before the first event is produced (the `start` event is emitted synchronously and
  * is always part of the backlog).
@@ -156,8 +120,10 @@ export function createRun(options: CreateRunOptions): Run {
 }
 
 /** One generation. Create it with {@link createRun}. */
-export class Run {
+export class Run implements RunHandle {
   readonly id: string;
+  /** Always true: this process produces the run. */
+  readonly local = true;
   readonly threadId: string;
   readonly owner: string | undefined;
   readonly provider: Provider;
@@ -166,17 +132,11 @@ export class Run {
 
   #status: RunStatus = 'running';
   #outcome = '';
-  #log = new RunLog();
+  #log: RunEventLog;
   #bytes = 0;
   #retention: RetentionCounter;
-  #seq = 0;
   #tokens = 0;
-  #subscribers = new Set<RunSubscriber>();
   #finishReason: FinishReason = 'stop';
-  // While a provider batch is applied, events collect here and go out in one delivery.
-  #batching = false;
-  #batchRecords: RunEvent[] = [];
-  #batchFrames = '';
   #controller = new AbortController();
   #limits: RunLimits;
   #observer: RunObserver | undefined;
@@ -198,6 +158,7 @@ export class Run {
     this.#observer = options.observer;
     this.#describeError = options.describeError ?? defaultDescribeError;
     this.#retention = options.retention ?? { bytes: 0 };
+    this.#log = options.log ?? createMemoryRunEventLog();
     this.startedAt = performance.now();
     this.#lastActivityAt = this.startedAt;
     this.#finished = new Promise((resolve) => {
@@ -243,7 +204,12 @@ export class Run {
 
   /** Id of the newest event. */
   get lastEventId(): number {
-    return this.#seq;
+    return this.#log.lastEventId;
+  }
+
+  /** Length of {@link Run.text}, in UTF-16 code units. */
+  get textLength(): number {
+    return this.#log.text().length;
   }
 
   /** Bytes the run's event log retains (estimate). */
@@ -253,7 +219,7 @@ export class Run {
 
   /** Number of attached subscribers. */
   get subscriberCount(): number {
-    return this.#subscribers.size;
+    return this.#log.subscriberCount;
   }
 
   /** `performance.now()` at the terminal event, or undefined while running. */
@@ -281,15 +247,7 @@ export class Run {
    * @returns the backlog and a detach function
    */
   attach(after: number | undefined, subscriber: RunSubscriber): RunAttachment {
-    const backlog = this.eventsAfter(after);
-    if (this.#status !== 'running') return { backlog, detach: () => {} };
-    this.#subscribers.add(subscriber);
-    return {
-      backlog,
-      detach: () => {
-        this.#subscribers.delete(subscriber);
-      },
-    };
+    return this.#log.subscribe(after, subscriber);
   }
 
   /**
@@ -333,12 +291,9 @@ export class Run {
    * leaves retention.
    */
   evict(): void {
-    const subscribers = [...this.#subscribers];
-    this.#subscribers.clear();
-    this.#log.clear();
     this.#retention.bytes -= this.#bytes;
     this.#bytes = 0;
-    for (const subscriber of subscribers) subscriber.onEvicted?.();
+    this.#log.evict();
   }
 
   async #pump(messages: readonly ChatMessage[]): Promise<void> {
@@ -380,31 +335,14 @@ export class Run {
   /** One provider batch: its events are numbered and logged one by one, then delivered at once. */
   #applyBatch(events: readonly ProviderEvent[]): void {
     if (this.#status !== 'running') return;
-    this.#batching = true;
+    this.#log.beginBatch();
     try {
       for (let index = 0; index < events.length && this.#status === 'running'; index += 1) {
         this.#apply(events[index] as ProviderEvent);
       }
     } finally {
-      this.#batching = false;
-      this.#flushBatch();
-    }
-  }
-
-  #flushBatch(): void {
-    const records = this.#batchRecords;
-    if (records.length === 0) return;
-    const frames = this.#batchFrames;
-    this.#batchRecords = [];
-    this.#batchFrames = '';
-    for (const subscriber of this.#subscribers) {
-      try {
-        if (records.length === 1) subscriber.onEvent(records[0] as RunEvent, frames);
-        else if (subscriber.onEvents !== undefined) subscriber.onEvents(records, frames);
-        else for (const record of records) subscriber.onEvent(record, encodeRunEventFrame(record));
-      } catch {
-        // See #emit: a throwing subscriber must not fail the run or the other subscribers.
-      }
+      // After a terminal event inside the batch the log has delivered and closed already.
+      if (this.#status === 'running') this.#log.endBatch();
     }
   }
 
@@ -443,35 +381,14 @@ export class Run {
   /** Logs and delivers one event; a token passes its text, which is all the log keeps of it. */
   #emit(event: StreamEventName, json: string, tokenText?: string): void {
     const size = json.length + event.length + EVENT_OVERHEAD_BYTES;
-    if (this.#bytes + size > this.#limits.maxRunBytes && event !== 'done' && event !== 'error') {
+    if (this.#bytes + size > this.#limits.maxRunBytes) {
       // Over the per-run cap: end the run clearly instead of dropping events a resume needs.
       this.fail('retention_exceeded', `This reply exceeded the ${this.#limits.maxRunBytes}-byte retention limit.`);
       return;
     }
-    const id = ++this.#seq;
     this.#bytes += size;
     this.#retention.bytes += size;
-    if (tokenText === undefined) this.#log.appendEvent(event, json);
-    else this.#log.appendToken(tokenText);
-    // With nobody attached (a client between a drop and its resume) there is nothing to build.
-    if (this.#subscribers.size === 0) return;
-    const record: RunEvent = { id, event, json };
-    const frame = encodeRunEventFrame(record);
-    if (this.#batching) {
-      this.#batchRecords.push(record);
-      this.#batchFrames += frame;
-      return;
-    }
-    for (const subscriber of this.#subscribers) {
-      // A subscriber that throws must not let the exception reach the provider loop, fail the
-      // run and cut every other view of it. It stays attached: detaching goes through the
-      // registry (which counts subscribers for the disconnect grace), so that is its own job.
-      try {
-        subscriber.onEvent(record, frame);
-      } catch {
-        // Swallowed on purpose; see above.
-      }
-    }
+    this.#log.append(event, json, tokenText);
   }
 
   #end(
@@ -483,13 +400,16 @@ export class Run {
     this.#endedAt = performance.now();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#emit(terminal.event, JSON.stringify(terminal.data));
-    // Ending inside a batch (the per-run byte cap): its events, terminal included, go out first.
-    this.#flushBatch();
-    this.#subscribers.clear();
-    // Nothing is appended after the terminal event: pack the log for its retention. (The byte
-    // accounting keeps the running estimate, an upper bound of what is retained now.)
-    this.#log.pack();
+    // The terminal event is never refused by the byte cap: every run ends with one.
+    const json = JSON.stringify(terminal.data);
+    const size = json.length + terminal.event.length + EVENT_OVERHEAD_BYTES;
+    this.#bytes += size;
+    this.#retention.bytes += size;
+    this.#log.finalize(terminal.event, json, {
+      status,
+      outcome: this.#outcome,
+      tokens: this.#tokens,
+    });
     // A complete run's provider has already returned: nothing to stop. Skipping the abort there
     // saves a DOMException (with its stack trace) and an event dispatch per stream.
     if (status !== 'complete' && !this.#controller.signal.aborted) this.#controller.abort();

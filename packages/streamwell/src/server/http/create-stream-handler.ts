@@ -19,7 +19,7 @@
  */
 import { isStreamwellError, StreamwellError } from '../../errors/index.ts';
 import { PROTOCOL_HEADER, PROTOCOL_VERSION, SSE_HEADERS, STREAM_ID_HEADER } from '../../protocol/index.ts';
-import type { Run } from '../run.ts';
+import type { RunHandle } from '../run-handle.ts';
 import type { RunRegistry } from '../run-registry.ts';
 import { type ApiKeyAuth, createApiKeyAuth } from './create-api-key-auth.ts';
 import { type CorsPolicy, createCorsPolicy } from './create-cors-policy.ts';
@@ -44,7 +44,8 @@ export type StreamEndpoint = 'start' | 'resume' | 'cancel';
 /** Passed to {@link StreamHandlerOptions.onStreamOpen}. */
 export interface StreamOpenInfo {
   readonly endpoint: 'start' | 'resume';
-  readonly run: Run;
+  /** The run; a started one (`created`) is produced here (a {@link Run} of the local registry). */
+  readonly run: RunHandle;
   /** The cursor, for a resume. */
   readonly after: number | undefined;
   /** False when an `Idempotency-Key` matched an existing run (no model call was made). */
@@ -77,7 +78,7 @@ export interface StreamHandlerOptions {
   /** A stream response opened (logs: "endpoint hit"). */
   readonly onStreamOpen?: (info: StreamOpenInfo) => void;
   /** A stream response ended. */
-  readonly onStreamClose?: (run: Run, reason: SseCloseReason) => void;
+  readonly onStreamClose?: (run: RunHandle, reason: SseCloseReason) => void;
   /** A request was refused; `error.status` is the answered status (5xx = a bug). */
   readonly onRequestError?: (error: StreamwellError, endpoint: StreamEndpoint) => void;
 }
@@ -213,7 +214,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
   };
 
   function streamReply(
-    run: Run,
+    run: RunHandle,
     after: number | undefined,
     corsHeaders: HttpHeaders,
     startedRun = false,
@@ -244,12 +245,14 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
     if (declared > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
     const body = parseStartBody(await request.readBody(maxBodyBytes), { maxMessageChars });
     const idempotencyKey = parseIdempotencyKey(request.header('idempotency-key'));
-    const { run, created } = registry.start({
+    const started = registry.start({
       message: body.message,
       threadId: body.threadId,
       owner: principal,
       idempotencyKey,
     });
+    // The in-process registry answers synchronously: no promise, no extra microtask before the reply.
+    const { run, created } = started instanceof Promise ? await started : started;
     options.onStreamOpen?.({ endpoint: 'start', run, after: undefined, created, principal });
     // The whole run from `start`, also for a repeated Idempotency-Key: the client sees one stream.
     return streamReply(run, undefined, corsHeaders, created);
@@ -258,12 +261,13 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
   function resume(
     request: HttpRequestLike,
     url: URL,
-    run: Run,
+    run: RunHandle,
     principal: string | undefined,
     corsHeaders: HttpHeaders,
   ) {
     const after = parseCursor(request.header('last-event-id'), url.searchParams.get('after'));
-    if (after !== undefined && after > run.lastEventId) {
+    // A remote run that is still running may have newer events than its handle knows.
+    if (after !== undefined && after > run.lastEventId && (run.local || run.status !== 'running')) {
       throw new StreamwellError('invalid_cursor', `Event ${after} does not exist in this stream.`, { status: 400 });
     }
     // At the terminal event there is nothing more: 204 makes a browser EventSource stop reconnecting.
@@ -274,8 +278,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
     return streamReply(run, after, corsHeaders);
   }
 
-  function cancel(run: Run, corsHeaders: HttpHeaders): HttpBodyReply {
-    run.cancel();
+  function cancelReply(run: RunHandle, corsHeaders: HttpHeaders): HttpBodyReply {
     return jsonReply(
       200,
       {
@@ -283,7 +286,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
         status: run.status,
         outcome: run.outcome,
         tokens: run.tokens,
-        textLength: run.text.length,
+        textLength: run.textLength,
       },
       corsHeaders,
     );
@@ -292,10 +295,16 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
   async function dispatch(request: HttpRequestLike, url: URL, route: Route, corsHeaders: HttpHeaders) {
     const principal = auth.authenticateHeader(request.header('authorization'));
     if (route.endpoint === 'start') return start(request, principal, corsHeaders);
-    const run = registry.get(route.streamId ?? '', principal);
+    const streamId = route.streamId ?? '';
+    if (route.endpoint === 'cancel') {
+      const cancelled = await registry.cancel(streamId, principal);
+      if (cancelled === undefined) throw unknownStream();
+      return cancelReply(cancelled, corsHeaders);
+    }
+    const found = registry.get(streamId, principal);
+    const run = found instanceof Promise ? await found : found;
     if (run === undefined) throw unknownStream();
-    if (route.endpoint === 'resume') return resume(request, url, run, principal, corsHeaders);
-    return cancel(run, corsHeaders);
+    return resume(request, url, run, principal, corsHeaders);
   }
 
   return {

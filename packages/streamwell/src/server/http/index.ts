@@ -13,3 +13,4 @@ export * from './handle-web-request.ts';
 export * from './http-types.ts';
 export * from './parse-start-request.ts';
 export * from './sse-connection.ts';
+export * from './sse-event-encoder.ts';

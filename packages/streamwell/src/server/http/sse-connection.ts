@@ -8,10 +8,12 @@
  * @module
  */
 import { encodeSseComment } from '../../protocol/index.ts';
-import { encodeRunEventFrame, type Run, type RunEvent, type RunSubscriber } from '../run.ts';
+import type { RunEvent, RunEventBatch, RunSubscriber } from '../run-event-log.ts';
+import type { RunHandle } from '../run-handle.ts';
 import type { RunRegistry } from '../run-registry.ts';
 import type { Heartbeat } from './create-heartbeat.ts';
 import type { SseSink, SseStreamHandle } from './http-types.ts';
+import { SSE_EVENT_ENCODER } from './sse-event-encoder.ts';
 
 /** Why an event stream response ended. */
 export type SseCloseReason =
@@ -42,15 +44,17 @@ const PING = encodeSseComment('ping');
  * to keep idle streams small.
  */
 export class SseConnection implements RunSubscriber, SseStreamHandle {
-  readonly run: Run;
+  readonly run: RunHandle;
   lastWriteTick: number;
   #hub: SseConnectionHub;
   #sink: SseSink;
   #limit: number;
   #detach: (() => void) | undefined;
   #closed = false;
+  /** A remote run delivers its backlog as its first batch (it has to read it first). */
+  #awaitingBacklog = false;
 
-  constructor(hub: SseConnectionHub, sink: SseSink, run: Run) {
+  constructor(hub: SseConnectionHub, sink: SseSink, run: RunHandle) {
     this.#hub = hub;
     this.#sink = sink;
     this.run = run;
@@ -74,13 +78,13 @@ export class SseConnection implements RunSubscriber, SseStreamHandle {
     this.#detach = attachment.detach;
     this.#hub.heartbeat.add(this);
     const backlog = attachment.backlog;
-    let text = '';
-    for (const event of backlog) text += encodeRunEventFrame(event);
+    const text = backlog.length === 0 ? '' : SSE_EVENT_ENCODER.encode(backlog);
     // A finished run: its whole backlog and the end of the response in one write.
-    if (this.run.status !== 'running') {
+    if (!attachment.live) {
       this.finish('end', text);
       return;
     }
+    this.#awaitingBacklog = !this.run.local && backlog.length === 0;
     if (text !== '') {
       // A resume may legitimately replay a long reply in one go: allow the cap on top of it.
       this.#limit = this.#hub.maxBufferedBytes + text.length;
@@ -89,16 +93,24 @@ export class SseConnection implements RunSubscriber, SseStreamHandle {
   }
 
   /** Live event from the run: one write of the shared frame. */
-  onEvent(event: RunEvent, frame: string): void {
+  onEvent(event: RunEvent, batch: RunEventBatch): void {
     if (this.#closed) return;
+    const frame = batch.encode(SSE_EVENT_ENCODER);
     if (event.event === 'done' || event.event === 'error') this.finish('end', frame);
     else this.#write(frame);
   }
 
-  /** Live events of one upstream read: one write of their joined frames. */
-  onEvents(events: readonly RunEvent[], frames: string): void {
+  /** Live events of one upstream read (or of a remote run's read): one write of their frames. */
+  onEvents(batch: RunEventBatch): void {
     if (this.#closed) return;
+    const events = batch.events;
     const last = events[events.length - 1];
+    const frames = batch.encode(SSE_EVENT_ENCODER);
+    if (this.#awaitingBacklog) {
+      // As for a local backlog in `open`: a replay may be long, allow the cap on top of it.
+      this.#awaitingBacklog = false;
+      this.#limit = this.#hub.maxBufferedBytes + frames.length;
+    }
     if (last !== undefined && (last.event === 'done' || last.event === 'error')) this.finish('end', frames);
     else this.#write(frames);
   }

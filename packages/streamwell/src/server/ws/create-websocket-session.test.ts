@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { encodeBearerProtocol } from '../../protocol/index.ts';
 import type { Provider } from '../provider.ts';
-import { createRunRegistry, type RunRegistry } from '../run-registry.ts';
+import { createRunRegistry, type LocalRunRegistry } from '../run-registry.ts';
 import { createWebSocketSession, HEARTBEAT_FRAME } from './create-websocket-session.ts';
 import { readWebSocketCredential, selectWebSocketProtocol } from './websocket-credentials.ts';
 import type { WebSocketLike } from './websocket-like.ts';
@@ -47,7 +47,7 @@ class RecordingSocket implements WebSocketLike {
   }
 }
 
-let registry: RunRegistry;
+let registry: LocalRunRegistry;
 
 beforeEach(() => {
   vi.useFakeTimers();

@@ -11,7 +11,8 @@
  */
 import { isStreamwellError, StreamwellError } from '../../errors/index.ts';
 import { isTerminalEventName } from '../../protocol/index.ts';
-import type { Run, RunEvent } from '../run.ts';
+import type { RunEvent } from '../run-event-log.ts';
+import type { RunHandle } from '../run-handle.ts';
 import type { RunRegistry } from '../run-registry.ts';
 import {
   createEventFramePrefix,
@@ -123,6 +124,8 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
   let alive = true;
   let sentSinceTick = false;
   let heartbeat: ReturnType<typeof setInterval> | undefined;
+  // Set while a message waits on an asynchronous registry answer; later messages queue behind it.
+  let pending: Promise<void> | undefined;
 
   function send(text: string): void {
     if (closed || socket.readyState !== WS_OPEN) return;
@@ -162,7 +165,7 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
     return true;
   }
 
-  function subscribe(run: Run, after: number | undefined): void {
+  function subscribe(run: RunHandle, after: number | undefined): void {
     const previous = streams.get(run.id);
     if (previous !== undefined) remove(previous);
     const subscription: Subscription = {
@@ -176,6 +179,11 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
       onEvent: (event) => {
         deliver(subscription, event);
       },
+      onEvents: (batch) => {
+        for (const event of batch.events) {
+          if (!deliver(subscription, event)) return;
+        }
+      },
       onEvicted: () => {
         remove(subscription);
         send(encodeErrorFrame('not_found', 'The stream expired.', { streamId: run.id }));
@@ -186,7 +194,7 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
     for (const event of attachment.backlog) {
       if (!deliver(subscription, event)) return;
     }
-    if (run.status !== 'running' && streams.get(run.id) === subscription) {
+    if (!attachment.live && streams.get(run.id) === subscription) {
       // A finished run delivers nothing live; with an empty backlog the cursor was at its end.
       remove(subscription);
       if (attachment.backlog.length === 0) send(encodeEndedFrame(run.id, run.lastEventId));
@@ -203,32 +211,74 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
     }
   }
 
-  function dispatch(message: ClientMessage): void {
+  /** Handles one message; synchronously when the registry answers synchronously (in-process). */
+  function dispatch(message: ClientMessage): void | Promise<void> {
     if (message.type === 'start') {
       ensureCapacity(undefined);
-      const { run } = registry.start({
+      const started = registry.start({
         message: message.message,
         threadId: message.threadId,
         owner: principal,
         idempotencyKey: message.idempotencyKey,
       });
-      subscribe(run, undefined);
-    } else if (message.type === 'resume') {
-      const run = registry.get(message.streamId, principal);
+      return settle(started, ({ run }) => subscribe(run, undefined));
+    }
+    if (message.type === 'resume') {
+      const { streamId, after } = message;
+      return settle(registry.get(streamId, principal), (run) => {
+        if (run === undefined) {
+          send(encodeErrorFrame('not_found', 'Unknown or expired stream.', { streamId }));
+          return;
+        }
+        ensureCapacity(run.id);
+        subscribe(run, after);
+      });
+    }
+    const { streamId } = message;
+    return settle(registry.cancel(streamId, principal), (run) => {
       if (run === undefined) {
-        send(encodeErrorFrame('not_found', 'Unknown or expired stream.', { streamId: message.streamId }));
-        return;
-      }
-      ensureCapacity(run.id);
-      subscribe(run, message.after);
-    } else {
-      const run = registry.cancel(message.streamId, principal);
-      if (run === undefined) {
-        send(encodeErrorFrame('not_found', 'Unknown or expired stream.', { streamId: message.streamId }));
+        send(encodeErrorFrame('not_found', 'Unknown or expired stream.', { streamId }));
         return;
       }
       send(encodeCancelledFrame(run.id, run.status));
+    });
+  }
+
+  /** Runs `then` on the value now, or once the promise resolves (unless the socket closed meanwhile). */
+  function settle<T>(value: T | Promise<T>, then: (value: T) => void): void | Promise<void> {
+    if (!(value instanceof Promise)) {
+      then(value);
+      return;
     }
+    return value.then((resolved) => {
+      if (!closed) then(resolved);
+    });
+  }
+
+  /** Dispatches a parsed message, in order after any message still waiting on the registry. */
+  function handleParsed(message: ClientMessage, text: string): void {
+    const run = (): void | Promise<void> => {
+      try {
+        const result = dispatch(message);
+        if (result instanceof Promise) return result.catch((error: unknown) => refuse(error, text));
+      } catch (error) {
+        refuse(error, text);
+      }
+    };
+    if (pending !== undefined) {
+      pending = chain(pending.then(run));
+      return;
+    }
+    const result = run();
+    if (result instanceof Promise) pending = chain(result);
+  }
+
+  /** Tracks the tail of the queue; clears it once nothing waits any more. */
+  function chain(tail: Promise<void>): Promise<void> {
+    const tracked: Promise<void> = tail.then(() => {
+      if (pending === tracked) pending = undefined;
+    });
+    return tracked;
   }
 
   function refuse(error: unknown, text: string): void {
@@ -301,11 +351,16 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
         return;
       }
       const text = decode(data);
+      let message: ClientMessage;
       try {
-        dispatch(parseClientMessage(text, limits));
+        message = parseClientMessage(text, limits);
       } catch (error) {
         refuse(error, text);
+        return;
       }
+      // Messages of one socket are handled in order (a `cancel` right after its `start` must
+      // find the run), also when the registry answers asynchronously (a shared store).
+      handleParsed(message, text);
     },
     handlePong() {
       alive = true;
