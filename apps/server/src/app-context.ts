@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { LocalRunRegistry, Provider, RunRegistry, StreamHandler } from 'streamwell/server';
+import type { LocalRunRegistry, Provider, RedisRunStore, RunRegistry, StreamHandler } from 'streamwell/server';
 import type { ServerConfig } from './config.ts';
 import type { ServerMetrics } from './create-server-metrics.ts';
 
@@ -19,6 +19,8 @@ export interface AppContext {
   readonly registry: RunRegistry;
   /** The runs this process produces (the same object as `registry` without `REDIS_URL`). */
   readonly localRuns: LocalRunRegistry;
+  /** The Redis run store, with `REDIS_URL`. */
+  readonly runStore: RedisRunStore | undefined;
   /** The framework-agnostic HTTP core serving `/api/stream/message` and `/api/streams/*`. */
   readonly streams: StreamHandler;
   readonly log: Logger;

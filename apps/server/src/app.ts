@@ -15,10 +15,16 @@ import {
   createCorsPolicy,
   createOriginNotAllowedError,
   createProviderFromConfig,
+  createRedisRunRegistry,
+  createRedisRunStore,
   createRunRegistry,
   createStreamHandler,
   type LocalRunRegistry,
   type Provider,
+  type RedisRunStore,
+  type RunRegistry,
+  type RunRegistryOptions,
+  redactRedisUrl,
   type StreamHandler,
 } from 'streamwell/server';
 import type { AppContext } from './app-context.ts';
@@ -75,7 +81,7 @@ function createLogger(config: ServerConfig, deps: AppDeps): Logger {
   return deps.logDestination === undefined ? pino(options) : pino(options, deps.logDestination);
 }
 
-function createContext(config: ServerConfig, deps: AppDeps, log: Logger): AppContext {
+async function createContext(config: ServerConfig, deps: AppDeps, log: Logger): Promise<AppContext> {
   const provider =
     deps.provider ??
     createProviderFromConfig({
@@ -86,14 +92,14 @@ function createContext(config: ServerConfig, deps: AppDeps, log: Logger): AppCon
       llmApiKey: config.llmApiKey,
       llmModel: config.llmModel,
     });
-  let registry: LocalRunRegistry | undefined;
+  let localRuns: LocalRunRegistry | undefined;
   let streams: StreamHandler | undefined;
   const metrics = createServerMetrics({
-    activeRuns: () => registry?.activeCount ?? 0,
+    activeRuns: () => localRuns?.activeCount ?? 0,
     openStreams: () => streams?.openStreams ?? 0,
-    retainedBytes: () => registry?.retainedBytes ?? 0,
+    retainedBytes: () => localRuns?.retainedBytes ?? 0,
   });
-  registry = createRunRegistry({
+  const registryOptions: RunRegistryOptions = {
     provider,
     streamTimeoutMs: config.streamTimeoutMs,
     firstTokenTimeoutMs: config.firstTokenTimeoutMs,
@@ -103,7 +109,29 @@ function createContext(config: ServerConfig, deps: AppDeps, log: Logger): AppCon
     disconnectGraceMs: config.disconnectGraceMs,
     maxConcurrentStreams: config.maxConcurrentStreams,
     observer: createRunObserver(log, metrics, config.checkpointEvery),
-  });
+  };
+  let registry: RunRegistry;
+  let runStore: RedisRunStore | undefined;
+  if (config.redisUrl === undefined) {
+    localRuns = createRunRegistry(registryOptions);
+    registry = localRuns;
+  } else {
+    runStore = await createRedisRunStore({
+      url: config.redisUrl,
+      prefix: config.redisPrefix,
+      leaseMs: config.runLeaseMs,
+      retentionMs: config.streamRetentionMs,
+      ...(config.streamTimeoutMs > 0 ? { maxRunMs: config.streamTimeoutMs } : {}),
+      onError: createThrottledRedisLog(log),
+    });
+    const shared = createRedisRunRegistry({ ...registryOptions, store: runStore });
+    localRuns = shared.local;
+    registry = shared;
+    log.info(
+      { redis: redactRedisUrl(config.redisUrl), prefix: config.redisPrefix, instance: runStore.instanceId },
+      'runs shared through Redis',
+    );
+  }
   const cors = createCorsPolicy({ origins: config.corsOrigins });
   const auth = createApiKeyAuth(config.apiKeys);
   const debug = log.isLevelEnabled('debug');
@@ -154,7 +182,8 @@ function createContext(config: ServerConfig, deps: AppDeps, log: Logger): AppCon
     config,
     provider,
     registry,
-    localRuns: registry,
+    localRuns,
+    runStore,
     streams,
     log,
     metrics,
@@ -176,7 +205,7 @@ function createContext(config: ServerConfig, deps: AppDeps, log: Logger): AppCon
  */
 export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promise<ServerApp> {
   const log = createLogger(config, deps);
-  const context = createContext(config, deps, log);
+  const context = await createContext(config, deps, log);
   const fastify = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Request logs come from the stream core's hooks, with the stream id; Fastify's per-request
@@ -263,8 +292,23 @@ async function drain(
   await closed;
   clearTimeout(cut);
   context.registry.close();
+  await context.runStore?.close();
   // The provider's keep-alive pool would otherwise hold the event loop open; an injected
   // provider belongs to whoever injected it.
   if (ownsProvider) await context.provider.close?.();
   context.log.info({}, 'drained');
+}
+
+/**
+ * Logs Redis trouble at most once per context every 5 s: while Redis is down, every reconnect
+ * attempt and every refused command reports, which would flood the log.
+ */
+function createThrottledRedisLog(log: Logger): (error: unknown, context: string) => void {
+  const last = new Map<string, number>();
+  return (error, context) => {
+    const now = Date.now();
+    if (now - (last.get(context) ?? 0) < 5000) return;
+    last.set(context, now);
+    log.warn({ err: error, context }, 'redis: %s failed', context);
+  };
 }

@@ -36,6 +36,8 @@ export interface ServerConfig {
   readonly maxConcurrentStreams: number;
   readonly apiKeys: readonly ApiKey[];
   readonly redisUrl: string | undefined;
+  readonly redisPrefix: string;
+  readonly runLeaseMs: number;
   readonly databaseUrl: string | undefined;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly shutdownDeadlineMs: number;
@@ -175,7 +177,22 @@ const ENV_SCHEMA = z.object({
   MAX_MESSAGE_CHARS: integer(8000, 1, 16 * 1024 * 1024),
   MAX_CONCURRENT_STREAMS: integer(1000, 1),
   API_KEYS: apiKeyList,
-  REDIS_URL: anyUrl('redis://127.0.0.1:6379'),
+  REDIS_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^rediss?:\/\/[^\s]+$/, { message: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' })
+      .optional(),
+  ),
+  REDIS_PREFIX: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[^\s{}]{1,64}$/, { message: 'must be 1 to 64 characters without spaces or braces' })
+      .optional()
+      .default('streamwell:'),
+  ),
+  RUN_LEASE_MS: integer(10_000, 200, 600_000),
   DATABASE_URL: anyUrl('postgres://user@127.0.0.1:5432/streamwell'),
   LOG_LEVEL: z.preprocess(
     (value) =>
@@ -226,6 +243,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxConcurrentStreams: value.MAX_CONCURRENT_STREAMS,
     apiKeys: value.API_KEYS,
     redisUrl: value.REDIS_URL,
+    redisPrefix: value.REDIS_PREFIX,
+    runLeaseMs: value.RUN_LEASE_MS,
     databaseUrl: value.DATABASE_URL,
     logLevel: value.LOG_LEVEL,
     shutdownDeadlineMs: value.SHUTDOWN_DEADLINE_MS,

@@ -67,6 +67,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<StreamwellErrorCode, n
   too_many_streams: 429,
   internal_error: 500,
   shutting_down: 503,
+  store_unavailable: 503,
 });
 
 /** Options for {@link StreamwellError}. */

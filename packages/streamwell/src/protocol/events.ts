@@ -79,6 +79,10 @@ export type StreamErrorCode =
   | 'retention_exceeded'
   | 'server_shutdown'
   | 'abandoned'
+  // several instances (REDIS_URL): the producing instance died or lost its lease
+  | 'producer_lost'
+  // several instances: the shared run store (Redis) could not be reached
+  | 'store_unavailable'
   | 'internal_error';
 
 /** `error`: the run failed. Terminal. Has `data`, unlike the browser's connection `error`. */

@@ -10,6 +10,7 @@ export * from './memory-run-event-log.ts';
 export * from './provider.ts';
 export * from './providers/create-demo-provider.ts';
 export * from './providers/index.ts';
+export * from './redis/index.ts';
 export * from './run.ts';
 export * from './run-event-log.ts';
 export * from './run-handle.ts';

@@ -1,0 +1,21 @@
+/**
+ * Several instances sharing runs through Redis Streams (`REDIS_URL`).
+ *
+ * @module
+ */
+
+export {
+  createRedisRunRegistry,
+  type RedisRunRegistry,
+  type RedisRunRegistryOptions,
+  RemoteRun,
+} from './create-redis-run-registry.ts';
+export {
+  createRedisRunStore,
+  PRODUCER_LOST_MESSAGE,
+  type RedisRunStore,
+  type RedisRunStoreOptions,
+  type RemoteRunSnapshot,
+  type ReplicaFailure,
+  redactRedisUrl,
+} from './create-redis-run-store.ts';
