@@ -135,11 +135,18 @@ class MemoryRunEventLog implements RunEventLog {
     const records = this.#pending;
     if (records.length === 0) return;
     this.#pending = [];
+    const batch = new RunEventBatch(records);
     if (records.length === 1) {
-      this.#deliverOne(records[0] as RunEvent);
+      const record = records[0] as RunEvent;
+      for (const subscriber of this.#subscribers) {
+        try {
+          subscriber.onEvent(record, batch);
+        } catch {
+          // See #deliverOne.
+        }
+      }
       return;
     }
-    const batch = new RunEventBatch(records);
     for (const subscriber of this.#subscribers) {
       try {
         if (subscriber.onEvents !== undefined) subscriber.onEvents(batch);
