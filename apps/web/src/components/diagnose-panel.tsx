@@ -115,7 +115,7 @@ export function DiagnosePanel() {
           <input value={url} onChange={(event) => setUrl(event.target.value)} spellCheck={false} />
         </label>
         <label style={{ display: 'grid', gap: 4, fontSize: 12, color: 'var(--muted)' }}>
-          Probe prompt (empty: GET, then a probe POST if the GET is refused with 405)
+          Probe prompt (empty: GET first)
           <input value={prompt} onChange={(event) => setPrompt(event.target.value)} />
         </label>
         <button type="submit" className="button button-secondary" disabled={running}>
