@@ -107,6 +107,7 @@ describe('completePartialMarkdown', () => {
   it('leaves markers inside code alone', () => {
     expect(completePartialMarkdown('Say `**`')).toBe('Say `**`');
     expect(completePartialMarkdown('a `x *')).toBe('a `x *`');
+    expect(completePartialMarkdown('a ``x`y *')).not.toBe('a ``x`y');
     expect(shown('a `x *').querySelector('code')?.textContent).toBe('x *');
   });
 

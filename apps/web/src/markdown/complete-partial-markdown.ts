@@ -24,13 +24,27 @@ const DANGLING_MARKER = /(^|[\s([{>])(\*+|_+|~+|`+)$/;
 /** An image whose URL has not arrived: remend points it at a placeholder; it is shown once complete. */
 const INCOMPLETE_IMAGE = new RegExp(`!\\[[^\\]\\n]*\\]\\(${INCOMPLETE_IMAGE_PLACEHOLDER}\\)$`);
 
-/** True when `position` is inside an inline code span that opened before it and is not closed. */
+/**
+ * True when `position` is inside a code span that opened before it and is not closed: a span
+ * closes only with a backtick run of its opening run's length (CommonMark 6.1), so `` ``a`b `` is
+ * still open.
+ */
 function isInOpenCodeSpan(text: string, position: number): boolean {
-  let backticks = 0;
-  for (let index = 0; index < position; index += 1) {
-    if (text[index] === '`' && text[index - 1] !== '\\') backticks += 1;
+  let open: number | undefined;
+  let index = 0;
+  while (index < position) {
+    if (text[index] !== '`' || (open === undefined && text[index - 1] === '\\')) {
+      index += 1;
+      continue;
+    }
+    let end = index;
+    while (end < position && text[end] === '`') end += 1;
+    const run = end - index;
+    if (open === undefined) open = run;
+    else if (run === open) open = undefined;
+    index = end;
   }
-  return backticks % 2 === 1;
+  return open !== undefined;
 }
 
 const hideDanglingMarker: RemendHandler = {

@@ -14,7 +14,10 @@ export interface ReachableContext {
   readonly method: string;
   /** The JSON error code the server answered with (`{"error":{"code"}}`), when it did. */
   readonly errorCode?: string | undefined;
-  /** True when the request carried a body (`-m`). */
+  /**
+   * True when the request carried a body (`-m`). A GET refused with 405 is now followed by the
+   * probe POST (see `fallback`), so this no longer changes the verdict; it stays for callers.
+   */
   readonly sentMessage: boolean;
   /** Set when a GET was refused with 405 and this is the reply to the probe POSTed instead. */
   readonly fallback?: ProbeFallback | undefined;
