@@ -58,6 +58,23 @@ describe('streamwell doctor against the reference server', () => {
     expect(report.ok).toBe(true);
   });
 
+  it('without -m, POSTs a probe message after the GET is refused with 405, and every check passes', async () => {
+    const url = `${origin}/api/stream/message`;
+    const report = await runDoctor({
+      url,
+      origin: PAGE_ORIGIN,
+      ws: `${origin.replace('http:', 'ws:')}/ws/stream`,
+      timeoutMs: 10_000,
+    });
+    expect(report.checks.filter((check) => check.status !== 'pass')).toEqual([]);
+    expect(report.checks).toHaveLength(11);
+    const reachable = report.checks[0];
+    expect(reachable?.evidence).toContain(
+      `GET ${url} answered 405 (Allow: POST, OPTIONS), so this diagnosis POSTed the probe message {"message":"Say hello (streamwell doctor probe)"} and checked that reply: POST ${url} answered 200`,
+    );
+    expect(report.request).toEqual({ method: 'POST', url, probed: true });
+  });
+
   it('flags an origin the server does not allow as a 403 and a CORS failure', async () => {
     const report = await runDoctor({
       url: `${origin}/api/stream/message`,

@@ -207,6 +207,17 @@ export async function createSseTestServer(options: SseTestServerOptions = {}): P
       });
       return;
     }
+    if (url.pathname === '/api/stream/message') {
+      // POST-only, as streamwell's and the guide's endpoints are: another method is 405 with Allow.
+      response
+        .writeHead(405, {
+          'Content-Type': 'application/json',
+          Allow: 'POST',
+          ...corsHeaders(options, request.headers.origin),
+        })
+        .end('{"error":{"code":"method_not_allowed","message":"Use POST"}}');
+      return;
+    }
     const resume = /^\/api\/streams\/([^/]+)$/.exec(url.pathname);
     if (request.method === 'GET' && resume !== null) {
       const header = request.headers['last-event-id'];

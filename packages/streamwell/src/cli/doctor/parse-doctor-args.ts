@@ -22,7 +22,8 @@ Runs the streaming troubleshooting checklist against a live endpoint (any SSE en
 checks for streamwell servers) and says what is wrong, where, and how to fix it.
 
   <url>                       the stream endpoint, e.g. http://127.0.0.1:8000/api/stream/message
-  -m, --message TEXT          POST {"message": TEXT} (a chat endpoint); without it the doctor GETs
+  -m, --message TEXT          POST {"message": TEXT} (a chat endpoint); without it the doctor GETs,
+                              and POSTs a short probe message when the GET is refused with 405
   -d, --data JSON             POST this JSON body instead (other body shapes)
   -H, --header 'Name: value'  extra request header (repeatable), e.g. -H 'Authorization: Bearer ...'
       --origin ORIGIN         the page origin to test CORS for, e.g. https://app.example.com

@@ -5,6 +5,7 @@
  * @module
  */
 import { type CheckResult, createCheckResult, formatMs } from './check-result.ts';
+import { describeProbeFallback, type ProbeFallback } from './probe-fallback.ts';
 import type { StreamObservation } from './stream-observation.ts';
 
 /** Context for {@link evaluateReachable}. */
@@ -13,8 +14,13 @@ export interface ReachableContext {
   readonly method: string;
   /** The JSON error code the server answered with (`{"error":{"code"}}`), when it did. */
   readonly errorCode?: string | undefined;
-  /** True when the request carried a body (`-m`). */
+  /**
+   * True when the request carried a body (`-m`). A GET refused with 405 is now followed by the
+   * probe POST (see `fallback`), so this no longer changes the verdict; it stays for callers.
+   */
   readonly sentMessage: boolean;
+  /** Set when a GET was refused with 405 and this is the reply to the probe POSTed instead. */
+  readonly fallback?: ProbeFallback | undefined;
 }
 
 const STATUS_FIXES: Readonly<Record<number, string>> = {
@@ -33,9 +39,6 @@ function statusFix(status: number, context: ReachableContext): string {
   }
   if (status === 403)
     return 'The server forbids this request: check credentials, origin allowlists and firewall rules.';
-  if (status === 405 && !context.sentMessage) {
-    return `The endpoint does not accept ${context.method}. A chat endpoint is usually POST: pass -m "hello" to send a message.`;
-  }
   if (status === 405) return `The endpoint does not accept ${context.method}: check the method your client uses.`;
   if (status >= 500)
     return 'The server failed: read its log for this request (the guide adds a print at the top of the handler).';
@@ -62,6 +65,14 @@ function networkFix(message: string): string {
  * @returns the `reachable` check
  */
 export function evaluateReachable(observation: StreamObservation, context: ReachableContext): CheckResult {
+  const check = evaluateReply(observation, context);
+  if (context.fallback === undefined) return check;
+  // Say first that the checklist ran on the probe's reply, not on the GET the user asked for.
+  const evidence = `${describeProbeFallback(context.url, context.fallback)} ${check.evidence}`;
+  return createCheckResult(check.id, check.title, check.status, evidence, check.fix);
+}
+
+function evaluateReply(observation: StreamObservation, context: ReachableContext): CheckResult {
   const title = 'Endpoint reachable, status 200';
   if (observation.status === undefined || observation.responseAt === undefined) {
     const message = observation.errorMessage ?? 'no response';
