@@ -55,6 +55,11 @@ export interface RunObserver {
   onFirstToken?(run: Run, timeToFirstTokenMs: number): void;
   /** Gap since the previous token; called from the second token on. Keep it cheap. */
   onTokenGap?(run: Run, gapMs: number): void;
+  /**
+   * A checkpoint event was emitted (every `CHECKPOINT_EVERY` tokens): the moment to persist the
+   * partial answer ({@link Run.text}). Keep it cheap and asynchronous; it runs on the token path.
+   */
+  onCheckpoint?(run: Run, tokens: number): void;
   onEnd?(run: Run, summary: RunSummary): void;
 }
 
@@ -366,6 +371,7 @@ export class Run implements RunHandle {
     const every = this.#limits.checkpointEvery;
     if (every > 0 && this.#tokens % every === 0 && this.#status === 'running') {
       this.#emit('checkpoint', `{"type":"checkpoint","tokens":${this.#tokens}}`);
+      this.#observer?.onCheckpoint?.(this, this.#tokens);
     }
   }
 
