@@ -10,7 +10,6 @@ import type { AddressInfo } from 'node:net';
 import {
   createOpenAICompatibleProvider,
   createRunRegistry,
-  encodeRunEventFrame,
   type OpenAICompatibleProvider,
   type Provider,
   type ProviderEvent,
@@ -18,6 +17,8 @@ import {
   type RunEvent,
 } from 'streamwell/server';
 import { describe, expect, it } from 'vitest';
+// Internal: the frame encoder is not part of the public surface.
+import { encodeRunEventFrame } from '../../packages/streamwell/src/server/run.ts';
 import { DEFAULT_FAKE_TOKENS, type FakeOpenAI } from '../helpers/fake-openai.ts';
 import { providerRequest, withFakeOpenAIProvider } from './provider-contract.ts';
 

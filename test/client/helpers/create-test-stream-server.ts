@@ -9,17 +9,14 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { encodeSseComment, encodeSseEvent, SSE_HEADERS, STREAM_ID_HEADER } from 'streamwell/protocol';
 import {
   createDemoProvider,
   createRunRegistry,
-  encodeSseComment,
-  encodeSseEvent,
   type Provider,
   type Run,
   type RunAttachment,
   type RunRegistry,
-  SSE_HEADERS,
-  STREAM_ID_HEADER,
 } from 'streamwell/server';
 
 /** A request the server saw. */

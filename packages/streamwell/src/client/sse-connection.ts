@@ -6,9 +6,9 @@
  * @module
  */
 import { isStreamwellError, StreamwellError } from '../errors/index.ts';
+import type { SseEvent } from '../protocol/sse-parser.ts';
+import { createSseByteParser, type SseByteParser } from '../protocol/sse-stream.ts';
 import { parseRetryAfter } from './backoff.ts';
-import type { SseEvent } from './sse-parser.ts';
-import { createSseByteParser, type SseByteParser } from './sse-stream.ts';
 import { StreamHttpError } from './stream-http-error.ts';
 
 /** One request. */

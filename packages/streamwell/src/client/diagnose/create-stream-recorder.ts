@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createSseByteParser } from '../sse-stream.ts';
+import { createSseByteParser } from '../../protocol/sse-stream.ts';
 import { classifyTerminal, parseJsonData, type TerminalSignal } from './classify-event.ts';
 import type {
   ObservedComment,

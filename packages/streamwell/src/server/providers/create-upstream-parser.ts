@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createSseByteParser } from '../../client/sse-stream.ts';
+import { createSseByteParser } from '../../protocol/sse-stream.ts';
 import type { ProviderEvent } from '../provider.ts';
 import type { createChatCompletionDecoder } from './create-chat-completion-decoder.ts';
 import { createUpstreamError, readUpstreamMessage } from './create-upstream-error.ts';
