@@ -11,7 +11,7 @@
 import { StreamwellError } from '../errors/index.ts';
 import { STREAM_EVENT_NAMES, STREAM_ID_HEADER, type StreamEvent } from '../protocol/index.ts';
 import type { SseEvent } from '../protocol/sse-parser.ts';
-import { openSseConnection, toStreamHttpError } from './sse-connection.ts';
+import { openSseConnection, toStreamHttpError } from './open-sse-connection.ts';
 import type { StreamTransport, TransportHandlers } from './stream-transport.ts';
 
 /** Request headers: fixed, or computed per request (for a token that expires). */

@@ -18,7 +18,7 @@ import { isStreamwellError, StreamwellError } from '../errors/index.ts';
 import type { SseEvent } from '../protocol/sse-parser.ts';
 import { createSseByteParser } from '../protocol/sse-stream.ts';
 import { type BackoffOptions, createBackoff, sleep } from './backoff.ts';
-import { openSseConnection } from './sse-connection.ts';
+import { openSseConnection } from './open-sse-connection.ts';
 import { startStallWatch } from './stall-watch.ts';
 
 /** Options of {@link streamSseEvents}. */

@@ -56,7 +56,7 @@ export type {
   SseStreamHandle,
   SseStreamReply,
 } from './http/http-types.ts';
-export type { SseCloseReason } from './http/sse-connection.ts';
+export type { SseCloseReason } from './http/sse-response-writer.ts';
 export type { ChatMessage, Provider, ProviderEvent, ProviderRequest, ProviderSelfTestStep } from './provider.ts';
 export { checkStreamedRoundTrip } from './providers/check-streamed-round-trip.ts';
 export {

@@ -26,7 +26,7 @@ import { type CorsPolicy, createCorsPolicy } from './create-cors-policy.ts';
 import { createHeartbeat } from './create-heartbeat.ts';
 import type { HttpBodyReply, HttpHeaders, HttpReply, HttpRequestLike, SseStreamReply } from './http-types.ts';
 import { assertJsonContentType, parseCursor, parseIdempotencyKey, parseStartBody } from './parse-start-request.ts';
-import { type SseCloseReason, SseConnection, type SseConnectionHub } from './sse-connection.ts';
+import { type SseCloseReason, SseResponseWriter, type SseResponseWriterHub } from './sse-response-writer.ts';
 
 /** Defaults of {@link StreamHandlerOptions}. */
 export const STREAM_HANDLER_DEFAULTS = Object.freeze({
@@ -206,8 +206,8 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
   const cors = options.cors ?? createCorsPolicy();
   const auth = options.auth ?? createApiKeyAuth();
   const onStreamClose = options.onStreamClose;
-  const hub: SseConnectionHub = {
-    heartbeat: createHeartbeat<SseConnection>(options.heartbeatMs ?? STREAM_HANDLER_DEFAULTS.heartbeatMs),
+  const hub: SseResponseWriterHub = {
+    heartbeat: createHeartbeat<SseResponseWriter>(options.heartbeatMs ?? STREAM_HANDLER_DEFAULTS.heartbeatMs),
     maxBufferedBytes: options.maxBufferedBytes ?? STREAM_HANDLER_DEFAULTS.maxBufferedBytes,
     onClose: onStreamClose === undefined ? undefined : (connection, reason) => onStreamClose(connection.run, reason),
   };
@@ -230,7 +230,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
         ...corsHeaders,
       },
       open(sink) {
-        const connection = new SseConnection(hub, sink, run);
+        const connection = new SseResponseWriter(hub, sink, run);
         connection.open(registry, after);
         return connection;
       },

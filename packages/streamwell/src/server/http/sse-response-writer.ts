@@ -27,12 +27,12 @@ export type SseCloseReason =
   | 'shutdown';
 
 /** Shared by the connections of one handler. */
-export interface SseConnectionHub {
-  readonly heartbeat: Heartbeat<SseConnection>;
+export interface SseResponseWriterHub {
+  readonly heartbeat: Heartbeat<SseResponseWriter>;
   /** Most bytes one response may have buffered before its subscriber is dropped. */
   readonly maxBufferedBytes: number;
   /** Told once per connection when it ends. */
-  readonly onClose: ((connection: SseConnection, reason: SseCloseReason) => void) | undefined;
+  readonly onClose: ((connection: SseResponseWriter, reason: SseCloseReason) => void) | undefined;
 }
 
 const PING = encodeSseComment('ping');
@@ -41,16 +41,16 @@ const PING = encodeSseComment('ping');
  * One open event-stream response following one run. Methods are on the prototype (no closures)
  * to keep idle streams small.
  */
-export class SseConnection implements RunSubscriber, SseStreamHandle {
+export class SseResponseWriter implements RunSubscriber, SseStreamHandle {
   readonly run: Run;
   lastWriteTick: number;
-  #hub: SseConnectionHub;
+  #hub: SseResponseWriterHub;
   #sink: SseSink;
   #limit: number;
   #detach: (() => void) | undefined;
   #closed = false;
 
-  constructor(hub: SseConnectionHub, sink: SseSink, run: Run) {
+  constructor(hub: SseResponseWriterHub, sink: SseSink, run: Run) {
     this.#hub = hub;
     this.#sink = sink;
     this.run = run;
