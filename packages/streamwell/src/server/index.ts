@@ -98,7 +98,7 @@ export {
   type StartResult,
 } from './run-registry.ts';
 export { createThreadStore, type ThreadStore, type ThreadStoreOptions } from './thread-store.ts';
-export type { WebSocketSession, WebSocketSessionOptions } from './ws/create-websocket-session.ts';
+export type { WebSocketData, WebSocketSession, WebSocketSessionOptions } from './ws/create-websocket-session.ts';
 export { serveWebSocket } from './ws/serve-websocket.ts';
 export { readWebSocketCredential, selectWebSocketProtocol, type UpgradeHeaders } from './ws/websocket-credentials.ts';
 export type { EventedWebSocketLike, WebSocketLike } from './ws/websocket-like.ts';

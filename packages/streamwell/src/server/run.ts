@@ -102,7 +102,11 @@ export interface RetentionCounter {
   bytes: number;
 }
 
-/** Options of {@link createRun}. */
+/**
+ * Options of {@link createRun}.
+ *
+ * @internal
+ */
 export interface CreateRunOptions {
   readonly id: string;
   readonly threadId: string;
@@ -138,6 +142,8 @@ const AGENT_EVENT_TYPES: ReadonlySet<string> = new Set(['tool-call', 'tool-resul
  * @param event - an event of a {@link Run}
  * @returns the frame, ending with the blank line that dispatches it
  * @example encodeRunEventFrame({ id: 3, event: 'token', json: '{"token":"Hi"}' }) // 'id: 3\nevent: token\ndata: {"token":"Hi"}\n\n'
+ *
+ * @internal
  */
 export function encodeRunEventFrame(event: RunEvent): string {
   return `id: ${event.id}\nevent: ${event.event}\ndata: ${event.json}\n\n`;
@@ -150,6 +156,8 @@ export function encodeRunEventFrame(event: RunEvent): string {
  *
  * @param options - identity, provider, history and limits
  * @returns the running {@link Run}
+ *
+ * @internal
  */
 export function createRun(options: CreateRunOptions): Run {
   return new Run(options);
@@ -189,6 +197,11 @@ export class Run {
   #finished: Promise<RunSummary>;
   #resolveFinished!: (summary: RunSummary) => void;
 
+  /**
+   * Runs are made by the registry (`createRun`), never by users.
+   *
+   * @internal
+   */
   constructor(options: CreateRunOptions) {
     this.id = options.id;
     this.threadId = options.threadId;

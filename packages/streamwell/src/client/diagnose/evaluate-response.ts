@@ -7,7 +7,11 @@
 import { type CheckResult, createCheckResult, formatMs } from './check-result.ts';
 import type { StreamObservation } from './stream-observation.ts';
 
-/** Context for {@link evaluateReachable}. */
+/**
+ * Context for {@link evaluateReachable}.
+ *
+ * @internal
+ */
 export interface ReachableContext {
   readonly url: string;
   readonly method: string;
@@ -60,6 +64,8 @@ function networkFix(message: string): string {
  * @param observation - the recorded stream
  * @param context - how it was requested
  * @returns the `reachable` check
+ *
+ * @internal
  */
 export function evaluateReachable(observation: StreamObservation, context: ReachableContext): CheckResult {
   const title = 'Endpoint reachable, status 200';
@@ -107,6 +113,8 @@ export function evaluateReachable(observation: StreamObservation, context: Reach
  *
  * @param observation - the recorded stream
  * @returns the `content-type` check
+ *
+ * @internal
  */
 export function evaluateContentType(observation: StreamObservation): CheckResult {
   const title = 'Content-Type is text/event-stream';
@@ -133,7 +141,11 @@ export function evaluateContentType(observation: StreamObservation): CheckResult
   return createCheckResult('content-type', title, 'pass', `Content-Type is "${value}".`);
 }
 
-/** Context for {@link evaluateHeaders}. */
+/**
+ * Context for {@link evaluateHeaders}.
+ *
+ * @internal
+ */
 export interface HeadersContext {
   /** The buffering verdict, when known: a missing `X-Accel-Buffering` matters less when events arrived live. */
   readonly streamedLive?: boolean | undefined;
@@ -145,6 +157,8 @@ export interface HeadersContext {
  * @param observation - the recorded stream
  * @param context - the buffering verdict, when known
  * @returns the `headers` check
+ *
+ * @internal
  */
 export function evaluateHeaders(observation: StreamObservation, context: HeadersContext = {}): CheckResult {
   const title = 'Anti-buffering headers, no compression';

@@ -28,7 +28,11 @@ import type { HttpBodyReply, HttpHeaders, HttpReply, HttpRequestLike, SseStreamR
 import { assertJsonContentType, parseCursor, parseIdempotencyKey, parseStartBody } from './parse-start-request.ts';
 import { type SseCloseReason, SseResponseWriter, type SseResponseWriterHub } from './sse-response-writer.ts';
 
-/** Defaults of {@link StreamHandlerOptions}. */
+/**
+ * Defaults of {@link StreamHandlerOptions}.
+ *
+ * @internal
+ */
 export const STREAM_HANDLER_DEFAULTS = Object.freeze({
   basePath: '/api',
   heartbeatMs: 15_000,
@@ -145,6 +149,8 @@ function unknownStream(): StreamwellError {
  * @param value - the body, serialized with `JSON.stringify`
  * @param headers - extra headers
  * @returns the reply
+ *
+ * @internal
  */
 export function jsonReply(status: number, value: unknown, headers: HttpHeaders = {}): HttpBodyReply {
   return {
@@ -178,6 +184,8 @@ export function errorReply(error: unknown, headers: HttpHeaders = {}, retryAfter
  *
  * @param error - what was thrown
  * @returns the streamwell error
+ *
+ * @internal
  */
 export function toStreamwellError(error: unknown): StreamwellError {
   if (isStreamwellError(error)) return error;
@@ -353,6 +361,8 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
  *
  * @param limit - the byte limit
  * @returns the error
+ *
+ * @internal
  */
 export function bodyTooLarge(limit: number): StreamwellError {
   return new StreamwellError('body_too_large', `The request body is larger than ${limit} bytes.`, { status: 413 });

@@ -26,7 +26,11 @@ export type SseCloseReason =
   /** The server ended every stream (shutdown). */
   | 'shutdown';
 
-/** Shared by the connections of one handler. */
+/**
+ * Shared by the connections of one handler.
+ *
+ * @internal
+ */
 export interface SseResponseWriterHub {
   readonly heartbeat: Heartbeat<SseResponseWriter>;
   /** Most bytes one response may have buffered before its subscriber is dropped. */
@@ -40,6 +44,8 @@ const PING = encodeSseComment('ping');
 /**
  * One open event-stream response following one run. Methods are on the prototype (no closures)
  * to keep idle streams small.
+ *
+ * @internal
  */
 export class SseResponseWriter implements RunSubscriber, SseStreamHandle {
   readonly run: Run;
