@@ -323,7 +323,10 @@ describe('the built package exports exactly the intended names', () => {
     }
     runtime = importBuiltEntries();
     program = declarationProgram();
-  });
+    // Loading the declarations pulls in the peers' types (openai, @openai/agents): seconds of CPU
+    // on a busy 2-core machine, so this hook gets more than the default 30 s.
+    program.getTypeChecker();
+  }, 180_000);
 
   it('lists every subpath of the exports map in the snapshot', () => {
     expect(subpaths).toEqual(Object.keys(RUNTIME_NAMES));
