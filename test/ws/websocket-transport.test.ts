@@ -3,7 +3,8 @@
  * handleUpgrade) in front of the library session and a real run registry.
  */
 
-import { createDemoProvider, encodeBearerProtocol, encodeSseEvent, WEBSOCKET_PROTOCOL } from 'streamwell/server';
+import { encodeBearerProtocol, encodeSseEvent, WEBSOCKET_PROTOCOL } from 'streamwell/protocol';
+import { createDemoProvider } from 'streamwell/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   countCalls,

@@ -7,16 +7,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { encodeSseComment, encodeSseEvent, isTerminalEventName, SSE_HEADERS } from 'streamwell/protocol';
 import {
   createDemoProvider,
   createRunRegistry,
-  encodeSseComment,
-  encodeSseEvent,
-  isTerminalEventName,
   type LocalRunRegistry,
   type Provider,
   type RunEvent,
-  SSE_HEADERS,
 } from 'streamwell/server';
 import { WebSocketServer } from 'ws';
 

@@ -49,7 +49,11 @@ export interface DiagnoseEndpointOptions {
   readonly onProgress?: (note: string) => void;
 }
 
-/** Default of {@link DiagnoseEndpointOptions.timeoutMs}. */
+/**
+ * Default of {@link DiagnoseEndpointOptions.timeoutMs}.
+ *
+ * @internal
+ */
 export const DEFAULT_DIAGNOSE_TIMEOUT_MS = 15_000;
 
 interface Target {

@@ -3,7 +3,7 @@
  * on loopback (the `ws` package stands in for the browser's WebSocket), plus frame handling
  * that a server only produces under load (a scripted socket).
  */
-import { encodeBearerProtocol } from 'streamwell/server';
+import { encodeBearerProtocol } from 'streamwell/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { countCalls, pacedProvider, startWsServer, WORDS, type WsServer } from '../../../../test/ws/ws-harness.ts';

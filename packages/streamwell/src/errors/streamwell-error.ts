@@ -50,6 +50,8 @@ export type StreamwellErrorCode =
 /**
  * The HTTP status that fits each request-level code: one table, so an error received over a
  * WebSocket frame gets the same status it would have had over HTTP. Codes not listed have none.
+ *
+ * @internal
  */
 export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<StreamwellErrorCode, number>>> = Object.freeze({
   bad_request: 400,

@@ -163,6 +163,8 @@ export interface LocalRunRegistry extends RunRegistry {
  * Makes an unguessable stream id: 144 random bits, base64url (24 characters).
  *
  * @returns a new id
+ *
+ * @internal
  */
 export function createStreamId(): string {
   if (idPoolOffset + ID_BYTES > idPool.length) {

@@ -83,7 +83,11 @@ export interface RetentionCounter {
   bytes: number;
 }
 
-/** Options of {@link createRun}. */
+/**
+ * Options of {@link createRun}.
+ *
+ * @internal
+ */
 export interface CreateRunOptions {
   readonly id: string;
   readonly threadId: string;
@@ -119,6 +123,8 @@ const AGENT_EVENT_TYPES: ReadonlySet<string> = new Set(['tool-call', 'tool-resul
  *
  * @param options - identity, provider, history and limits
  * @returns the running {@link Run}
+ *
+ * @internal
  */
 export function createRun(options: CreateRunOptions): Run {
   return new Run(options);
@@ -154,6 +160,11 @@ export class Run implements RunHandle {
   #finished: Promise<RunSummary>;
   #resolveFinished!: (summary: RunSummary) => void;
 
+  /**
+   * Runs are made by the registry (`createRun`), never by users.
+   *
+   * @internal
+   */
   constructor(options: CreateRunOptions) {
     this.id = options.id;
     this.threadId = options.threadId;

@@ -8,7 +8,11 @@ import { type CheckResult, createCheckResult, formatMs } from './check-result.ts
 import { describeProbeFallback, type ProbeFallback } from './probe-fallback.ts';
 import type { StreamObservation } from './stream-observation.ts';
 
-/** Context for {@link evaluateReachable}. */
+/**
+ * Context for {@link evaluateReachable}.
+ *
+ * @internal
+ */
 export interface ReachableContext {
   readonly url: string;
   readonly method: string;
@@ -63,6 +67,8 @@ function networkFix(message: string): string {
  * @param observation - the recorded stream
  * @param context - how it was requested
  * @returns the `reachable` check
+ *
+ * @internal
  */
 export function evaluateReachable(observation: StreamObservation, context: ReachableContext): CheckResult {
   const check = evaluateReply(observation, context);
@@ -118,6 +124,8 @@ function evaluateReply(observation: StreamObservation, context: ReachableContext
  *
  * @param observation - the recorded stream
  * @returns the `content-type` check
+ *
+ * @internal
  */
 export function evaluateContentType(observation: StreamObservation): CheckResult {
   const title = 'Content-Type is text/event-stream';
@@ -144,7 +152,11 @@ export function evaluateContentType(observation: StreamObservation): CheckResult
   return createCheckResult('content-type', title, 'pass', `Content-Type is "${value}".`);
 }
 
-/** Context for {@link evaluateHeaders}. */
+/**
+ * Context for {@link evaluateHeaders}.
+ *
+ * @internal
+ */
 export interface HeadersContext {
   /** The buffering verdict, when known: a missing `X-Accel-Buffering` matters less when events arrived live. */
   readonly streamedLive?: boolean | undefined;
@@ -156,6 +168,8 @@ export interface HeadersContext {
  * @param observation - the recorded stream
  * @param context - the buffering verdict, when known
  * @returns the `headers` check
+ *
+ * @internal
  */
 export function evaluateHeaders(observation: StreamObservation, context: HeadersContext = {}): CheckResult {
   const title = 'Anti-buffering headers, no compression';

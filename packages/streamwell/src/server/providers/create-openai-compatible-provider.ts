@@ -65,6 +65,8 @@ const { maxErrorBodyBytes, maxWholeBodyBytes, endWaitMs, drainTimeoutMs } = UPST
  * Checks a base URL and removes a trailing slash.
  *
  * @throws StreamwellError `invalid_config` for anything but an absolute http(s) URL
+ *
+ * @internal
  */
 export function normalizeBaseUrl(baseUrl: string, variable = 'LLM_BASE_URL'): string {
   let parsed: URL;

@@ -55,6 +55,8 @@ function present(value: string | undefined): string | undefined {
  * @param config - the configuration
  * @returns `agents`, `openai` or `demo`
  * @throws StreamwellError `invalid_config` for an unknown provider name
+ *
+ * @internal
  */
 export function resolveProviderKind(config: ProviderConfig): ProviderKind {
   if (config.provider !== undefined && (config.provider as string) !== '') {

@@ -30,6 +30,8 @@ const MAX_UPSTREAM_MESSAGE = 300;
  * @param text - any message
  * @param apiKey - the key to remove
  * @returns the message without the key
+ *
+ * @internal
  */
 export function scrubSecret(text: string, apiKey: string | undefined): string {
   let scrubbed = text;
@@ -42,6 +44,8 @@ export function scrubSecret(text: string, apiKey: string | undefined): string {
  *
  * @param url - an absolute URL
  * @returns origin and path only
+ *
+ * @internal
  */
 export function describeUrl(url: string): string {
   try {
@@ -88,6 +92,8 @@ const UPSTREAM_STATUS = Symbol.for('streamwell.upstreamStatus');
  *
  * @param error - anything
  * @returns the upstream status, or undefined (network failure, or not such an error)
+ *
+ * @internal
  */
 export function upstreamStatusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -101,6 +107,8 @@ export function upstreamStatusOf(error: unknown): number | undefined {
  *
  * @param body - the response body text
  * @returns the message, or '' for an empty body
+ *
+ * @internal
  */
 export function readUpstreamMessage(body: string): string {
   const trimmed = body.trim();
@@ -126,6 +134,8 @@ export function readUpstreamMessage(body: string): string {
  *
  * @param error - what the HTTP client threw
  * @returns a short reason such as `ECONNREFUSED`
+ *
+ * @internal
  */
 export function networkReason(error: unknown): string {
   let current: unknown = error;

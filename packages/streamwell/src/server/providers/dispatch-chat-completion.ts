@@ -21,7 +21,11 @@ import { translateError } from './list-models.ts';
 
 const { maxErrorBodyBytes, maxWholeBodyBytes, endWaitMs, drainTimeoutMs } = UPSTREAM_READ_LIMITS;
 
-/** What {@link dispatchChatCompletion} sends and how it reads the answer. */
+/**
+ * What {@link dispatchChatCompletion} sends and how it reads the answer.
+ *
+ * @internal
+ */
 export interface DispatchChatCompletionOptions {
   readonly dispatcher: Dispatcher;
   /** The Chat Completions endpoint. */
@@ -46,6 +50,8 @@ export interface DispatchChatCompletionOptions {
  * @param onEvents - called synchronously with the events of each upstream read (never empty)
  * @returns settles when the reply is complete; rejects with the run's abort reason on abort, an
  *   `upstream_error` / `upstream_auth` StreamwellError on a failed reply, or what `onEvents` threw
+ *
+ * @internal
  */
 export function dispatchChatCompletion(
   options: DispatchChatCompletionOptions,
