@@ -33,6 +33,8 @@ export type StreamwellErrorCode =
   | 'shutting_down'
   // WebSocket transport: a subscriber dropped because the socket did not drain (resume it)
   | 'slow_consumer'
+  // a durable store (the thread database) cannot be reached right now; retrying later may work
+  | 'store_unavailable'
   // run outcomes: the codes of the terminal `error` event
   | StreamErrorCode
   // client side
@@ -67,6 +69,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<StreamwellErrorCode, n
   too_many_streams: 429,
   internal_error: 500,
   shutting_down: 503,
+  store_unavailable: 503,
 });
 
 /** Options for {@link StreamwellError}. */
