@@ -8,7 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
-import { StreamwellError } from '../../errors/index.ts';
+import { importDriver } from './import-driver.ts';
 import type { DatabaseTarget } from './parse-database-url.ts';
 import type { StoreSchema } from './store-schema.ts';
 
@@ -24,32 +24,8 @@ export interface OpenDatabaseOptions {
   readonly onError?: (error: unknown) => void;
 }
 
-/** The packages each dialect needs, with the versions that work on Node 20. */
-const DRIVERS = { 'better-sqlite3': 'better-sqlite3@12', pg: 'pg@8' } as const;
-
-function missingDriver(name: keyof typeof DRIVERS, error: unknown): StreamwellError {
-  const database = name === 'pg' ? 'PostgreSQL' : 'SQLite';
-  return new StreamwellError(
-    'invalid_config',
-    `DATABASE_URL selects ${database}, which needs the package "${name}": run npm install ${DRIVERS[name]}`,
-    { cause: error },
-  );
-}
-
-const isModuleNotFound = (error: unknown, name: string): boolean =>
-  typeof error === 'object' &&
-  error !== null &&
-  ((error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' ||
-    (error as { code?: unknown }).code === 'MODULE_NOT_FOUND') &&
-  String((error as { message?: unknown }).message).includes(name);
-
 async function openSqlite(path: string, options: OpenDatabaseOptions): Promise<Kysely<StoreSchema>> {
-  let Database: typeof import('better-sqlite3');
-  try {
-    Database = (await import('better-sqlite3')).default;
-  } catch (error) {
-    throw isModuleNotFound(error, 'better-sqlite3') ? missingDriver('better-sqlite3', error) : error;
-  }
+  const Database = (await importDriver('better-sqlite3', () => import('better-sqlite3'))).default;
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
   try {
@@ -66,12 +42,7 @@ async function openSqlite(path: string, options: OpenDatabaseOptions): Promise<K
 }
 
 async function openPostgres(connectionString: string, options: OpenDatabaseOptions): Promise<Kysely<StoreSchema>> {
-  let Pool: typeof import('pg').Pool;
-  try {
-    Pool = (await import('pg')).default.Pool;
-  } catch (error) {
-    throw isModuleNotFound(error, 'pg') ? missingDriver('pg', error) : error;
-  }
+  const { Pool } = (await importDriver('pg', () => import('pg'))).default;
   const pool = new Pool({
     connectionString,
     max: options.poolSize ?? 10,
