@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type ApiKey, normalizeOrigin, parseApiKeys } from 'streamwell/server';
+import { type ApiKey, normalizeOrigin, parseApiKeys, parseDatabaseUrl } from 'streamwell/server';
 import { z } from 'zod';
 
 /** Log levels pino accepts. */
@@ -176,7 +176,21 @@ const ENV_SCHEMA = z.object({
   MAX_CONCURRENT_STREAMS: integer(1000, 1),
   API_KEYS: apiKeyList,
   REDIS_URL: anyUrl('redis://127.0.0.1:6379'),
-  DATABASE_URL: anyUrl('postgres://user@127.0.0.1:5432/streamwell'),
+  DATABASE_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .superRefine((value, context) => {
+        if (value === undefined) return;
+        try {
+          parseDatabaseUrl(value);
+        } catch (error) {
+          // "DATABASE_URL is not ..." reads "DATABASE_URL: is not ..." in the list of problems.
+          context.addIssue({ code: 'custom', message: (error as Error).message.replace(/^DATABASE_URL /, '') });
+        }
+      }),
+  ),
   LOG_LEVEL: z.preprocess(
     (value) =>
       typeof blankToUndefined(value) === 'string' ? (blankToUndefined(value) as string).toLowerCase() : undefined,

@@ -30,6 +30,8 @@ async function main(): Promise<void> {
     app = await createApp(config);
   } catch (error) {
     if (isStreamwellError(error) && error.code === 'invalid_config') fail(`Invalid configuration: ${error.message}`);
+    // The thread database (DATABASE_URL) cannot be reached: the message names it.
+    if (isStreamwellError(error) && error.code === 'store_unavailable') fail(error.message);
     throw error;
   }
   const log = app.context.log;
