@@ -2,10 +2,11 @@
  * The durable thread store: SQLite (better-sqlite3) or PostgreSQL (pg), one query path through
  * Kysely and one set of migrations, applied when the store is created.
  *
- * Costs, per call: `beginTurn` is one transaction of four statements; `updateMessage` is two
- * single-statement writes (the message, then its thread's `updatedAt`), without a transaction.
- * With better-sqlite3 every statement runs synchronously on the event loop (microseconds in WAL
- * mode), so SQLite suits one instance; several instances share PostgreSQL.
+ * Costs, per call: `beginTurn` is one transaction of four statements; `updateMessage` one of
+ * two (the message, then its thread's `updatedAt`): one commit each. With better-sqlite3 every
+ * statement runs synchronously on the event loop, one store operation at a time with a loop turn
+ * between two (create-operation-gate.ts), so SQLite suits one instance; several instances share
+ * PostgreSQL.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { StreamwellError } from '../../errors/index.ts';
 import type { ChatMessage } from '../provider.ts';
 import { boundHistory } from './bound-history.ts';
 import { createItemId } from './create-item-id.ts';
+import { createOperationGate, type OperationGate } from './create-operation-gate.ts';
 import { createSqlItemQueries } from './create-sql-item-queries.ts';
 import { migrateThreadStore } from './migrate-thread-store.ts';
 import { type OpenDatabaseOptions, openDatabase } from './open-database.ts';
@@ -45,18 +47,22 @@ const I = TABLES.items;
 const notFound = (threadId: string): StreamwellError =>
   new StreamwellError('not_found', `Unknown thread ${threadId}.`, { status: 404 });
 
-/** Wraps every method: driver failures that mean "database unreachable" become `store_unavailable`. */
-function guard<S extends object>(store: S, isClosed: () => boolean): S {
+/**
+ * Wraps every method: calls pass the operation gate, and driver failures that mean "database
+ * unreachable" become `store_unavailable`.
+ */
+function guard<S extends object>(store: S, gate: OperationGate, isClosed: () => boolean): S {
   const guarded: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(store)) {
     if (typeof value !== 'function' || name === 'close') {
       guarded[name] = value;
       continue;
     }
+    const method = value as (...parameters: unknown[]) => Promise<unknown>;
     guarded[name] = async (...args: unknown[]) => {
       if (isClosed()) throw new StreamwellError('shutting_down', 'The thread store is closed.', { status: 503 });
       try {
-        return await (value as (...parameters: unknown[]) => Promise<unknown>)(...args);
+        return await gate(() => method(...args));
       } catch (error) {
         throw toStoreError(error);
       }
@@ -177,18 +183,20 @@ export async function createSqlThreadStore(options: SqlThreadStoreOptions = {}):
         return { history, userMessageId, assistantMessageId, threadCreated };
       }),
 
-    async updateMessage({ threadId, messageId, content, status }) {
-      const result = await db
-        .updateTable(I)
-        .set({ content, status })
-        .where('thread_id', '=', threadId)
-        .where('id', '=', messageId)
-        .where('status', '=', 'streaming')
-        .executeTakeFirst();
-      if (Number(result.numUpdatedRows) === 0) return false;
-      await db.updateTable(T).set({ updated_at: now() }).where('id', '=', threadId).execute();
-      return true;
-    },
+    // One transaction, so one commit (one WAL flush) for both rows.
+    updateMessage: ({ threadId, messageId, content, status }) =>
+      db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable(I)
+          .set({ content, status })
+          .where('thread_id', '=', threadId)
+          .where('id', '=', messageId)
+          .where('status', '=', 'streaming')
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 0) return false;
+        await trx.updateTable(T).set({ updated_at: now() }).where('id', '=', threadId).execute();
+        return true;
+      }),
 
     async listThreads(owner, listOptions = {}) {
       const limit = pageLimit(listOptions.limit, PAGE_LIMITS.defaultPage, PAGE_LIMITS.maxPage);
@@ -277,5 +285,8 @@ export async function createSqlThreadStore(options: SqlThreadStoreOptions = {}):
       await db.destroy();
     },
   };
-  return guard(store, () => closed);
+  // SQLite: one operation at a time, with an event-loop turn between two (see the gate's module).
+  const gate =
+    target.dialect === 'sqlite' ? createOperationGate(1, true) : createOperationGate(options.poolSize ?? 10, false);
+  return guard(store, gate, () => closed);
 }
