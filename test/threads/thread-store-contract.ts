@@ -251,6 +251,43 @@ export function describeThreadStoreContract(target: ContractTarget): void {
       expect((await store.listThreads(who('nobody'))).threads).toEqual([]);
     });
 
+    it('lists by createdAt and continues after a thread id (ChatKit threads.list), unmoved by writes', async () => {
+      setup();
+      const store = await open();
+      const alice = who('alice');
+      for (const name of ['t1', 't2', 't3', 't4', 't5']) await turn(store, thread(name), alice, `hello ${name}`, 'hi');
+      await turn(store, thread('other'), who('bob'), 'not yours', 'hi');
+      // A new turn does not move t2: creation time is fixed.
+      await turn(store, thread('t2'), alice, 'again', 'hi');
+
+      const first = await store.listThreads(alice, { limit: 2, orderBy: 'createdAt' });
+      expect(first.threads.map((entry) => entry.id)).toEqual([thread('t5'), thread('t4')]);
+      const second = await store.listThreads(alice, { limit: 2, orderBy: 'createdAt', after: thread('t4') });
+      expect(second.threads.map((entry) => entry.id)).toEqual([thread('t3'), thread('t2')]);
+      const third = await store.listThreads(alice, { limit: 2, orderBy: 'createdAt', after: thread('t2') });
+      expect(third.threads.map((entry) => entry.id)).toEqual([thread('t1')]);
+      expect(third.nextCursor).toBeNull();
+      // The opaque cursor works in this order too.
+      const byCursor = await store.listThreads(alice, {
+        limit: 2,
+        orderBy: 'createdAt',
+        cursor: first.nextCursor ?? '',
+      });
+      expect(byCursor.threads.map((entry) => entry.id)).toEqual([thread('t3'), thread('t2')]);
+      const ascending = await store.listThreads(alice, { orderBy: 'createdAt', order: 'asc', after: thread('t3') });
+      expect(ascending.threads.map((entry) => entry.id)).toEqual([thread('t4'), thread('t5')]);
+      // `after` by updatedAt: t2 (written last) is first, so after it come t5, t4.
+      const updated = await store.listThreads(alice, { limit: 2, after: thread('t2') });
+      expect(updated.threads.map((entry) => entry.id)).toEqual([thread('t5'), thread('t4')]);
+      // Another principal's thread, or none, is no place to continue from.
+      await expect(store.listThreads(alice, { after: thread('other') })).rejects.toThrow(
+        expectCode('invalid_cursor', 400),
+      );
+      await expect(store.listThreads(alice, { after: thread('missing'), orderBy: 'createdAt' })).rejects.toThrow(
+        expectCode('invalid_cursor', 400),
+      );
+    });
+
     it('moves a thread up while its reply streams (updateMessage bumps updatedAt)', async () => {
       setup();
       const store = await open();

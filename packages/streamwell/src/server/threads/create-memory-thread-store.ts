@@ -9,7 +9,7 @@ import type { ChatMessage } from '../provider.ts';
 import { boundHistory } from './bound-history.ts';
 import { createItemId } from './create-item-id.ts';
 import { PAGE_LIMITS, pageLimit } from './page-limit.ts';
-import { decodeThreadCursor, encodeThreadCursor } from './thread-cursor.ts';
+import { decodeThreadCursor, encodeThreadCursor, type ThreadCursor, unknownAfter } from './thread-cursor.ts';
 import type {
   AttachmentRecord,
   ItemPage,
@@ -44,6 +44,12 @@ const notFound = (threadId: string): StreamwellError =>
 
 /** Copies JSON so that callers can never change what is stored (nor what others were given). */
 const copy = <T>(value: T): T => (value === null || typeof value !== 'object' ? value : structuredClone(value));
+
+/** A thread's place in each list order. */
+const keyOf = {
+  updatedAt: (record: ThreadRecord): ThreadCursor => ({ at: record.updatedAt, id: record.id }),
+  createdAt: (record: ThreadRecord): ThreadCursor => ({ at: record.createdAt, id: record.id }),
+};
 
 const summary = (record: ThreadRecord): ThreadSummary => ({
   id: record.id,
@@ -164,27 +170,26 @@ export function createMemoryThreadStore(options: MemoryThreadStoreOptions = {}):
     async listThreads(owner, listOptions = {}) {
       const limit = pageLimit(listOptions.limit, PAGE_LIMITS.defaultPage, PAGE_LIMITS.maxPage);
       const sign = listOptions.order === 'asc' ? 1 : -1;
-      const compare = (left: ThreadRecord, right: { updatedAt: string; id: string }): number =>
+      const timeOf = listOptions.orderBy === 'createdAt' ? keyOf.createdAt : keyOf.updatedAt;
+      const compare = (left: ThreadCursor, right: ThreadCursor): number =>
         sign *
-        (left.updatedAt < right.updatedAt
-          ? -1
-          : left.updatedAt > right.updatedAt
-            ? 1
-            : left.id < right.id
-              ? -1
-              : left.id > right.id
-                ? 1
-                : 0);
-      const cursor = listOptions.cursor === undefined ? undefined : decodeThreadCursor(listOptions.cursor);
+        (left.at < right.at ? -1 : left.at > right.at ? 1 : left.id < right.id ? -1 : left.id > right.id ? 1 : 0);
+      let cursor = listOptions.cursor === undefined ? undefined : decodeThreadCursor(listOptions.cursor);
+      if (listOptions.after !== undefined) {
+        const after = owned(listOptions.after, owner);
+        if (after === undefined) throw unknownAfter(listOptions.after);
+        cursor = timeOf(after.record);
+      }
       const page = [...threads.values()]
-        .filter((thread) => thread.owner === owner && (cursor === undefined || compare(thread.record, cursor) > 0))
+        .filter((thread) => thread.owner === owner)
         .map((thread) => thread.record)
-        .sort((left, right) => compare(left, right))
+        .filter((record) => cursor === undefined || compare(timeOf(record), cursor) > 0)
+        .sort((left, right) => compare(timeOf(left), timeOf(right)))
         .slice(0, limit + 1);
       const last = page[limit - 1];
       return {
         threads: page.slice(0, limit).map(summary),
-        nextCursor: page.length > limit && last !== undefined ? encodeThreadCursor(last) : null,
+        nextCursor: page.length > limit && last !== undefined ? encodeThreadCursor(timeOf(last)) : null,
       };
     },
 

@@ -23,7 +23,7 @@ import { PAGE_LIMITS, pageLimit } from './page-limit.ts';
 import { type DatabaseTarget, describeDatabase, parseDatabaseUrl } from './parse-database-url.ts';
 import { ownerFromKey, ownerKey, toThreadItem, toThreadSummary } from './sql-rows.ts';
 import { type StoreSchema, TABLES } from './store-schema.ts';
-import { decodeThreadCursor, encodeThreadCursor } from './thread-cursor.ts';
+import { decodeThreadCursor, encodeThreadCursor, unknownAfter } from './thread-cursor.ts';
 import type { ThreadStore, ThreadStoreCommonOptions } from './thread-store.ts';
 import { titleFromMessage } from './thread-title.ts';
 import { toStoreError } from './to-store-error.ts';
@@ -202,7 +202,18 @@ export async function createSqlThreadStore(options: SqlThreadStoreOptions = {}):
       const limit = pageLimit(listOptions.limit, PAGE_LIMITS.defaultPage, PAGE_LIMITS.maxPage);
       const direction = listOptions.order === 'asc' ? 'asc' : 'desc';
       const beyond = direction === 'asc' ? '>' : '<';
-      const cursor = listOptions.cursor === undefined ? undefined : decodeThreadCursor(listOptions.cursor);
+      const column = listOptions.orderBy === 'createdAt' ? 'created_at' : 'updated_at';
+      let cursor = listOptions.cursor === undefined ? undefined : decodeThreadCursor(listOptions.cursor);
+      if (listOptions.after !== undefined) {
+        const after = await db
+          .selectFrom(T)
+          .select(['id', column])
+          .where('id', '=', listOptions.after)
+          .where('owner', '=', ownerKey(owner))
+          .executeTakeFirst();
+        if (after === undefined) throw unknownAfter(listOptions.after);
+        cursor = { at: after[column], id: after.id };
+      }
       const rows = await db
         .selectFrom(T)
         .select(['id', 'title', 'created_at', 'updated_at'])
@@ -210,18 +221,22 @@ export async function createSqlThreadStore(options: SqlThreadStoreOptions = {}):
         .$if(cursor !== undefined, (query) =>
           query.where((row) =>
             row.or([
-              row('updated_at', beyond, cursor?.updatedAt ?? ''),
-              row.and([row('updated_at', '=', cursor?.updatedAt ?? ''), row('id', beyond, cursor?.id ?? '')]),
+              row(column, beyond, cursor?.at ?? ''),
+              row.and([row(column, '=', cursor?.at ?? ''), row('id', beyond, cursor?.id ?? '')]),
             ]),
           ),
         )
-        .orderBy('updated_at', direction)
+        .orderBy(column, direction)
         .orderBy('id', direction)
         .limit(limit + 1)
         .execute();
       const page = rows.slice(0, limit).map(toThreadSummary);
-      const last = page[page.length - 1];
-      return { threads: page, nextCursor: rows.length > limit && last !== undefined ? encodeThreadCursor(last) : null };
+      const last = rows[limit - 1];
+      return {
+        threads: page,
+        nextCursor:
+          rows.length > limit && last !== undefined ? encodeThreadCursor({ at: last[column], id: last.id }) : null,
+      };
     },
 
     async getThread(threadId, owner, getOptions = {}) {

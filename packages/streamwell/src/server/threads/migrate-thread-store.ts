@@ -85,6 +85,16 @@ export const THREAD_STORE_MIGRATIONS: Readonly<Record<string, Migration>> = Obje
       await db.schema.createIndex('streamwell_attachments_thread').on(TABLES.attachments).column('thread_id').execute();
     },
   },
+  '0002_threads_owner_created': {
+    async up(db: Kysely<unknown>) {
+      // listThreads by creation time (ChatKit's threads.list), in either direction.
+      await db.schema
+        .createIndex('streamwell_threads_owner_created')
+        .on(TABLES.threads)
+        .columns(['owner', 'created_at', 'id'])
+        .execute();
+    },
+  },
 });
 
 /**

@@ -1,6 +1,7 @@
 /**
- * The opaque cursor of thread lists: the last thread's `(updatedAt, id)`, the keyset the next
- * page continues after, so pages neither repeat nor skip a thread when others are added.
+ * The opaque cursor of thread lists: the last thread's `(time, id)` in the list's order
+ * (`updatedAt` or `createdAt`), the keyset the next page continues after, so pages neither repeat
+ * nor skip a thread when others are added.
  *
  * @module
  */
@@ -8,7 +9,8 @@ import { StreamwellError } from '../../errors/index.ts';
 
 /** A decoded thread cursor. */
 export interface ThreadCursor {
-  readonly updatedAt: string;
+  /** The thread's time the list is ordered by. */
+  readonly at: string;
   readonly id: string;
 }
 
@@ -19,7 +21,7 @@ export interface ThreadCursor {
  * @returns the cursor string
  */
 export function encodeThreadCursor(cursor: ThreadCursor): string {
-  return Buffer.from(JSON.stringify([cursor.updatedAt, cursor.id]), 'utf8').toString('base64url');
+  return Buffer.from(JSON.stringify([cursor.at, cursor.id]), 'utf8').toString('base64url');
 }
 
 /**
@@ -45,5 +47,15 @@ export function decodeThreadCursor(text: string): ThreadCursor {
   ) {
     throw new StreamwellError('invalid_cursor', 'The cursor is not one this server gave out.', { status: 400 });
   }
-  return { updatedAt: value[0], id: value[1] };
+  return { at: value[0], id: value[1] };
+}
+
+/**
+ * The error of a list's `after` that names no thread of the caller's.
+ *
+ * @param threadId - the `after` asked for
+ * @returns `invalid_cursor` (400)
+ */
+export function unknownAfter(threadId: string): StreamwellError {
+  return new StreamwellError('invalid_cursor', `Unknown thread ${threadId} in "after".`, { status: 400 });
 }

@@ -160,8 +160,18 @@ export interface ListThreadsOptions {
   readonly limit?: number;
   /** A `nextCursor` from the previous page. */
   readonly cursor?: string | undefined;
-  /** By `updatedAt`: `desc` is newest first. @defaultValue 'desc' */
+  /**
+   * The id of the last thread of the previous page (ChatKit's `after`), instead of `cursor`: the
+   * page continues after that thread's place in the order.
+   */
+  readonly after?: string | undefined;
+  /** `desc` is newest first. @defaultValue 'desc' */
   readonly order?: 'asc' | 'desc';
+  /**
+   * The time threads are ordered by (then by id): `updatedAt` puts the threads written last
+   * first; `createdAt` keeps each thread in one place (ChatKit's `threads.list`). @defaultValue 'updatedAt'
+   */
+  readonly orderBy?: 'updatedAt' | 'createdAt';
 }
 
 /** Options of {@link ThreadStore.loadItems}. */
@@ -245,7 +255,13 @@ export interface ThreadStore {
    * @returns false when the message does not exist or has already ended
    */
   updateMessage(request: UpdateMessageRequest): Promise<boolean>;
-  /** The owner's threads, by `updatedAt` (newest first by default), with a keyset cursor. */
+  /**
+   * The owner's threads, by `updatedAt` or `createdAt` (newest first by default), with a keyset
+   * cursor.
+   *
+   * @throws StreamwellError `invalid_cursor` for a `cursor` it did not give out, or an `after`
+   *   that is no thread of the owner's
+   */
   listThreads(owner: string | undefined, options?: ListThreadsOptions): Promise<ThreadPage>;
   /** A thread and its newest messages, or undefined (also for another principal's thread). */
   getThread(
