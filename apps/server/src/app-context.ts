@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type {
+  ChatKitHandler,
   LocalRunRegistry,
   Provider,
   RedisRunStore,
@@ -30,6 +31,8 @@ export interface AppContext {
   readonly runStore: RedisRunStore | undefined;
   /** The framework-agnostic HTTP core serving `/api/stream/message` and `/api/streams/*`. */
   readonly streams: StreamHandler;
+  /** The self-hosted ChatKit backend (`/chatkit`), on the same registry and thread store. */
+  readonly chatkit: ChatKitHandler;
   /** Durable conversations (`DATABASE_URL`: SQLite by default, or PostgreSQL), migrated at start. */
   readonly threads: ThreadStore;
   readonly log: Logger;

@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import {
+  type ChatKitHandler,
   createApiKeyAuth,
   createCorsPolicy,
   createOriginNotAllowedError,
@@ -32,7 +33,9 @@ import {
   type ThreadStore,
 } from 'streamwell/server';
 import type { AppContext } from './app-context.ts';
+import { registerChatKitRoutes } from './chatkit-routes.ts';
 import type { ServerConfig } from './config.ts';
+import { createChatKitBackend } from './create-chatkit-backend.ts';
 import { createRunObserver } from './create-run-observer.ts';
 import { createServerFactory } from './create-server-factory.ts';
 import { createServerMetrics } from './create-server-metrics.ts';
@@ -124,9 +127,10 @@ async function createContext(
     });
   let localRuns: LocalRunRegistry | undefined;
   let streams: StreamHandler | undefined;
+  let chatkit: ChatKitHandler | undefined;
   const metrics = createServerMetrics({
     activeRuns: () => localRuns?.activeCount ?? 0,
-    openStreams: () => streams?.openStreams ?? 0,
+    openStreams: () => (streams?.openStreams ?? 0) + (chatkit?.openStreams ?? 0),
     retainedBytes: () => localRuns?.retainedBytes ?? 0,
   });
   const registryOptions: RunRegistryOptions = {
@@ -208,6 +212,7 @@ async function createContext(
       else if (debug) log.debug({ code: error.code, endpoint }, 'stream request refused');
     },
   });
+  chatkit = createChatKitBackend({ config, registry, threads, cors, auth, log, metrics });
   return {
     config,
     provider,
@@ -215,6 +220,7 @@ async function createContext(
     localRuns,
     runStore,
     streams,
+    chatkit,
     threads,
     log,
     metrics,
@@ -298,6 +304,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
   // Routes register here, each with the shared context. A new route module takes `context`
   // (registry, streams core, auth and origin checks, log, metrics) and adds one line below.
   await registerStreamRoutes(fastify, context);
+  await registerChatKitRoutes(fastify, context);
   registerThreadRoutes(fastify, context);
   registerOpsRoutes(fastify, context);
   // WebSocket transport (GET /ws/stream): registered here by its own module.
@@ -330,6 +337,7 @@ async function drain(
   await context.registry.shutdown(deadlineMs);
   // Every run has ended with its terminal event; end whatever responses are still open.
   context.streams.closeAll();
+  context.chatkit.closeAll();
   // Responses that just ended left keep-alive sockets idle: close them now, and cut whatever is
   // still busy after a second (a client mid-request) so that the process can exit.
   const server = fastify.server;
@@ -343,6 +351,8 @@ async function drain(
   // The provider's keep-alive pool would otherwise hold the event loop open; an injected
   // provider belongs to whoever injected it.
   if (owns.provider) await context.provider.close?.();
+  // ChatKit responses save what they were stopped with before the store closes.
+  await context.chatkit.drain();
   // Last: every run has ended and written its reply (an injected store is its owner's to close).
   if (owns.threads) await context.threads.close();
   context.log.info({}, 'drained');

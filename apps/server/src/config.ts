@@ -39,6 +39,12 @@ export interface ServerConfig {
   readonly redisPrefix: string;
   readonly runLeaseMs: number;
   readonly databaseUrl: string | undefined;
+  /** Hosted ChatKit: the Agent Builder workflow `POST /api/chatkit/session` mints sessions for. */
+  readonly chatkitWorkflowId: string | undefined;
+  /** Where ChatKit attachments are stored (relative to the working directory). */
+  readonly chatkitAttachmentsDir: string;
+  /** ChatKit dictation: the model of the OpenAI-compatible `/audio/transcriptions`; unset turns dictation off. */
+  readonly transcribeModel: string | undefined;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly shutdownDeadlineMs: number;
 }
@@ -199,6 +205,9 @@ const ENV_SCHEMA = z.object({
         }
       }),
   ),
+  CHATKIT_WORKFLOW_ID: optionalText,
+  CHATKIT_ATTACHMENTS_DIR: z.preprocess(blankToUndefined, z.string().optional().default('./data/attachments')),
+  TRANSCRIBE_MODEL: optionalText,
   LOG_LEVEL: z.preprocess(
     (value) =>
       typeof blankToUndefined(value) === 'string' ? (blankToUndefined(value) as string).toLowerCase() : undefined,
@@ -251,6 +260,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     redisPrefix: value.REDIS_PREFIX,
     runLeaseMs: value.RUN_LEASE_MS,
     databaseUrl: value.DATABASE_URL,
+    chatkitWorkflowId: value.CHATKIT_WORKFLOW_ID,
+    chatkitAttachmentsDir: value.CHATKIT_ATTACHMENTS_DIR,
+    transcribeModel: value.TRANSCRIBE_MODEL,
     logLevel: value.LOG_LEVEL,
     shutdownDeadlineMs: value.SHUTDOWN_DEADLINE_MS,
   };
@@ -260,6 +272,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         variable: 'STREAMWELL_PROVIDER',
         message:
           'is "openai" but LLM_BASE_URL is not set (the server URL with its version path, e.g. http://localhost:11434/v1)',
+      },
+    ]);
+  }
+  if (config.transcribeModel !== undefined && config.llmBaseUrl === undefined && config.openaiApiKey === undefined) {
+    throw new ConfigError([
+      {
+        variable: 'TRANSCRIBE_MODEL',
+        message:
+          'is set but there is nowhere to send audio: set LLM_BASE_URL (an OpenAI-compatible server) or OPENAI_API_KEY',
       },
     ]);
   }

@@ -1,6 +1,7 @@
 /**
  * The reference server's HTTP server, built for Fastify (`serverFactory`): requests to the stream
- * endpoints go straight to the library's HTTP core, everything else to Fastify.
+ * endpoints and to the ChatKit backend go straight to the library's HTTP cores, everything else
+ * to Fastify.
  *
  * Why: the stream endpoints never used Fastify for more than routing (`stream-routes.ts` hijacks
  * the reply and hands the raw request to the core, which does its own CORS, auth, body limits and
@@ -12,8 +13,9 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { errorReply, handleNodeRequest, writeNodeReply } from 'streamwell/server';
+import { errorReply, type HttpHandler, handleNodeRequest, writeNodeReply } from 'streamwell/server';
 import type { AppContext } from './app-context.ts';
+import { CHATKIT_PATH } from './create-chatkit-backend.ts';
 
 /**
  * True for the paths of the stream endpoints (`POST /api/stream/message`, `/api/streams/...`).
@@ -24,6 +26,18 @@ import type { AppContext } from './app-context.ts';
 export function isStreamPath(url: string | undefined): boolean {
   if (url === undefined) return false;
   return url.startsWith('/api/streams/') || url === '/api/stream/message' || url.startsWith('/api/stream/message?');
+}
+
+/**
+ * True for the paths of the ChatKit backend (`/chatkit`, `/chatkit/...`).
+ *
+ * @param url - the request target
+ * @returns whether the ChatKit core should answer it
+ */
+export function isChatKitPath(url: string | undefined): boolean {
+  if (url === undefined || !url.startsWith(CHATKIT_PATH)) return false;
+  const next = url.charAt(CHATKIT_PATH.length);
+  return next === '' || next === '/' || next === '?';
 }
 
 /** The server settings Fastify resolves (defaults applied) and passes to its `serverFactory`. */
@@ -47,7 +61,8 @@ export function createServerFactory(
 ) => Server {
   return (fastifyHandler, options) => {
     const server = createServer((request, response) => {
-      if (isStreamPath(request.url)) serveStream(context, request, response, fastifyHandler);
+      if (isStreamPath(request.url)) serveCore(context, context.streams, request, response, fastifyHandler);
+      else if (isChatKitPath(request.url)) serveCore(context, context.chatkit, request, response, fastifyHandler);
       else fastifyHandler(request, response);
     });
     // Fastify sets these on a server it creates itself, not on one from a factory; it passes its
@@ -59,13 +74,14 @@ export function createServerFactory(
   };
 }
 
-function serveStream(
+function serveCore(
   context: AppContext,
+  core: HttpHandler,
   request: IncomingMessage,
   response: ServerResponse,
   fastifyHandler: (request: IncomingMessage, response: ServerResponse) => void,
 ): void {
-  handleNodeRequest(context.streams, request, response).then(
+  handleNodeRequest(core, request, response).then(
     (handled) => {
       // Under the prefix but no endpoint of the core (e.g. `/api/streams/`): Fastify's 404.
       if (!handled) fastifyHandler(request, response);

@@ -35,6 +35,10 @@ export type StreamwellErrorCode =
   | 'slow_consumer'
   // a durable store (the thread database) cannot be reached right now; retrying later may work
   | 'store_unavailable'
+  // an optional part the request needs is not set up (ChatKit actions, dictation)
+  | 'not_implemented'
+  // hosted ChatKit sessions need CHATKIT_WORKFLOW_ID and OPENAI_API_KEY
+  | 'chatkit_not_configured'
   // run outcomes: the codes of the terminal `error` event
   | StreamErrorCode
   // client side
@@ -70,8 +74,10 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<StreamwellErrorCode, n
   unsupported_media_type: 415,
   too_many_streams: 429,
   internal_error: 500,
+  not_implemented: 501,
   shutting_down: 503,
   store_unavailable: 503,
+  chatkit_not_configured: 503,
 });
 
 /** Options for {@link StreamwellError}. */

@@ -29,6 +29,60 @@ export type {
   ToolCallData,
   ToolResultData,
 } from '../protocol/index.ts';
+export type {
+  ChatKitActionHandler,
+  ChatKitActionRequest,
+  ChatKitAttachmentStore,
+  ChatKitFeedbackHandler,
+  ChatKitRequestContext,
+  ChatKitRespond,
+  ChatKitRespondRequest,
+  ChatKitStreamRequest,
+  ChatKitSyncActionHandler,
+  ChatKitTitler,
+  ChatKitTranscriber,
+} from './chatkit/chatkit-hooks.ts';
+export { ChatKitStreamError, type ChatKitStreamErrorOptions } from './chatkit/chatkit-stream-error.ts';
+export type {
+  ChatKitAction,
+  ChatKitAnnotation,
+  ChatKitAssistantMessageItem,
+  ChatKitAttachment,
+  ChatKitClientToolCallItem,
+  ChatKitEvent,
+  ChatKitHiddenContextItem,
+  ChatKitInferenceOptions,
+  ChatKitItemUpdate,
+  ChatKitOtherItem,
+  ChatKitOutputText,
+  ChatKitPage,
+  ChatKitRequestType,
+  ChatKitStructuredInputItem,
+  ChatKitThread,
+  ChatKitThreadItem,
+  ChatKitThreadMetadata,
+  ChatKitThreadStatus,
+  ChatKitUploadDescriptor,
+  ChatKitUserContent,
+  ChatKitUserMessageItem,
+} from './chatkit/chatkit-types.ts';
+export {
+  type ChatKitHandler,
+  type ChatKitHandlerOptions,
+  type ChatKitResponseInfo,
+  createChatKitHandler,
+} from './chatkit/create-chatkit-handler.ts';
+export {
+  type ChatKitClientSecret,
+  type ChatKitSessionOptions,
+  createChatKitSession,
+} from './chatkit/create-chatkit-session.ts';
+export { type ChatKitItemPage, type ChatKitStore, createChatKitStore } from './chatkit/create-chatkit-store.ts';
+export {
+  createLocalAttachmentStore,
+  type LocalAttachmentStoreOptions,
+} from './chatkit/create-local-attachment-store.ts';
+export { createOpenAITranscriber, type OpenAITranscriberOptions } from './chatkit/create-openai-transcriber.ts';
 export {
   type ApiKey,
   type ApiKeyAuth,
@@ -55,6 +109,7 @@ export { handleNodeRequest, writeNodeReply } from './http/handle-node-request.ts
 export { handleWebRequest, type WebRequestOptions } from './http/handle-web-request.ts';
 export type {
   HttpBodyReply,
+  HttpHandler,
   HttpHeaders,
   HttpReply,
   HttpRequestLike,

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { bodyTooLarge, type StreamHandler } from './create-stream-handler.ts';
-import type { HttpHeaders, HttpReply, HttpRequestLike, SseSink } from './http-types.ts';
+import { bodyTooLarge } from './create-stream-handler.ts';
+import type { HttpHandler, HttpHeaders, HttpReply, HttpRequestLike, SseSink } from './http-types.ts';
 
 /** Options of {@link handleWebRequest}. */
 export interface WebRequestOptions {
@@ -130,7 +130,7 @@ function toHeaders(headers: HttpHeaders): Headers {
  */
 export function toWebResponse(reply: HttpReply, signal?: AbortSignal, options: WebRequestOptions = {}): Response {
   if (reply.type === 'body') {
-    return new Response(reply.body === '' ? null : reply.body, {
+    return new Response(reply.body === '' ? null : (reply.body as string | Uint8Array<ArrayBuffer>), {
       status: reply.status,
       headers: toHeaders(reply.headers),
     });
@@ -158,9 +158,9 @@ export function toWebResponse(reply: HttpReply, signal?: AbortSignal, options: W
 }
 
 /**
- * Handles a request if it is for a stream endpoint.
+ * Handles a request if it is for one of the handler's endpoints.
  *
- * @param handler - the core
+ * @param handler - the core (the stream handler, the ChatKit handler)
  * @param request - the request
  * @param options - stream buffering
  * @returns the response, or undefined when the path is not a stream endpoint
@@ -170,7 +170,7 @@ export function toWebResponse(reply: HttpReply, signal?: AbortSignal, options: W
  * export const GET = POST;
  */
 export async function handleWebRequest(
-  handler: StreamHandler,
+  handler: HttpHandler,
   request: Request,
   options: WebRequestOptions = {},
 ): Promise<Response | undefined> {

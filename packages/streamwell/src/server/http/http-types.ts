@@ -35,8 +35,8 @@ export interface HttpBodyReply {
   readonly type: 'body';
   readonly status: number;
   readonly headers: HttpHeaders;
-  /** JSON text, or '' for an empty body (204, preflight). */
-  readonly body: string;
+  /** JSON text, or '' for an empty body (204, preflight); bytes for a file (a ChatKit attachment). */
+  readonly body: string | Uint8Array;
 }
 
 /** Where the SSE writer writes: one adapter-specific sink per open response. */
@@ -77,8 +77,11 @@ export interface SseStreamReply {
   readonly type: 'stream';
   readonly status: 200;
   readonly headers: HttpHeaders;
-  /** The stream id (also in the `X-Stream-Id` header). */
-  readonly streamId: string;
+  /**
+   * The stream id (also in the `X-Stream-Id` header); absent for a stream that is not one run's
+   * (a ChatKit response).
+   */
+  readonly streamId?: string;
   /**
    * True when this request started the run, so its model request is being sent in this same
    * turn of the event loop. An adapter that can should commit the headers one turn later (Node:
@@ -103,3 +106,17 @@ export interface SseStreamReply {
 
 /** What the core answers. */
 export type HttpReply = HttpBodyReply | SseStreamReply;
+
+/**
+ * Anything the adapters ({@link handleNodeRequest}, {@link handleWebRequest}) can mount: the
+ * stream handler, the ChatKit handler.
+ */
+export interface HttpHandler {
+  /**
+   * Answers a request.
+   *
+   * @param request - the request, from an adapter
+   * @returns the reply, or undefined when the path is not the handler's (let the framework route it)
+   */
+  handle(request: HttpRequestLike): Promise<HttpReply | undefined>;
+}
