@@ -85,6 +85,8 @@ function createContext(config: ServerConfig, deps: AppDeps, log: Logger): AppCon
       llmBaseUrl: config.llmBaseUrl,
       llmApiKey: config.llmApiKey,
       llmModel: config.llmModel,
+      upstreamUrl: config.upstreamUrl,
+      upstreamHeaders: config.upstreamHeaders,
     });
   let registry: RunRegistry | undefined;
   let streams: StreamHandler | undefined;
