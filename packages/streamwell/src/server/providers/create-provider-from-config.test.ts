@@ -29,7 +29,7 @@ describe('createProviderFromConfig', () => {
       upstreamHeaders: 'Authorization: Bearer x',
     });
     expect(provider.name).toBe('sse');
-    expect(provider.model).toBe('http://127.0.0.1:8001/api/stream/message');
+    expect(provider.model).toBe('upstream');
     await provider.close?.();
     expect(
       resolveProviderKind({ upstreamUrl: 'http://b/api', llmBaseUrl: 'http://x/v1', openaiApiKey: 'sk-the-backends' }),

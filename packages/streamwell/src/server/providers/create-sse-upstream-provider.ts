@@ -41,7 +41,7 @@ export interface SseUpstreamProviderOptions {
 
 /** The provider, plus `close()` for its connection pool. */
 export interface SseUpstreamProvider extends Provider {
-  /** The upstream URL in use. */
+  /** The upstream URL in use (for the operator's logs; the `start` event says only `upstream`). */
   readonly url: string;
   /** Closes the provider's own connection pool (not an injected dispatcher). */
   close(): Promise<void>;
@@ -163,7 +163,9 @@ export function createSseUpstreamProvider(options: SseUpstreamProviderOptions): 
 
   return {
     name: 'sse',
-    model: describeUrl(url.href),
+    // Not the URL: `model` reaches every browser in the `start` event, and the upstream's
+    // address is the operator's business.
+    model: 'upstream',
     url: url.href,
     stream,
     streamBatches: (request, onEvents) => call(request, onEvents).done,
