@@ -157,6 +157,16 @@ describe.skipIf(!python.available)("streamwell doctor --upstream: the guide's ba
     expect(check(report, 'fault-side').evidence).toMatch(/^Gateway side: .* fails reachable/);
   });
 
+  it('--provider with STREAMWELL_PROVIDER=sse streams a real reply through the provider', async () => {
+    const report = await runDoctor({
+      provider: true,
+      timeoutMs: 10_000,
+      env: { STREAMWELL_PROVIDER: 'sse', UPSTREAM_URL: `${upstream.origin}/short?tokens=6&delay=0.01` },
+    });
+    expect(statusMap(report)).toEqual({ 'provider-stream': 'pass' });
+    expect(check(report, 'provider-stream').evidence).toMatch(/^sse provider, model upstream: /);
+  });
+
   it('the CLI: --upstream alone, --json, exit code 1 on an upstream fault', async () => {
     let stdout = '';
     const io = { stdout: { write: (text: string) => (stdout += text) }, stderr: { write: () => true }, env: {} };
