@@ -62,7 +62,7 @@ describe.skipIf(!python.available)("streamwell doctor --upstream: the guide's ba
       'fault-side': 'pass',
     });
     expect(report.ok).toBe(true);
-    expect(check(report, 'upstream-frames').evidence).toMatch(/60 tokens, 1 checkpoints \(skipped/);
+    expect(check(report, 'upstream-frames').evidence).toMatch(/61 events: 60 tokens, 1 checkpoint \(skipped/);
     expect(check(report, 'fault-side').evidence).toMatch(
       /If the browser still sees a fault, it is on the gateway side/,
     );

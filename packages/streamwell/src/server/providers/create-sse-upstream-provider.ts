@@ -163,8 +163,8 @@ export function createSseUpstreamProvider(options: SseUpstreamProviderOptions): 
 
   return {
     name: 'sse',
-    // Not the URL: `model` reaches every browser in the `start` event, and the upstream's
-    // address is the operator's business.
+    // Not the URL: `model` reaches every browser in every `start` event. (A failure's message
+    // names the URL, as the other providers' messages do, for the one who has to fix it.)
     model: 'upstream',
     url: url.href,
     stream,

@@ -236,7 +236,8 @@ function frames(observation: StreamObservation, meanings: readonly UpstreamEvent
   const tokens = meanings.filter((meaning) => meaning.kind === 'token');
   const short = tokens.filter((meaning) => meaning.field === 't').length;
   const checkpoints = meanings.filter((meaning) => meaning.kind === 'skip' && meaning.reason === 'checkpoint').length;
-  const summary = `${observation.events.length} events: ${tokens.length} tokens${short > 0 ? ` (${short} in the short form {"t"})` : ''}, ${checkpoints} checkpoints (skipped: the gateway makes its own), ${count('skip') - checkpoints} other events skipped, ${observation.comments.length} comments`;
+  const others = count('skip') - checkpoints;
+  const summary = `${plural(observation.events.length, 'event')}: ${plural(tokens.length, 'token')}${short > 0 ? ` (${short} in the short form {"t"})` : ''}, ${plural(checkpoints, 'checkpoint')} (skipped: the gateway makes its own), ${plural(others, 'other event')} skipped, ${plural(observation.comments.length, 'comment')}`;
   const invalid = meanings.find((meaning) => meaning.kind === 'invalid');
   if (observation.parseErrors.length > 0 || invalid !== undefined) {
     const reason = invalid?.kind === 'invalid' ? invalid.reason : observation.parseErrors[0];
@@ -268,6 +269,10 @@ function frames(observation: StreamObservation, meanings: readonly UpstreamEvent
     );
   }
   return createCheckResult('upstream-frames', TITLES.frames, 'pass', `${summary}.`);
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 function ending(observation: StreamObservation, meanings: readonly UpstreamEventMeaning[]): CheckResult {
