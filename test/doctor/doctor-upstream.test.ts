@@ -3,18 +3,17 @@
  * and behind the reference server (`STREAMWELL_PROVIDER=sse`): the guide's backend checklist
  * run on the upstream directly, and the verdict on which side of the gateway a fault is on.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../apps/server/src/config.ts';
 import { runDoctorCommand } from '../../packages/streamwell/src/cli/doctor/index.ts';
 import { runDoctor } from '../../packages/streamwell/src/cli/doctor/run-doctor.ts';
 import type { DiagnosisReport } from '../../packages/streamwell/src/client/diagnose/check-result.ts';
-import { type PythonUpstream, pythonPart, startPythonUpstream } from '../helpers/python-upstream.ts';
-import { startTestServer, type TestServer } from '../server/helpers/test-server.ts';
+import { type PythonUpstream, pythonPart, usePythonBackend } from '../helpers/python-upstream.ts';
 
 const python = pythonPart();
 
 let upstream: PythonUpstream;
-const servers: TestServer[] = [];
+let backend: ReturnType<typeof usePythonBackend>;
 
 function statusMap(report: DiagnosisReport): Record<string, string> {
   return Object.fromEntries(report.checks.map((check) => [check.id, check.status]));
@@ -27,8 +26,7 @@ function check(report: DiagnosisReport, id: string) {
 }
 
 async function gateway(upstreamUrl: string, config: Partial<ServerConfig> = {}): Promise<string> {
-  const server = await startTestServer({ config: { provider: 'sse', upstreamUrl, ...config } });
-  servers.push(server);
+  const server = await backend.gateway(upstreamUrl, config);
   return `${server.url}/api/stream/message`;
 }
 
@@ -36,16 +34,8 @@ const doctorUpstream = (path: string, env: Record<string, string> = {}) =>
   runDoctor({ upstream: `${upstream.origin}${path}`, timeoutMs: 10_000, env });
 
 describe.skipIf(!python.available)("streamwell doctor --upstream: the guide's backend, directly", () => {
-  beforeAll(async () => {
-    upstream = await startPythonUpstream();
-  });
-
-  afterAll(async () => {
-    await upstream?.close();
-  });
-
-  afterEach(async () => {
-    for (const server of servers.splice(0)) await server.close();
+  backend = usePythonBackend((started) => {
+    upstream = started;
   });
 
   it("passes the guide's backend and sends it what the gateway sends", async () => {

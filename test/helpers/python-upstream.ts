@@ -8,6 +8,9 @@
 import { type ChildProcessByStdio, execFileSync, spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import type { ServerConfig } from '../../apps/server/src/config.ts';
+import { startTestServer, type TestServer } from '../server/helpers/test-server.ts';
 import { requireSystemPart, type SystemPart } from './system-part.ts';
 
 /** One line the backend reported. */
@@ -136,6 +139,38 @@ export async function startPythonUpstream(): Promise<PythonUpstream> {
     async close() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;
+    },
+  };
+}
+
+/**
+ * For a suite: starts the backend before all tests (handing it to `use`), closes it after them,
+ * and gives each test reference servers with the `sse` provider, closed after the test.
+ *
+ * @param use - receives the running backend
+ * @returns `gateway(upstreamUrl, config)`: the reference server (`createApp`, 127.0.0.1:0) in
+ *   front of `upstreamUrl`
+ */
+export function usePythonBackend(use: (upstream: PythonUpstream) => void): {
+  gateway(upstreamUrl: string, config?: Partial<ServerConfig>): Promise<TestServer>;
+} {
+  let upstream: PythonUpstream | undefined;
+  const servers: TestServer[] = [];
+  beforeAll(async () => {
+    upstream = await startPythonUpstream();
+    use(upstream);
+  });
+  afterAll(async () => {
+    await upstream?.close();
+  });
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+  });
+  return {
+    async gateway(upstreamUrl, config = {}) {
+      const server = await startTestServer({ config: { provider: 'sse', upstreamUrl, ...config } });
+      servers.push(server);
+      return server;
     },
   };
 }

@@ -7,34 +7,23 @@
  */
 
 import { createSseUpstreamProvider, type ProviderEvent } from 'streamwell/server';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../apps/server/src/config.ts';
-import {
-  type PythonUpstream,
-  pythonPart,
-  startPythonUpstream,
-  type UpstreamRecord,
-} from '../helpers/python-upstream.ts';
+import { type PythonUpstream, pythonPart, type UpstreamRecord, usePythonBackend } from '../helpers/python-upstream.ts';
 import { postMessage, type ReceivedEvent, readSse, resumeStream, textOf } from '../server/helpers/sse-client.ts';
-import { startTestServer, type TestServer } from '../server/helpers/test-server.ts';
+import type { TestServer } from '../server/helpers/test-server.ts';
 
 const python = pythonPart();
 
 let upstream: PythonUpstream;
-const servers: TestServer[] = [];
+let backend: ReturnType<typeof usePythonBackend>;
 
 /** The reference server with the `sse` provider on `path` of the Python backend. */
-async function gateway(path: string, config: Partial<ServerConfig> = {}): Promise<TestServer> {
-  const server = await startTestServer({
-    config: {
-      provider: 'sse',
-      upstreamUrl: `${upstream.origin}${path}`,
-      upstreamHeaders: { authorization: 'Bearer upstream-key' },
-      ...config,
-    },
+function gateway(path: string, config: Partial<ServerConfig> = {}): Promise<TestServer> {
+  return backend.gateway(`${upstream.origin}${path}`, {
+    upstreamHeaders: { authorization: 'Bearer upstream-key' },
+    ...config,
   });
-  servers.push(server);
-  return server;
 }
 
 /** Starts a stream through the gateway and reads it to its end. */
@@ -62,16 +51,8 @@ function expectIncreasingIds(events: readonly ReceivedEvent[]): void {
 }
 
 describe.skipIf(!python.available)("streamwell in front of the guide's Python backend", () => {
-  beforeAll(async () => {
-    upstream = await startPythonUpstream();
-  });
-
-  afterAll(async () => {
-    await upstream?.close();
-  });
-
-  afterEach(async () => {
-    for (const server of servers.splice(0)) await server.close();
+  backend = usePythonBackend((started) => {
+    upstream = started;
   });
 
   it('relays the exact text with ids and its own checkpoints; the upstream gets {"message"} and the headers', async () => {

@@ -138,35 +138,27 @@ const originList = z.preprocess(
     }),
 );
 
-const headerLines = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value, context) => {
-      try {
-        return parseUpstreamHeaders(value);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-        return {};
-      }
-    }),
-);
+/** A text variable read by the library's own parser, whose error message becomes the issue. */
+function parsedBy<T>(parse: (value: string | undefined) => T, fallback: T) {
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((value, context) => {
+        try {
+          return parse(value);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+          return fallback;
+        }
+      }),
+  );
+}
 
-const apiKeyList = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value, context) => {
-      try {
-        return parseApiKeys(value);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-        return [];
-      }
-    }),
-);
+const headerLines = parsedBy(parseUpstreamHeaders, {});
+
+const apiKeyList = parsedBy(parseApiKeys, []);
 
 /** The schema, keyed by environment variable name. */
 const ENV_SCHEMA = z.object({

@@ -14,16 +14,17 @@
  *
  * @module
  */
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 import { StreamwellError } from '../../errors/index.ts';
 import type { Provider, ProviderEvent, ProviderRequest, ProviderSelfTestStep } from '../provider.ts';
 import { checkStreamedRoundTrip } from './check-streamed-round-trip.ts';
 import { describeUrl } from './create-upstream-error.ts';
 import { dispatchSseUpstream } from './dispatch-sse-upstream.ts';
 import { parseUpstreamHeaders } from './parse-upstream-headers.ts';
+import type { UpstreamHttpOptions } from './upstream-batch-handler.ts';
 
 /** Options of {@link createSseUpstreamProvider}. */
-export interface SseUpstreamProviderOptions {
+export interface SseUpstreamProviderOptions extends UpstreamHttpOptions {
   /** The upstream's streaming endpoint (`UPSTREAM_URL`), e.g. `http://127.0.0.1:8001/api/stream/message`. */
   readonly url: string;
   /**
@@ -31,12 +32,6 @@ export interface SseUpstreamProviderOptions {
    * text (`Name: value` lines, see {@link parseUpstreamHeaders}).
    */
   readonly headers?: Readonly<Record<string, string>> | string | undefined;
-  /** The undici dispatcher; by default a keep-alive `Agent` owned by this provider. */
-  readonly dispatcher?: Dispatcher;
-  /** Time to wait for the response head. @defaultValue 300000 */
-  readonly headersTimeoutMs?: number;
-  /** Longest event (and line) accepted from the upstream, in characters. @defaultValue 1048576 */
-  readonly maxEventBytes?: number;
 }
 
 /** The provider, plus `close()` for its connection pool. */

@@ -15,23 +15,12 @@ import { createSseUpstreamDecoder, type SseUpstreamDecoder } from './create-sse-
 import { createUpstreamError, networkReason, scrubSecret } from './create-upstream-error.ts';
 import { UPSTREAM_READ_LIMITS } from './create-upstream-parser.ts';
 import { explainUpstreamResponse, isEventStreamType, type UpstreamResponseFacts } from './explain-upstream-response.ts';
+import { UpstreamBatchHandler, type UpstreamRequest } from './upstream-batch-handler.ts';
 
-const { maxErrorBodyBytes, drainTimeoutMs } = UPSTREAM_READ_LIMITS;
+const { maxErrorBodyBytes } = UPSTREAM_READ_LIMITS;
 
-/** What {@link dispatchSseUpstream} sends and how it reads the answer. */
-export interface SseUpstreamCallOptions {
-  readonly dispatcher: Dispatcher;
-  /** The upstream endpoint (`UPSTREAM_URL`). */
-  readonly url: URL;
-  readonly headers: Readonly<Record<string, string>>;
-  /** The JSON request body. */
-  readonly body: string;
-  /** Longest wait for the response head. */
-  readonly headersTimeout: number;
-  /** The run's signal: aborting it destroys the connection. */
-  readonly signal: AbortSignal;
-  /** `POST <url>` without credentials, for messages. */
-  readonly target: string;
+/** What {@link dispatchSseUpstream} sends (to `UPSTREAM_URL`) and how it reads the answer. */
+export interface SseUpstreamCallOptions extends UpstreamRequest {
   /** Longest upstream event (and line). */
   readonly maxEventBytes: number;
   /** Values scrubbed from upstream text in messages. */
@@ -68,26 +57,7 @@ export function dispatchSseUpstream(
   const done = new Promise<void>((resolve, reject) => {
     handler = new SseUpstreamHandler(options, onEvents, resolve, reject);
   });
-  if (options.signal.aborted) {
-    handler.abort(options.signal.reason);
-  } else {
-    options.signal.addEventListener('abort', handler);
-    const { url } = options;
-    options.dispatcher.dispatch(
-      {
-        origin: url.origin,
-        path: `${url.pathname}${url.search}`,
-        method: 'POST',
-        headers: options.headers,
-        body: options.body,
-        headersTimeout: options.headersTimeout,
-        // Silence before and between tokens is the run's to judge (first-token and idle
-        // timeouts, heartbeats meanwhile), not the HTTP client's.
-        bodyTimeout: 0,
-      },
-      handler,
-    );
-  }
+  handler.start();
   return {
     done,
     pause: () => handler.pause(),
@@ -99,19 +69,12 @@ export function dispatchSseUpstream(
 /** `connect` until the head arrives; then `sse` (relaying) or `reject` (reading the body to explain it). */
 type Mode = 'connect' | 'sse' | 'reject';
 
-/** One request's handler; it doubles as the signal's abort listener (`handleEvent`). */
-class SseUpstreamHandler implements Dispatcher.DispatchHandler {
+/** One request's handler: the shared lifecycle, plus the checks and the decoding of an SSE backend. */
+class SseUpstreamHandler extends UpstreamBatchHandler {
   #options: SseUpstreamCallOptions;
-  #onEvents: (events: readonly ProviderEvent[]) => void;
-  #resolve: () => void;
-  #reject: (error: unknown) => void;
-  #controller: Dispatcher.DispatchController | undefined;
-  #settled = false;
-  #ended = false;
   #mode: Mode = 'connect';
   #facts: Omit<UpstreamResponseFacts, 'body'> | undefined;
   #decoder: SseUpstreamDecoder;
-  #batch: ProviderEvent[] = [];
   #collected: Buffer[] = [];
   #collectedBytes = 0;
 
@@ -121,34 +84,9 @@ class SseUpstreamHandler implements Dispatcher.DispatchHandler {
     resolve: () => void,
     reject: (error: unknown) => void,
   ) {
+    super(options, onEvents, resolve, reject);
     this.#options = options;
-    this.#onEvents = onEvents;
-    this.#resolve = resolve;
-    this.#reject = reject;
     this.#decoder = createSseUpstreamDecoder(options);
-  }
-
-  /** The signal's `abort` listener. */
-  handleEvent(): void {
-    this.abort(this.#options.signal.reason);
-  }
-
-  abort(reason: unknown): void {
-    this.#fail(reason);
-  }
-
-  pause(): void {
-    this.#controller?.pause();
-  }
-
-  resume(): void {
-    this.#controller?.resume();
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller;
-    // Aborted while the request waited for a connection: never send it.
-    if (this.#settled) controller.abort(new Error('aborted'));
   }
 
   onResponseStart(
@@ -158,7 +96,7 @@ class SseUpstreamHandler implements Dispatcher.DispatchHandler {
     statusMessage?: string,
   ): void {
     // A 1xx (100 Continue, 103 Early Hints) comes before the real answer: wait for that one.
-    if (this.#settled || statusCode < 200) return;
+    if (this.settled || statusCode < 200) return;
     const header = (name: string): string => {
       const value = headers[name];
       return Array.isArray(value) ? value.join(', ') : (value ?? '');
@@ -181,40 +119,40 @@ class SseUpstreamHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#settled) return;
+    if (this.settled) return;
     if (this.#mode === 'reject') {
       this.#collect(chunk);
       return;
     }
     try {
-      this.#decoder.push(chunk, this.#batch);
+      this.#decoder.push(chunk, this.batch);
     } catch (error) {
       // Events decoded before the failure still go out first.
-      if (this.#flush()) this.#fail(error);
+      if (this.flush()) this.fail(error);
       return;
     }
-    if (this.#flush() && this.#decoder.finished) this.#succeed();
+    if (this.flush() && this.#decoder.finished) this.succeed();
   }
 
   onResponseEnd(): void {
-    this.#ended = true;
-    if (this.#settled) return;
+    this.ended = true;
+    if (this.settled) return;
     if (this.#mode === 'reject') {
       this.#failWithResponse();
       return;
     }
     // The body ended cleanly (the chunked terminator, or all of Content-Length): the reply is complete.
-    this.#decoder.end(this.#batch);
-    if (this.#flush()) this.#succeed();
+    this.#decoder.end(this.batch);
+    if (this.flush()) this.succeed();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    this.#ended = true;
-    if (this.#settled) return;
+    this.ended = true;
+    if (this.settled) return;
     const { target } = this.#options;
     const reason = networkReason(error);
     if (this.#mode === 'sse') {
-      this.#fail(
+      this.fail(
         createUpstreamError({
           target,
           headline: `The upstream (${target}) closed the connection mid-reply, after ${this.#decoder.tokens} tokens and before the end of its body (${reason})`,
@@ -227,7 +165,7 @@ class SseUpstreamHandler implements Dispatcher.DispatchHandler {
       reason === 'UND_ERR_HEADERS_TIMEOUT'
         ? `The upstream (${target}) sent no response head within ${this.#options.headersTimeout} ms`
         : `The upstream (${target}) could not be reached (${reason})`;
-    this.#fail(createUpstreamError({ target, headline, cause: error }));
+    this.fail(createUpstreamError({ target, headline, cause: error }));
   }
 
   /** Keeps the start of a body that is not a stream, enough to say what it is. */
@@ -251,48 +189,6 @@ class SseUpstreamHandler implements Dispatcher.DispatchHandler {
       explained === undefined
         ? `The upstream (${target}) answered HTTP ${facts.status}`
         : `The upstream (${target}) ${explained.problem}. ${explained.fix.replace(/\.$/, '')}`;
-    this.#fail(createUpstreamError({ target, status: facts.status, headline }));
-  }
-
-  /** Hands the pending events to the caller; false (and the call failed) when that threw. */
-  #flush(): boolean {
-    const events = this.#batch;
-    if (events.length === 0) return true;
-    this.#batch = [];
-    try {
-      this.#onEvents(events);
-      return true;
-    } catch (error) {
-      this.#fail(error);
-      return false;
-    }
-  }
-
-  #succeed(): void {
-    if (this.#settled) return;
-    this.#settle();
-    if (!this.#ended) {
-      // The upstream said the reply is complete (`[DONE]`) before its body ended: let the tail
-      // arrive in the background so the connection can be reused, but not forever.
-      const timer = setTimeout(() => {
-        if (!this.#ended) this.#controller?.abort(new Error('body tail timed out'));
-      }, drainTimeoutMs);
-      timer.unref?.();
-    }
-    this.#resolve();
-  }
-
-  #fail(error: unknown): void {
-    if (this.#settled) return;
-    this.#settle();
-    if (!this.#ended) this.#controller?.abort(error instanceof Error ? error : new Error(String(error)));
-    const { signal } = this.#options;
-    // After a cancel or timeout the run has already ended: it expects its own abort reason back.
-    this.#reject(signal.aborted ? (signal.reason ?? error) : error);
-  }
-
-  #settle(): void {
-    this.#settled = true;
-    this.#options.signal.removeEventListener('abort', this);
+    this.fail(createUpstreamError({ target, status: facts.status, headline }));
   }
 }

@@ -12,3 +12,4 @@ export * from './create-provider-from-config.ts';
 export * from './create-sse-upstream-provider.ts';
 export { createUpstreamError, type UpstreamFailure, upstreamStatusOf } from './create-upstream-error.ts';
 export { parseUpstreamHeaders } from './parse-upstream-headers.ts';
+export type { UpstreamHttpOptions } from './upstream-batch-handler.ts';
