@@ -107,6 +107,7 @@ class SseUpstreamHandler extends UpstreamBatchHandler {
       contentType: header('content-type'),
       contentEncoding: header('content-encoding'),
       allow: header('allow'),
+      location: header('location'),
     };
     if (statusCode >= 300 || !isEventStreamType(this.#facts.contentType)) {
       // Judged with the start of its body: an HTML title or a JSON message says what happened.

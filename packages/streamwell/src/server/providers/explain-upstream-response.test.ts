@@ -66,6 +66,14 @@ describe('explainUpstreamResponse', () => {
     );
   });
 
+  it('says a redirect is not followed', () => {
+    expect(
+      explainUpstreamResponse(
+        facts({ status: 307, statusText: 'Temporary Redirect', location: 'https://b/api/stream/message' }),
+      )?.problem,
+    ).toBe('answered 307 Temporary Redirect, redirecting to "https://b/api/stream/message"');
+  });
+
   it('refuses a compressed stream and a stream without its type', () => {
     expect(explainUpstreamResponse(facts({ contentEncoding: 'gzip' }))?.problem).toMatch(/Content-Encoding: gzip/);
     expect(explainUpstreamResponse(facts({ contentType: '', body: 'data: {"token":"a"}' }))?.problem).toBe(

@@ -20,6 +20,8 @@ export interface UpstreamResponseFacts {
   readonly contentEncoding: string;
   /** `Allow` as sent (with a 405); '' when absent. */
   readonly allow: string;
+  /** `Location` as sent (with a redirect); '' or absent when none. */
+  readonly location?: string | undefined;
   /** The start of the body (bounded by the caller), for a non-stream answer. */
   readonly body: string;
 }
@@ -95,6 +97,13 @@ function explainStatus(facts: UpstreamResponseFacts): UpstreamResponseProblem {
     return {
       problem: `answered ${line} to POST${allowed}: this URL is not the route that streams replies`,
       fix: 'Set UPSTREAM_URL to the backend route that answers POST {"message"} with a stream (the guide\'s @app.post("/api/stream/message")); a GET-only or static route answers 405.',
+    };
+  }
+  const location = facts.location?.trim() ?? '';
+  if (facts.status >= 300 && facts.status < 400 && location !== '') {
+    return {
+      problem: `answered ${line}, redirecting to ${quote(location)}`,
+      fix: 'Set UPSTREAM_URL to the final URL: redirects are not followed, and on the way a POST may turn into a GET without its body.',
     };
   }
   if (looksLikeHtml(facts)) {

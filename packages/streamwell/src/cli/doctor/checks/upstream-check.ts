@@ -122,6 +122,7 @@ function facts(observation: StreamObservation, body: string) {
     contentType: headers['content-type'] ?? '',
     contentEncoding: headers['content-encoding'] ?? '',
     allow: headers.allow ?? '',
+    location: headers.location,
     body,
   };
 }
