@@ -75,6 +75,8 @@ const RUNTIME_NAMES: Record<string, readonly string[]> = {
     'createRedisRunRegistry',
     'createRedisRunStore',
     'redactRedisUrl',
+    'createSseUpstreamProvider',
+    'parseUpstreamHeaders',
   ],
   './client': [
     'EMPTY_CLIENT_METRICS',
@@ -205,6 +207,9 @@ const TYPE_NAMES: Record<string, readonly string[]> = {
     'RunIdentity',
     'RunLogReplica',
     'RunLogSummary',
+    'SseUpstreamProvider',
+    'SseUpstreamProviderOptions',
+    'UpstreamHttpOptions',
   ],
   './client': [
     'BackoffOptions',

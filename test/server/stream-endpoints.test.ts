@@ -167,7 +167,7 @@ describe('POST /api/streams/{id}/cancel', () => {
     const call = await scripted.call(0);
     call.tokens('abc', 'de');
     const reading = readSse(response);
-    const run = server.app.context.registry.get(streamId, undefined);
+    const run = server.app.context.localRuns.get(streamId, undefined);
     await until(() => run?.tokens === 2, 'the run took both tokens');
     const cancelled = await fetch(`${server.url}/api/streams/${streamId}/cancel`, { method: 'POST' });
     expect(cancelled.status).toBe(200);

@@ -91,6 +91,8 @@ async function createContext(config: ServerConfig, deps: AppDeps, log: Logger): 
       llmBaseUrl: config.llmBaseUrl,
       llmApiKey: config.llmApiKey,
       llmModel: config.llmModel,
+      upstreamUrl: config.upstreamUrl,
+      upstreamHeaders: config.upstreamHeaders,
     });
   let localRuns: LocalRunRegistry | undefined;
   let streams: StreamHandler | undefined;

@@ -78,7 +78,14 @@ export {
   type ProviderConfig,
   type ProviderKind,
 } from './providers/create-provider-from-config.ts';
+export {
+  createSseUpstreamProvider,
+  type SseUpstreamProvider,
+  type SseUpstreamProviderOptions,
+} from './providers/create-sse-upstream-provider.ts';
 export { createUpstreamError, type UpstreamFailure } from './providers/create-upstream-error.ts';
+export { parseUpstreamHeaders } from './providers/parse-upstream-headers.ts';
+export type { UpstreamHttpOptions } from './providers/upstream-batch-handler.ts';
 export {
   createRedisRunRegistry,
   type RedisRunRegistry,
