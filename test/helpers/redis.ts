@@ -60,8 +60,12 @@ export function createTestPrefix(): string {
   return prefix;
 }
 
-/** A node-redis client (RESP2 answers: arrays). */
-export type TestRedis = ReturnType<typeof createClient>;
+function createTestClient(url: string) {
+  return createClient({ url, socket: { reconnectStrategy: false } });
+}
+
+/** A node-redis client for assertions (`sendCommand` answers arrays for the commands used here). */
+export type TestRedis = ReturnType<typeof createTestClient>;
 
 /**
  * Connects a client for assertions and cleanup.
@@ -70,7 +74,7 @@ export type TestRedis = ReturnType<typeof createClient>;
  * @returns the connected client; `close()` it
  */
 export async function openRedis(url: string = REDIS_URL): Promise<TestRedis> {
-  const client = createClient({ url, socket: { reconnectStrategy: false } });
+  const client = createTestClient(url);
   client.on('error', () => {});
   await client.connect();
   return client;
