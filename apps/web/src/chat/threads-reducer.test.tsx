@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ServerMessage } from './thread-api.ts';
 import { type ChatState, createChatState, isChatState, MAX_THREADS, threadsReducer } from './threads-reducer.ts';
 
 const send = (state: ChatState, text: string, suffix: string): ChatState =>
@@ -101,8 +102,14 @@ describe('threadsReducer', () => {
       { id: 'srv', title: 'Q', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' },
     ];
     let state = threadsReducer(createChatState('t', 0), { type: 'server-threads', threads: list });
-    const message = (id: string, role: 'user' | 'assistant', status: string) =>
-      ({ id, role, content: `${id} text`, status, streamId: 's', createdAt: '' }) as const;
+    const message = (id: string, role: 'user' | 'assistant', status: ServerMessage['status']): ServerMessage => ({
+      id,
+      role,
+      content: `${id} text`,
+      status,
+      streamId: 's',
+      createdAt: '',
+    });
     state = threadsReducer(state, {
       type: 'server-thread',
       thread: {
