@@ -5,7 +5,7 @@
  * interval (a heartbeat arrives before the first token, as the protocol promises).
  */
 import type { AddressInfo } from 'node:net';
-import { createDemoProvider } from 'streamwell/server';
+import { createDemoProvider, createMemoryThreadStore } from 'streamwell/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ServerApp } from '../../apps/server/src/app.ts';
 import { defaultConfig } from '../../apps/server/src/config.ts';
@@ -23,6 +23,7 @@ describe('streamwell doctor against the reference server', () => {
         tokenIntervalMs: 25,
         reply: () => 'one two three four five six seven eight nine ten',
       }),
+      threads: createMemoryThreadStore(),
     });
     await app.fastify.listen({ port: 0, host: '127.0.0.1' });
     origin = `http://127.0.0.1:${(app.fastify.server.address() as AddressInfo).port}`;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type ApiKey, normalizeOrigin, parseApiKeys, parseUpstreamHeaders } from 'streamwell/server';
+import { type ApiKey, normalizeOrigin, parseApiKeys, parseDatabaseUrl, parseUpstreamHeaders } from 'streamwell/server';
 import { z } from 'zod';
 
 /** Log levels pino accepts. */
@@ -105,15 +105,6 @@ const httpUrl = (example: string) =>
       .optional(),
   );
 
-const anyUrl = (example: string) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .refine((value) => URL.canParse(value), { message: `must be a URL, e.g. ${example}` })
-      .optional(),
-  );
-
 const originList = z.preprocess(
   blankToUndefined,
   z
@@ -207,7 +198,21 @@ const ENV_SCHEMA = z.object({
       .default('streamwell:'),
   ),
   RUN_LEASE_MS: integer(10_000, 200, 600_000),
-  DATABASE_URL: anyUrl('postgres://user@127.0.0.1:5432/streamwell'),
+  DATABASE_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .superRefine((value, context) => {
+        if (value === undefined) return;
+        try {
+          parseDatabaseUrl(value);
+        } catch (error) {
+          // "DATABASE_URL is not ..." reads "DATABASE_URL: is not ..." in the list of problems.
+          context.addIssue({ code: 'custom', message: (error as Error).message.replace(/^DATABASE_URL /, '') });
+        }
+      }),
+  ),
   LOG_LEVEL: z.preprocess(
     (value) =>
       typeof blankToUndefined(value) === 'string' ? (blankToUndefined(value) as string).toLowerCase() : undefined,

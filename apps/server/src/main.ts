@@ -30,7 +30,8 @@ async function main(): Promise<void> {
     app = await createApp(config);
   } catch (error) {
     if (isStreamwellError(error) && error.code === 'invalid_config') fail(`Invalid configuration: ${error.message}`);
-    // Redis unreachable at start (REDIS_URL): the message names the URL (password hidden).
+    // Redis (REDIS_URL) or the thread database (DATABASE_URL) unreachable at start: the message
+    // names the variable (password hidden).
     if (isStreamwellError(error) && error.code === 'store_unavailable') fail(error.message);
     throw error;
   }

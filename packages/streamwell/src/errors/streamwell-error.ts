@@ -33,6 +33,8 @@ export type StreamwellErrorCode =
   | 'shutting_down'
   // WebSocket transport: a subscriber dropped because the socket did not drain (resume it)
   | 'slow_consumer'
+  // a durable store (the thread database) cannot be reached right now; retrying later may work
+  | 'store_unavailable'
   // run outcomes: the codes of the terminal `error` event
   | StreamErrorCode
   // client side

@@ -29,7 +29,13 @@ export type {
   ToolCallData,
   ToolResultData,
 } from '../protocol/index.ts';
-export { type ApiKey, type ApiKeyAuth, createApiKeyAuth, parseApiKeys } from './http/create-api-key-auth.ts';
+export {
+  type ApiKey,
+  type ApiKeyAuth,
+  createApiKeyAuth,
+  parseApiKeys,
+  readBearerToken,
+} from './http/create-api-key-auth.ts';
 export {
   type CorsOptions,
   type CorsPolicy,
@@ -123,7 +129,51 @@ export {
   type StartRequest,
   type StartResult,
 } from './run-registry.ts';
-export { createThreadStore, type ThreadStore, type ThreadStoreOptions } from './thread-store.ts';
+// The synchronous in-memory history store the run registry uses when no durable store is given;
+// `ThreadStore` names the async port of ./threads.
+export { createThreadStore, type ThreadStoreOptions } from './thread-store.ts';
+export { createMemoryThreadStore, type MemoryThreadStoreOptions } from './threads/create-memory-thread-store.ts';
+export { createSqlThreadStore, type SqlThreadStoreOptions } from './threads/create-sql-thread-store.ts';
+export {
+  createThreadRecorder,
+  type RecorderWrite,
+  type ThreadRecorder,
+  type ThreadRecorderOptions,
+} from './threads/create-thread-recorder.ts';
+export { migrateThreadStore } from './threads/migrate-thread-store.ts';
+export {
+  type DatabaseTarget,
+  DEFAULT_SQLITE_PATH,
+  describeDatabase,
+  parseDatabaseUrl,
+} from './threads/parse-database-url.ts';
+export {
+  type AttachmentInput,
+  type AttachmentRecord,
+  type BeginTurn,
+  type BeginTurnRequest,
+  type GetThreadOptions,
+  ITEM_STATUSES,
+  type ItemKind,
+  type ItemPage,
+  type ItemRole,
+  type ItemStatus,
+  type JsonObject,
+  type JsonValue,
+  type ListThreadsOptions,
+  type LoadItemsOptions,
+  type SaveThreadRequest,
+  type StreamingMessage,
+  type ThreadItem,
+  type ThreadItemInput,
+  type ThreadPage,
+  type ThreadRecord,
+  type ThreadStore,
+  type ThreadStoreCommonOptions,
+  type ThreadSummary,
+  type ThreadWithMessages,
+  type UpdateMessageRequest,
+} from './threads/thread-store.ts';
 export type { WebSocketData, WebSocketSession, WebSocketSessionOptions } from './ws/create-websocket-session.ts';
 export { serveWebSocket } from './ws/serve-websocket.ts';
 export { readWebSocketCredential, selectWebSocketProtocol, type UpgradeHeaders } from './ws/websocket-credentials.ts';
