@@ -1,73 +1,77 @@
 /**
- * A TCP proxy on loopback for outage tests: `stop()` cuts every connection and refuses new ones,
- * as a restarting database server does; `start()` listens again on the same port. Kinder than
- * restarting a server that other people's tests share.
+ * A TCP proxy a test can cut and restore: a stand-in for "the network to Redis died" (or Redis
+ * restarted) that leaves the shared Redis alone. While cut, every open connection is reset and
+ * each new one is reset on arrival, as a dead peer would be; restored, connections pass again.
  *
  * @module
  */
-import net from 'node:net';
+import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 
 /** A running proxy. */
 export interface TcpProxy {
-  /** The proxy's port on 127.0.0.1. */
+  /** The loopback port to connect to instead of the target's. */
   readonly port: number;
-  /** Cuts every connection and closes the listener (connects are refused until `start`). */
-  stop(): Promise<void>;
-  /** Listens again on the same port. */
-  start(): Promise<void>;
-  /** Stops for good. */
+  /** Connections accepted while passing (a reconnecting client shows up here). */
+  readonly accepted: number;
+  /** Resets every connection and refuses new ones until {@link TcpProxy.restore}. */
+  cut(): void;
+  /** Lets connections through again. */
+  restore(): void;
+  /** Resets everything and stops listening. */
   close(): Promise<void>;
 }
 
 /**
- * Starts a proxy to `127.0.0.1:targetPort`.
+ * Starts a proxy on 127.0.0.1 (port 0) to `targetPort`.
  *
- * @param targetPort - where connections go
- * @returns the proxy, listening
+ * @param targetPort - the real service's port on 127.0.0.1
+ * @returns the proxy
  */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
-  const sockets = new Set<net.Socket>();
-  let port = 0;
-  let server: net.Server | undefined;
-
-  function track(socket: net.Socket): void {
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-  }
-
-  async function listen(): Promise<void> {
-    const next = net.createServer((client) => {
-      const upstream = net.connect(targetPort, '127.0.0.1');
-      track(client);
-      track(upstream);
-      client.pipe(upstream);
-      upstream.pipe(client);
-      client.once('close', () => upstream.destroy());
-      upstream.once('close', () => client.destroy());
-    });
-    await new Promise<void>((resolve, reject) => {
-      next.once('error', reject);
-      next.listen(port, '127.0.0.1', () => resolve());
-    });
-    server = next;
-    port = (next.address() as net.AddressInfo).port;
-  }
-
-  async function stop(): Promise<void> {
-    const current = server;
-    server = undefined;
-    for (const socket of sockets) socket.destroy();
-    if (current !== undefined) await new Promise<void>((resolve) => current.close(() => resolve()));
-  }
-
-  await listen();
+  const sockets = new Set<Socket>();
+  let passing = true;
+  let accepted = 0;
+  const reset = (socket: Socket): void => {
+    socket.resetAndDestroy();
+  };
+  const server = createServer((client) => {
+    client.on('error', () => {});
+    if (!passing) {
+      reset(client);
+      return;
+    }
+    accepted += 1;
+    const upstream = tcpConnect(targetPort, '127.0.0.1');
+    upstream.on('error', () => reset(client));
+    client.on('error', () => reset(upstream));
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
   return {
-    get port() {
-      return port;
+    port: address.port,
+    get accepted() {
+      return accepted;
     },
-    stop,
-    start: listen,
-    close: stop,
+    cut() {
+      passing = false;
+      for (const socket of [...sockets]) reset(socket);
+    },
+    restore() {
+      passing = true;
+    },
+    async close() {
+      passing = false;
+      for (const socket of [...sockets]) reset(socket);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }

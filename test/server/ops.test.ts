@@ -73,6 +73,9 @@ describe('configuration', () => {
     ['STREAMWELL_PROVIDER', 'anthropic'],
     ['LOG_LEVEL', 'verbose'],
     ['API_KEYS', 'a:k1,a:k2'],
+    ['UPSTREAM_URL', 'ftp://backend/api/stream/message'],
+    ['UPSTREAM_HEADERS', 'Authorization Bearer abc'],
+    ['UPSTREAM_HEADERS', 'Content-Length: 12'],
   ])('refuses %s=%j with a message naming the variable', (variable, value) => {
     let error: unknown;
     try {
@@ -88,6 +91,26 @@ describe('configuration', () => {
   it('refuses a provider that cannot work with the other settings', () => {
     expect(() => loadConfig({ STREAMWELL_PROVIDER: 'openai' })).toThrow(/LLM_BASE_URL/);
     expect(() => loadConfig({ STREAMWELL_PROVIDER: 'agents' })).toThrow(/OPENAI_API_KEY/);
+    expect(() => loadConfig({ STREAMWELL_PROVIDER: 'sse' })).toThrow(/UPSTREAM_URL/);
+  });
+
+  it('reads the sse provider settings; UPSTREAM_HEADERS values never appear in a message', () => {
+    const config = loadConfig({
+      STREAMWELL_PROVIDER: 'sse',
+      UPSTREAM_URL: 'http://127.0.0.1:8001/api/stream/message',
+      UPSTREAM_HEADERS: 'Authorization: Bearer s3cret-value\nX-Team: web',
+    });
+    expect(config.provider).toBe('sse');
+    expect(config.upstreamUrl).toBe('http://127.0.0.1:8001/api/stream/message');
+    expect(config.upstreamHeaders).toEqual({ authorization: 'Bearer s3cret-value', 'x-team': 'web' });
+    let error: unknown;
+    try {
+      loadConfig({ UPSTREAM_HEADERS: 'Authorization: Bearer s3cret-value\nAuthorization: Bearer other-value' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).message).toMatch(/UPSTREAM_HEADERS line 2: authorization is given twice/);
+    expect((error as ConfigError).message).not.toMatch(/s3cret|other-value/);
   });
 
   it('main exits 1 with the variable named when a value is bad', async () => {

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, type ServerConfig } from '../../apps/server/src/config.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.ts';
+import { startTcpProxy } from '../helpers/restartable-tcp-proxy.ts';
 import { postgresPart } from '../helpers/system-part.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { startTestServer, type TestServer } from './helpers/test-server.ts';
 
 const ALICE = { Authorization: 'Bearer sk-alice' };

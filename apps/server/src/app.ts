@@ -124,6 +124,8 @@ async function createContext(
       llmBaseUrl: config.llmBaseUrl,
       llmApiKey: config.llmApiKey,
       llmModel: config.llmModel,
+      upstreamUrl: config.upstreamUrl,
+      upstreamHeaders: config.upstreamHeaders,
     });
   let localRuns: LocalRunRegistry | undefined;
   let streams: StreamHandler | undefined;

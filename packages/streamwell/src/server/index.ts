@@ -139,7 +139,14 @@ export {
   type ProviderConfig,
   type ProviderKind,
 } from './providers/create-provider-from-config.ts';
+export {
+  createSseUpstreamProvider,
+  type SseUpstreamProvider,
+  type SseUpstreamProviderOptions,
+} from './providers/create-sse-upstream-provider.ts';
 export { createUpstreamError, type UpstreamFailure } from './providers/create-upstream-error.ts';
+export { parseUpstreamHeaders } from './providers/parse-upstream-headers.ts';
+export type { UpstreamHttpOptions } from './providers/upstream-batch-handler.ts';
 export {
   createRedisRunRegistry,
   type RedisRunRegistry,
@@ -177,8 +184,8 @@ export {
   type StartRequest,
   type StartResult,
 } from './run-registry.ts';
-// The synchronous in-memory history store the run registry still uses; `ThreadStore` names the
-// async port of ./threads.
+// The synchronous in-memory history store the run registry uses when no durable store is given;
+// `ThreadStore` names the async port of ./threads.
 export { createThreadStore, type ThreadStoreOptions } from './thread-store.ts';
 export { createMemoryThreadStore, type MemoryThreadStoreOptions } from './threads/create-memory-thread-store.ts';
 export { createSqlThreadStore, type SqlThreadStoreOptions } from './threads/create-sql-thread-store.ts';
@@ -188,7 +195,7 @@ export {
   type ThreadRecorder,
   type ThreadRecorderOptions,
 } from './threads/create-thread-recorder.ts';
-export { migrateThreadStore, THREAD_STORE_MIGRATIONS } from './threads/migrate-thread-store.ts';
+export { migrateThreadStore } from './threads/migrate-thread-store.ts';
 export {
   type DatabaseTarget,
   DEFAULT_SQLITE_PATH,
@@ -222,7 +229,6 @@ export {
   type ThreadWithMessages,
   type UpdateMessageRequest,
 } from './threads/thread-store.ts';
-export { isStoreUnavailableError, toStoreError } from './threads/to-store-error.ts';
 export type { WebSocketData, WebSocketSession, WebSocketSessionOptions } from './ws/create-websocket-session.ts';
 export { serveWebSocket } from './ws/serve-websocket.ts';
 export { readWebSocketCredential, selectWebSocketProtocol, type UpgradeHeaders } from './ws/websocket-credentials.ts';

@@ -81,7 +81,7 @@ export interface StartRequest {
    * the conversation itself (a durable thread store): the registry's own thread store is then
    * neither read nor written for this run.
    */
-  readonly history?: readonly ChatMessage[] | undefined;
+  readonly history?: readonly ChatMessage[] | Promise<readonly ChatMessage[]> | undefined;
   /**
    * A stream id made by the caller (a store adapter that claims it before the run starts).
    * @internal

@@ -94,7 +94,12 @@ export interface CreateRunOptions {
   /** The principal that started the run; only it may resume or cancel. */
   readonly owner: string | undefined;
   readonly provider: Provider;
-  readonly messages: readonly ChatMessage[];
+  /**
+   * The history to send, ending with the new user message; a promise when the caller is still
+   * reading it (a durable thread store): the model is called once it resolves. It must not
+   * reject: a caller that fails to read it ends the run (`fail`) and resolves it.
+   */
+  readonly messages: readonly ChatMessage[] | Promise<readonly ChatMessage[]>;
   readonly limits: RunLimits;
   readonly observer?: RunObserver;
   /** Maps a provider failure to a message that is safe to show a client. */
@@ -312,7 +317,10 @@ export class Run implements RunHandle {
     this.#log.evict();
   }
 
-  async #pump(messages: readonly ChatMessage[]): Promise<void> {
+  async #pump(pending: readonly ChatMessage[] | Promise<readonly ChatMessage[]>): Promise<void> {
+    const messages = pending instanceof Promise ? await pending : pending;
+    // Ended while the history was read (cancelled, timed out, or the thread was refused).
+    if (this.#status !== 'running') return;
     try {
       const request = {
         messages,

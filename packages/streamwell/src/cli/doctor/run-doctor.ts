@@ -17,6 +17,7 @@ import type { ObservedEvent, StreamObservation } from '../../client/diagnose/str
 import { runCorsCheck } from './checks/cors-check.ts';
 import { runProviderCheck } from './checks/provider-check.ts';
 import { runResumeCheck } from './checks/resume-check.ts';
+import { runUpstreamCheck } from './checks/upstream-check.ts';
 import { runWebSocketCheck } from './checks/websocket-check.ts';
 import { readErrorCode, requestStream, type StreamResult } from './request-stream.ts';
 
@@ -45,7 +46,12 @@ export interface DoctorOptions {
   readonly timeoutMs?: number | undefined;
   /** A resume URL template with `{id}` (`--resume-url`). */
   readonly resumeUrl?: string | undefined;
-  /** Environment for the provider self-test. @defaultValue process.env */
+  /**
+   * The backend behind a streamwell gateway (`--upstream`, the gateway's `UPSTREAM_URL`): checked
+   * directly with the guide's backend checklist, then compared with the gateway's results.
+   */
+  readonly upstream?: string | undefined;
+  /** Environment for the provider self-test and `UPSTREAM_HEADERS`. @defaultValue process.env */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
@@ -101,6 +107,22 @@ export async function runDoctor(options: DoctorOptions, progress?: DoctorProgres
   if (options.provider === true) {
     progress?.stage('provider self-test (key, model, a real streamed reply)');
     checks.push(...(await runProviderCheck({ env: options.env ?? process.env, timeoutMs })));
+  }
+  if (options.upstream !== undefined) {
+    progress?.stage(`POST ${options.upstream} (the upstream, directly)`);
+    const gateway =
+      options.url === undefined
+        ? undefined
+        : { url: options.url, checks: [...checks], observation: streamFacts?.observation };
+    checks.push(
+      ...(await runUpstreamCheck({
+        url: options.upstream,
+        message: options.message,
+        env: options.env ?? process.env,
+        timeoutMs,
+        gateway,
+      })),
+    );
   }
   const request =
     options.url === undefined || streamFacts === undefined

@@ -76,8 +76,6 @@ function timingSafeEqual(left: string, right: string): boolean {
  *
  * @param authorization - the header value
  * @returns the token, or undefined when the header is absent or not a bearer credential
- *
- * @internal
  */
 export function readBearerToken(authorization: string | undefined): string | undefined {
   if (authorization === undefined) return undefined;

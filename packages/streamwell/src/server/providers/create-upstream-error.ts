@@ -18,6 +18,11 @@ export interface UpstreamFailure {
   readonly upstreamMessage?: string | undefined;
   /** The API key in use: scrubbed from every message. */
   readonly apiKey?: string | undefined;
+  /**
+   * Replaces the message's opening (`The model server answered HTTP 502 to ...`) when the caller
+   * can say more precisely what went wrong; the upstream message still follows it.
+   */
+  readonly headline?: string | undefined;
   readonly cause?: unknown;
 }
 
@@ -69,11 +74,13 @@ export function createUpstreamError(failure: UpstreamFailure): StreamwellError {
   detail = scrubSecret(detail, failure.apiKey);
   const auth = status === 401 || status === 403;
   const head =
-    status === undefined
-      ? `The model request failed: ${target}`
-      : auth
-        ? `The model server rejected the API key (HTTP ${status} from ${target})`
-        : `The model server answered HTTP ${status} to ${target}`;
+    failure.headline !== undefined
+      ? failure.headline
+      : status === undefined
+        ? `The model request failed: ${target}`
+        : auth
+          ? `The model server rejected the API key (HTTP ${status} from ${target})`
+          : `The model server answered HTTP ${status} to ${target}`;
   const message = detail === '' ? `${head}.` : `${head}: ${detail}`;
   const error = new StreamwellError(auth ? 'upstream_auth' : 'upstream_error', message, {
     status: 502,
