@@ -7,7 +7,6 @@
 export * from './create-memory-thread-store.ts';
 export * from './create-sql-thread-store.ts';
 export * from './create-thread-recorder.ts';
-export * from './migrate-thread-store.ts';
 export * from './parse-database-url.ts';
 export * from './thread-store.ts';
 export * from './to-store-error.ts';
