@@ -262,7 +262,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     bodyLimit: config.maxBodyBytes,
     // Thread ids in paths (`/api/threads/:threadId`) may be 200 characters, percent-encoded in
     // the URL; Fastify's default of 100 would answer 414 to ids the stream endpoint accepts.
-    maxParamLength: 1024,
+    routerOptions: { maxParamLength: 1024 },
     clientErrorHandler: handleClientError,
     // Slow or stuck uploads are cut; long-lived *responses* are not affected by this timeout.
     requestTimeout: 30_000,
