@@ -246,7 +246,7 @@ export function createChatKitHandler(options: ChatKitHandlerOptions): ChatKitHan
         const threadId = 'producer' in prepared ? prepared.thread.id : '';
         const writer = new ChatKitSseWriter(hub, sink, (reason) => {
           // Anything but the end of the response stops it: the client's Stop, a stalled reader, shutdown.
-          if (reason !== 'end') stop.abort();
+          if (reason !== 'end') stop.abort(reason);
           options.onResponse?.({
             type,
             threadId,

@@ -15,7 +15,7 @@
  * - when the client stops (closes the stream), the responder is stopped at once (the run is
  *   cancelled and its upstream request aborted), each assistant message with text is saved as it
  *   was (status `cancelled`), an empty one is dropped, and an `sdk_hidden_context` item tells the
- *   model's next turn that the user cancelled.
+ *   model's next turn that the user cancelled; a server shutdown keeps the text as `interrupted`.
  *
  * @module
  */
@@ -209,7 +209,8 @@ function errorEvent(error: unknown): ChatKitEvent {
  * @param source - the responder's events
  * @param session - store, thread and recorder of this response
  * @param output - the event stream (writes after the client left are ignored by it)
- * @param stop - aborted when the client stopped the response
+ * @param stop - aborted when the response was stopped; its reason is the writer's close reason
+ *   (`client_closed`, `slow_consumer`: the user's Stop; `shutdown`: the server's)
  * @returns how the response ended
  */
 export async function pipeChatKitEvents(
@@ -244,14 +245,14 @@ export async function pipeChatKitEvents(
       if (updated !== undefined) events.push(updated);
       output.write(events);
     }
-    if (stop.aborted) return await cancelled(state, session);
+    if (stop.aborted) return await settleStopped(state, session, stop.reason);
     await session.settle;
     const updated = await state.threadUpdate();
     if (updated !== undefined) output.write([updated]);
     await state.settlePending('complete');
     return 'complete';
   } catch (error) {
-    if (stop.aborted) return await cancelled(state, session);
+    if (stop.aborted) return await settleStopped(state, session, stop.reason);
     if (!(error instanceof ChatKitStreamError)) session.onError(error);
     const events: ChatKitEvent[] = [];
     try {
@@ -269,9 +270,18 @@ export async function pipeChatKitEvents(
   }
 }
 
-/** The reference's `handle_stream_cancelled`, and the thread saved (the reference loses that change). */
-async function cancelled(state: PipelineState, session: ChatKitStreamSession): Promise<ChatKitOutcome> {
+/**
+ * The reference's `handle_stream_cancelled` when the client stopped the response, and the thread
+ * saved (the reference loses that change). A server shutdown is no user's Stop: the partial reply
+ * is kept as `interrupted` and the model is told nothing.
+ */
+async function settleStopped(state: PipelineState, session: ChatKitStreamSession, reason: unknown): Promise<ChatKitOutcome> {
   try {
+    if (reason === 'shutdown') {
+      await state.settlePending('interrupted');
+      await state.threadUpdate();
+      return 'cancelled';
+    }
     await state.settlePending('cancelled');
     await session.store.saveItem(
       {
