@@ -8,6 +8,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { useStreamingResponse } from 'streamwell/react';
 import { createLocalId, useChatState } from './chat/use-chat-state.ts';
 import { useServerThreads } from './chat/use-server-threads.ts';
+import { ChatKitView } from './components/chatkit-view.tsx';
 import { Composer } from './components/composer.tsx';
 import { DemoBanner } from './components/demo-banner.tsx';
 import { DiagnoseSlot } from './components/diagnose-slot.tsx';
@@ -37,12 +38,24 @@ const isActive = (status: string): boolean =>
   status === 'connecting' || status === 'streaming' || status === 'reconnecting';
 
 /**
- * The page. The hook reads its options once, so a transport change mounts a fresh chat view
- * (the switch is disabled while a reply streams; threads live in sessionStorage and carry over).
+ * The page: the streamwell chat, or the ChatKit view at `#chatkit`. The chat hook reads its
+ * options once, so a transport change mounts a fresh chat view (the switch is disabled while a
+ * reply streams; threads live in sessionStorage and carry over).
  *
  * @returns the whole app
  */
 export function App() {
+  const [chatKit, setChatKit] = useState(() => window.location.hash === '#chatkit');
+  useEffect(() => {
+    const follow = (): void => setChatKit(window.location.hash === '#chatkit');
+    window.addEventListener('hashchange', follow);
+    return () => window.removeEventListener('hashchange', follow);
+  }, []);
+  return chatKit ? <ChatKitView /> : <StreamwellApp />;
+}
+
+/** The streamwell chat (the page's main view). */
+function StreamwellApp() {
   const [transport, setTransport] = useState<Transport>(loadTransport);
   const changeTransport = (next: Transport): void => {
     setTransport(next);
@@ -220,6 +233,9 @@ function ChatApp({
             setMenuOpen(false);
           }}
         />
+        <a className="chatkit-link" href="#chatkit">
+          ChatKit view
+        </a>
       </aside>
       <main className="chat">
         <header className="chat-header">
