@@ -275,7 +275,11 @@ export async function pipeChatKitEvents(
  * saved (the reference loses that change). A server shutdown is no user's Stop: the partial reply
  * is kept as `interrupted` and the model is told nothing.
  */
-async function settleStopped(state: PipelineState, session: ChatKitStreamSession, reason: unknown): Promise<ChatKitOutcome> {
+async function settleStopped(
+  state: PipelineState,
+  session: ChatKitStreamSession,
+  reason: unknown,
+): Promise<ChatKitOutcome> {
   try {
     if (reason === 'shutdown') {
       await state.settlePending('interrupted');
