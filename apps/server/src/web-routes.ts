@@ -43,7 +43,7 @@ export async function registerWebRoutes(app: FastifyInstance, webRoot: string = 
         'streamwell reference server\n\n' +
           'The web page is not built yet: run `npm run build` (or `npm start`, which builds first).\n\n' +
           'API: POST /api/stream/message, GET /api/streams/{id}, POST /api/streams/{id}/cancel,\n' +
-          'GET /ws/stream (WebSocket), GET /healthz, GET /metrics.\n',
+          'GET /ws/stream (WebSocket), POST /chatkit (ChatKit), GET /healthz, GET /metrics.\n',
       ),
   );
   return false;
