@@ -20,6 +20,15 @@ import { type ChatKitTestServer, startChatKitServer } from './helpers/start-chat
 const ANY_ID = expect.any(String);
 const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
+/** A thread as the client sees it (the reference's shape): `metadata` always `{}`, an empty items page. */
+const clientThread = (fields: Record<string, unknown>) => ({
+  created_at: ISO,
+  status: { type: 'active' },
+  metadata: {},
+  items: { data: [], has_more: false },
+  ...fields,
+});
+
 /** A responder that yields fixed events (their `thread_id` filled in). */
 function yields(...make: ((threadId: string) => ChatKitEvent)[]): ChatKitRespond {
   return async function* (request) {
@@ -173,13 +182,7 @@ describe('ChatKit protocol', () => {
       const [created, user, options, reply] = read.events;
       expect(created).toEqual({
         type: 'thread.created',
-        thread: {
-          id: ANY_ID,
-          created_at: ISO,
-          status: { type: 'active' },
-          metadata: {},
-          items: { data: [], has_more: false },
-        },
+        thread: clientThread({ id: ANY_ID }),
       });
       const threadId = created?.thread.id;
       expect(threadId).toMatch(/^thr_/);
@@ -243,14 +246,7 @@ describe('ChatKit protocol', () => {
         type: 'assistant_message',
         content: [],
       });
-      expect(read.events[4]?.thread).toEqual({
-        title: 'Hi there',
-        id: threadId,
-        created_at: ISO,
-        status: { type: 'active' },
-        metadata: {},
-        items: { data: [], has_more: false },
-      });
+      expect(read.events[4]?.thread).toEqual(clientThread({ title: 'Hi there', id: threadId }));
       const id = added?.item.id;
       expect(read.events.slice(5, 9)).toEqual([
         {
@@ -542,14 +538,9 @@ describe('ChatKit protocol', () => {
         'progress_update',
         'thread.updated',
       ]);
-      expect(read.events[4]?.thread).toEqual({
-        title: 'T',
-        id: read.events[0]?.thread.id,
-        created_at: ISO,
-        status: { type: 'locked', reason: 'x' },
-        metadata: {},
-        items: { data: [], has_more: false },
-      });
+      expect(read.events[4]?.thread).toEqual(
+        clientThread({ title: 'T', id: read.events[0]?.thread.id, status: { type: 'locked', reason: 'x' } }),
+      );
       expect(read.events[6]?.thread.status).toEqual({ type: 'closed' });
       const stored = await callChatKit(url, {
         type: 'threads.get_by_id',
@@ -670,13 +661,7 @@ describe('ChatKit protocol', () => {
       const first = await callChatKit(url, { type: 'threads.list', params: { limit: 20, order: 'desc' } });
       expect(first.json.data.map((thread: { id: string }) => thread.id)).toEqual(ids.slice(5).reverse());
       expect(first.json).toMatchObject({ has_more: true, after: ids[5] });
-      expect(first.json.data[0]).toEqual({
-        id: ids[24],
-        created_at: ISO,
-        status: { type: 'active' },
-        metadata: {},
-        items: { data: [], has_more: false },
-      });
+      expect(first.json.data[0]).toEqual(clientThread({ id: ids[24] }));
       const second = await callChatKit(url, {
         type: 'threads.list',
         params: { limit: 20, order: 'desc', after: first.json.after },
@@ -822,14 +807,7 @@ describe('ChatKit protocol', () => {
         type: 'threads.update',
         params: { thread_id: threadId, title: 'Renamed' },
       });
-      expect(renamed.json).toEqual({
-        title: 'Renamed',
-        id: threadId,
-        created_at: ISO,
-        status: { type: 'active' },
-        metadata: {},
-        items: { data: [], has_more: false },
-      });
+      expect(renamed.json).toEqual(clientThread({ title: 'Renamed', id: threadId }));
       const liked = await callChatKit(url, {
         type: 'items.feedback',
         params: { thread_id: threadId, item_ids: ['msg_1'], kind: 'positive' },

@@ -209,15 +209,21 @@ export function describeThreadStoreContract(target: ContractTarget): void {
     });
   });
 
+  /** Alice's t1..t5 (one turn each, in order), Bob's `other`, then a second turn on t2; returns Alice. */
+  async function seedFiveThreads(store: ThreadStore): Promise<string> {
+    const alice = who('alice');
+    for (const name of ['t1', 't2', 't3', 't4', 't5']) await turn(store, thread(name), alice, `hello ${name}`, 'hi');
+    await turn(store, thread('other'), who('bob'), 'not yours', 'hi');
+    // A new turn moves t2 to the top of the list by updatedAt.
+    await turn(store, thread('t2'), alice, 'again', 'hi');
+    return alice;
+  }
+
   describe('lists', () => {
     it('lists only the owner threads, newest first by updatedAt, in pages with a stable cursor', async () => {
       setup();
       const store = await open();
-      const alice = who('alice');
-      for (const name of ['t1', 't2', 't3', 't4', 't5']) await turn(store, thread(name), alice, `hello ${name}`, 'hi');
-      await turn(store, thread('other'), who('bob'), 'not yours', 'hi');
-      // A new turn moves t2 to the top.
-      await turn(store, thread('t2'), alice, 'again', 'hi');
+      const alice = await seedFiveThreads(store);
 
       const first = await store.listThreads(alice, { limit: 2 });
       expect(first.threads.map((entry) => entry.id)).toEqual([thread('t2'), thread('t5')]);
@@ -254,11 +260,8 @@ export function describeThreadStoreContract(target: ContractTarget): void {
     it('lists by createdAt and continues after a thread id (ChatKit threads.list), unmoved by writes', async () => {
       setup();
       const store = await open();
-      const alice = who('alice');
-      for (const name of ['t1', 't2', 't3', 't4', 't5']) await turn(store, thread(name), alice, `hello ${name}`, 'hi');
-      await turn(store, thread('other'), who('bob'), 'not yours', 'hi');
-      // A new turn does not move t2: creation time is fixed.
-      await turn(store, thread('t2'), alice, 'again', 'hi');
+      // t2 was written last, but its creation time is fixed.
+      const alice = await seedFiveThreads(store);
 
       const first = await store.listThreads(alice, { limit: 2, orderBy: 'createdAt' });
       expect(first.threads.map((entry) => entry.id)).toEqual([thread('t5'), thread('t4')]);

@@ -294,7 +294,16 @@ export interface ChatKitListParams {
 export type ChatKitRequestType = ChatKitRequest['type'];
 
 /** The request types answered with an event stream; the others are answered with one JSON document. */
-export const CHATKIT_STREAMING_TYPES: ReadonlySet<ChatKitRequestType> = new Set<ChatKitRequestType>([
+export type ChatKitStreamingType =
+  | 'threads.create'
+  | 'threads.add_user_message'
+  | 'threads.add_client_tool_output'
+  | 'threads.add_structured_input'
+  | 'threads.retry_after_item'
+  | 'threads.custom_action';
+
+/** {@link ChatKitStreamingType} at run time. */
+export const CHATKIT_STREAMING_TYPES: ReadonlySet<ChatKitRequestType> = new Set<ChatKitStreamingType>([
   'threads.create',
   'threads.add_user_message',
   'threads.add_client_tool_output',
@@ -302,3 +311,9 @@ export const CHATKIT_STREAMING_TYPES: ReadonlySet<ChatKitRequestType> = new Set<
   'threads.retry_after_item',
   'threads.custom_action',
 ]);
+
+/** A request answered with an event stream. */
+export type ChatKitStreamingRequest = Extract<ChatKitRequest, { type: ChatKitStreamingType }>;
+
+/** A request answered with one JSON document. */
+export type ChatKitJsonRequest = Exclude<ChatKitRequest, { type: ChatKitStreamingType }>;

@@ -52,15 +52,17 @@ import { ChatKitStreamError } from './chatkit-stream-error.ts';
 import {
   CHATKIT_STREAMING_TYPES,
   type ChatKitEvent,
+  type ChatKitJsonRequest,
   type ChatKitRequest,
   type ChatKitRequestType,
+  type ChatKitStreamingRequest,
 } from './chatkit-types.ts';
 import { createChatKitResponder } from './create-chatkit-responder.ts';
 import { type ChatKitStore, createChatKitStore, messageText } from './create-chatkit-store.ts';
 import { parseChatKitRequest } from './parse-chatkit-request.ts';
 import { type ChatKitOutcome, pipeChatKitEvents } from './pipe-chatkit-events.ts';
 import { type PreparedChatKitStream, prepareChatKitStream } from './prepare-chatkit-stream.ts';
-import { type ChatKitJsonRequest, runChatKitOperation } from './run-chatkit-operation.ts';
+import { runChatKitOperation } from './run-chatkit-operation.ts';
 import { serveAttachmentRoute } from './serve-chatkit-attachment.ts';
 
 /** Options of {@link createChatKitHandler}. Every hook and limit has a default. */
@@ -320,7 +322,7 @@ export function createChatKitHandler(options: ChatKitHandlerOptions): ChatKitHan
     }
     let prepared: PreparedChatKitStream | ChatKitEvent;
     try {
-      prepared = await prepareChatKitStream(parsed as Parameters<typeof prepareChatKitStream>[0], {
+      prepared = await prepareChatKitStream(parsed as ChatKitStreamingRequest, {
         store,
         owner: principal,
         context,

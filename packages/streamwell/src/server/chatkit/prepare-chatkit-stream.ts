@@ -16,6 +16,7 @@ import { ChatKitStreamError } from './chatkit-stream-error.ts';
 import type {
   ChatKitEvent,
   ChatKitRequest,
+  ChatKitStreamingRequest,
   ChatKitStructuredInputItem,
   ChatKitStructuredSubmission,
   ChatKitThreadItem,
@@ -50,19 +51,6 @@ export interface PrepareDependencies {
   readonly createItemId: (prefix: string) => string;
   readonly now: () => string;
 }
-
-type StreamingRequest = Extract<
-  ChatKitRequest,
-  {
-    type:
-      | 'threads.create'
-      | 'threads.add_user_message'
-      | 'threads.add_client_tool_output'
-      | 'threads.add_structured_input'
-      | 'threads.retry_after_item'
-      | 'threads.custom_action';
-  }
->;
 
 const refuse = (message: string): ChatKitStreamError => new ChatKitStreamError(message, { allowRetry: false });
 
@@ -166,7 +154,7 @@ async function retryFrom(
  * @internal
  */
 export async function prepareChatKitStream(
-  request: StreamingRequest,
+  request: ChatKitStreamingRequest,
   deps: PrepareDependencies,
 ): Promise<PreparedChatKitStream> {
   switch (request.type) {

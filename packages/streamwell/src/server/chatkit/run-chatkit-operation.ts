@@ -15,22 +15,8 @@ import type {
   ChatKitSyncActionHandler,
   ChatKitTranscriber,
 } from './chatkit-hooks.ts';
-import type { ChatKitPage, ChatKitRequest, ChatKitThreadItem, ChatKitThreadMetadata } from './chatkit-types.ts';
+import type { ChatKitJsonRequest, ChatKitPage, ChatKitThreadItem, ChatKitThreadMetadata } from './chatkit-types.ts';
 import { type ChatKitItemPage, type ChatKitStore, isHiddenItem, toClientThread } from './create-chatkit-store.ts';
-
-/** The JSON requests. */
-export type ChatKitJsonRequest = Exclude<
-  ChatKitRequest,
-  {
-    type:
-      | 'threads.create'
-      | 'threads.add_user_message'
-      | 'threads.add_client_tool_output'
-      | 'threads.add_structured_input'
-      | 'threads.retry_after_item'
-      | 'threads.custom_action';
-  }
->;
 
 /** What the JSON requests need. */
 export interface OperationDependencies {
