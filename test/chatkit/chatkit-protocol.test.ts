@@ -201,6 +201,10 @@ describe('ChatKit protocol', () => {
       });
       expect(options).toEqual({ type: 'stream_options', stream_options: { allow_cancel: true } });
       expect(reply?.item).toMatchObject({ id: 'msg_a', thread_id: threadId, type: 'assistant_message' });
+      // The thread as stored is the thread as announced.
+      const stored = await callChatKit(url, { type: 'threads.get_by_id', params: { thread_id: threadId } });
+      expect(stored.json.created_at).toBe(created?.thread.created_at);
+      expect(stored.json.items.data.map((item: ChatKitThreadItem) => item.id)).toEqual([user?.item.id, 'msg_a']);
     });
 
     it('one more event before the item is 5 events', async () => {

@@ -154,8 +154,17 @@ describe('ChatKit threads and attachments in the durable store', () => {
   it('bounds attachments by size, deletes them, and refuses an upload for an attachment it did not create', async () => {
     folder = mkdtempSync(path.join(tmpdir(), 'streamwell-chatkit-'));
     const files = path.join(folder, 'files');
+    const local = createLocalAttachmentStore({ directory: files, maxBytes: 1024, maxTotalBytes: 1500 });
     handler = await startChatKitServer(createScriptedProvider({ autoReply: ['ok'] }).provider, {
-      attachments: createLocalAttachmentStore({ directory: files, maxBytes: 1024, maxTotalBytes: 1500 }),
+      // A store with private metadata (the reference's Attachment.metadata), which no client may see.
+      attachments: {
+        ...local,
+        maxBytes: local.maxBytes,
+        createAttachment: async (input, context) => ({
+          ...(await local.createAttachment(input, context)),
+          metadata: { bucket: 'private-bucket' },
+        }),
+      },
     });
     const { url, origin } = handler;
     const tooBig = await callChatKit(url, {
@@ -202,6 +211,20 @@ describe('ChatKit threads and attachments in the durable store', () => {
     ).toBe(404);
     expect((await fetch(`${origin}/chatkit/attachments/atc_unknown`)).status).toBe(404);
     expect((await fetch(`${origin}/chatkit/attachments/..%2Fthreads.db`)).status).toBe(404);
+    expect(JSON.stringify(second)).not.toContain('private-bucket');
+    const used = await streamChatKit(url, {
+      type: 'threads.create',
+      params: { input: userInput('see', { attachments: [second.id] }) },
+    });
+    const usedThread = used.events[0]?.thread.id;
+    expect(used.events[1]?.item.attachments).toEqual([
+      { id: second.id, name: 'two.bin', mime_type: 'application/octet-stream', thread_id: usedThread, type: 'file' },
+    ]);
+    expect((await handler.threads.loadAttachment(second.id, undefined))?.data).toMatchObject({
+      metadata: { bucket: 'private-bucket' },
+    });
+    const byId = await callChatKit(url, { type: 'threads.get_by_id', params: { thread_id: usedThread } });
+    expect(JSON.stringify(byId.json)).not.toContain('private-bucket');
     const unknown = await streamChatKit(url, {
       type: 'threads.create',
       params: { input: userInput('x', { attachments: ['atc_nope'] }) },

@@ -62,7 +62,8 @@ export interface ChatKitStore {
   /** The thread store underneath. */
   readonly threads: ThreadStore;
   loadThread(threadId: string, owner: string | undefined): Promise<ChatKitThreadMetadata | undefined>;
-  saveThread(thread: ChatKitThreadMetadata, owner: string | undefined): Promise<void>;
+  /** Creates or updates a thread; resolves with it as stored (a new thread's `created_at` is the store's). */
+  saveThread(thread: ChatKitThreadMetadata, owner: string | undefined): Promise<ChatKitThreadMetadata>;
   /** Threads by creation time, continuing after a thread id (`threads.list`). */
   listThreads(
     owner: string | undefined,
@@ -113,6 +114,18 @@ export function toClientThread(
     metadata: {},
     items,
   };
+}
+
+/**
+ * An attachment as a client sees it: a store's private `metadata` (the reference's
+ * `Attachment.metadata`) is never sent.
+ *
+ * @param attachment - an attachment, possibly with private fields
+ * @returns the attachment without `metadata`
+ */
+export function toClientAttachment(attachment: ChatKitAttachment): ChatKitAttachment {
+  const { metadata: _private, ...visible } = attachment as ChatKitAttachment & { metadata?: unknown };
+  return visible;
 }
 
 /**
@@ -210,7 +223,7 @@ export function createChatKitStore(threads: ThreadStore): ChatKitStore {
     },
 
     async saveThread(thread, owner) {
-      await threads.saveThread({
+      const record = await threads.saveThread({
         id: thread.id,
         owner,
         title: thread.title ?? null,
@@ -224,6 +237,7 @@ export function createChatKitStore(threads: ThreadStore): ChatKitStore {
           },
         },
       });
+      return toMetadata(record);
     },
 
     async listThreads(owner, params) {

@@ -24,7 +24,7 @@ import type {
   ChatKitUserMessageInput,
   ChatKitUserMessageItem,
 } from './chatkit-types.ts';
-import { type ChatKitStore, toClientThread } from './create-chatkit-store.ts';
+import { type ChatKitStore, toClientAttachment, toClientThread } from './create-chatkit-store.ts';
 
 /** What a streaming request prepared. */
 export interface PreparedChatKitStream {
@@ -73,7 +73,7 @@ async function addUserMessage(
     const { upload_descriptor: _pending, ...uploaded } = attachment;
     const stamped = { ...uploaded, thread_id: thread.id };
     await deps.store.saveAttachment(stamped, deps.owner);
-    attachments.push(stamped);
+    attachments.push(toClientAttachment(stamped));
   }
   const item: ChatKitUserMessageItem = {
     id: deps.createItemId('msg'),
@@ -159,13 +159,10 @@ export async function prepareChatKitStream(
 ): Promise<PreparedChatKitStream> {
   switch (request.type) {
     case 'threads.create': {
-      const thread: ChatKitThreadMetadata = {
-        id: deps.createItemId('thr'),
-        created_at: deps.now(),
-        status: { type: 'active' },
-        metadata: {},
-      };
-      await deps.store.saveThread(thread, deps.owner);
+      const thread = await deps.store.saveThread(
+        { id: deps.createItemId('thr'), created_at: deps.now(), status: { type: 'active' }, metadata: {} },
+        deps.owner,
+      );
       const input = await addUserMessage(deps, thread, request.input);
       return {
         thread,

@@ -16,7 +16,13 @@ import type {
   ChatKitTranscriber,
 } from './chatkit-hooks.ts';
 import type { ChatKitJsonRequest, ChatKitPage, ChatKitThreadItem, ChatKitThreadMetadata } from './chatkit-types.ts';
-import { type ChatKitItemPage, type ChatKitStore, isHiddenItem, toClientThread } from './create-chatkit-store.ts';
+import {
+  type ChatKitItemPage,
+  type ChatKitStore,
+  isHiddenItem,
+  toClientAttachment,
+  toClientThread,
+} from './create-chatkit-store.ts';
 
 /** What the JSON requests need. */
 export interface OperationDependencies {
@@ -128,7 +134,7 @@ export async function runChatKitOperation(request: ChatKitJsonRequest, deps: Ope
         deps.context,
       );
       await store.saveAttachment(attachment, owner);
-      return attachment;
+      return toClientAttachment(attachment);
     }
     case 'attachments.delete': {
       if ((await store.loadAttachment(request.attachment_id, owner)) === undefined) {

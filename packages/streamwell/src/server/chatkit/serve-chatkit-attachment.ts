@@ -10,7 +10,7 @@ import { bodyTooLarge } from '../http/create-stream-handler.ts';
 import type { HttpBodyReply, HttpHeaders, HttpRequestLike } from '../http/http-types.ts';
 import type { ChatKitAttachmentStore, ChatKitRequestContext } from './chatkit-hooks.ts';
 import { encodeChatKitJson } from './chatkit-sse-writer.ts';
-import type { ChatKitStore } from './create-chatkit-store.ts';
+import { type ChatKitStore, toClientAttachment } from './create-chatkit-store.ts';
 
 /** Room for multipart framing around the file's bytes. */
 const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
@@ -105,6 +105,6 @@ export async function serveAttachmentRoute(
     type: 'body',
     status: 200,
     headers: { ...deps.corsHeaders, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' },
-    body: encodeChatKitJson(uploaded),
+    body: encodeChatKitJson(toClientAttachment(uploaded)),
   };
 }
