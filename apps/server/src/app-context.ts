@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type {
+  Conversations,
   LocalRunRegistry,
   Provider,
   RedisRunStore,
@@ -32,6 +33,8 @@ export interface AppContext {
   readonly streams: StreamHandler;
   /** Durable conversations (`DATABASE_URL`: SQLite by default, or PostgreSQL), migrated at start. */
   readonly threads: ThreadStore;
+  /** Writes each message and reply to `threads` around the runs. */
+  readonly conversations: Conversations;
   readonly log: Logger;
   readonly metrics: ServerMetrics;
   /**

@@ -11,7 +11,9 @@ import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import {
+  type Conversations,
   createApiKeyAuth,
+  createConversations,
   createCorsPolicy,
   createOriginNotAllowedError,
   createProviderFromConfig,
@@ -25,6 +27,7 @@ import {
   type Provider,
   parseDatabaseUrl,
   type RedisRunStore,
+  type RegistryObserver,
   type RunRegistry,
   type RunRegistryOptions,
   redactRedisUrl,
@@ -131,6 +134,12 @@ async function createContext(
     openStreams: () => streams?.openStreams ?? 0,
     retainedBytes: () => localRuns?.retainedBytes ?? 0,
   });
+  // Conversations: each message is stored before the model is called, the reply at every
+  // checkpoint and at its end (docs/scaling.md, "The database's part").
+  const conversations = createConversations({
+    store: threads,
+    onError: (error, context) => log.warn({ err: error, context }, 'thread store write failed'),
+  });
   const registryOptions: RunRegistryOptions = {
     provider,
     streamTimeoutMs: config.streamTimeoutMs,
@@ -140,7 +149,7 @@ async function createContext(
     retentionMs: config.streamRetentionMs,
     disconnectGraceMs: config.disconnectGraceMs,
     maxConcurrentStreams: config.maxConcurrentStreams,
-    observer: createRunObserver(log, metrics, config.checkpointEvery),
+    observer: withConversations(createRunObserver(log, metrics, config.checkpointEvery), conversations.observer),
   };
   let registry: RunRegistry;
   let runStore: RedisRunStore | undefined;
@@ -164,6 +173,17 @@ async function createContext(
       'runs shared through Redis',
     );
   }
+  registry = conversations.wrap(registry);
+  // A message still `streaming` whose run is gone (this process restarted; or, with Redis, its
+  // producer died) is `interrupted`, with the text of its last checkpoint.
+  const shared = runStore;
+  const recovered = await conversations.recover(async (streamId) => {
+    if (localRuns?.getLocal(streamId)?.status === 'running') return true;
+    if (shared === undefined) return false;
+    const snapshot = await shared.lookup(streamId);
+    return snapshot !== undefined && snapshot.status === 'running' && snapshot.leaseAlive;
+  });
+  if (recovered > 0) log.info({ messages: recovered }, 'marked replies of lost runs as interrupted');
   const cors = createCorsPolicy({ origins: config.corsOrigins });
   const auth = createApiKeyAuth(config.apiKeys);
   const debug = log.isLevelEnabled('debug');
@@ -218,6 +238,7 @@ async function createContext(
     runStore,
     streams,
     threads,
+    conversations,
     log,
     metrics,
     authenticate: (credential) => auth.authenticate(credential),
@@ -338,7 +359,9 @@ async function drain(
   // The provider's keep-alive pool would otherwise hold the event loop open; an injected
   // provider belongs to whoever injected it.
   if (owns.provider) await context.provider.close?.();
-  // Last: every run has ended and written its reply (an injected store is its owner's to close).
+  // Last: every run has ended; its reply's final write goes out before the store closes (an
+  // injected store is its owner's to close).
+  await context.conversations.drain();
   if (owns.threads) await context.threads.close();
   context.log.info({}, 'drained');
 }
@@ -354,5 +377,20 @@ function createThrottledRedisLog(log: Logger): (error: unknown, context: string)
     if (now - (last.get(context) ?? 0) < 5000) return;
     last.set(context, now);
     log.warn({ err: error, context }, 'redis: %s failed', context);
+  };
+}
+
+/** The reference server's observer plus the conversation writes (checkpoints and ends). */
+function withConversations(base: RegistryObserver, conversations: Conversations['observer']): RegistryObserver {
+  return {
+    ...base,
+    onCheckpoint: conversations.onCheckpoint,
+    onEnd(run, summary) {
+      try {
+        base.onEnd?.(run, summary);
+      } finally {
+        conversations.onEnd(run, summary);
+      }
+    },
   };
 }

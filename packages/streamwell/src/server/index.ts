@@ -30,6 +30,12 @@ export type {
   ToolResultData,
 } from '../protocol/index.ts';
 export {
+  type Conversations,
+  type ConversationsOptions,
+  createConversations,
+  messageStatusOf,
+} from './create-conversations.ts';
+export {
   type ApiKey,
   type ApiKeyAuth,
   createApiKeyAuth,
