@@ -7,7 +7,14 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { LocalRunRegistry, Provider, RedisRunStore, RunRegistry, StreamHandler } from 'streamwell/server';
+import type {
+  ChatHandler,
+  LocalRunRegistry,
+  Provider,
+  RedisRunStore,
+  RunRegistry,
+  StreamHandler,
+} from 'streamwell/server';
 import type { ServerConfig } from './config.ts';
 import type { ServerMetrics } from './create-server-metrics.ts';
 
@@ -23,6 +30,8 @@ export interface AppContext {
   readonly runStore: RedisRunStore | undefined;
   /** The framework-agnostic HTTP core serving `/api/stream/message` and `/api/streams/*`. */
   readonly streams: StreamHandler;
+  /** The AI SDK chat endpoints (`/api/chat`, `/api/chat/*`), on the same runs and writer. */
+  readonly chat: ChatHandler;
   readonly log: Logger;
   readonly metrics: ServerMetrics;
   /**

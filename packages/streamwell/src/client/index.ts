@@ -8,6 +8,7 @@ export * from '../errors/index.ts';
 export * from '../protocol/index.ts';
 export * from './backoff.ts';
 export * from './client-metrics.ts';
+export * from './create-chat-fetch.ts';
 export * from './diagnose/index.ts';
 export * from './diagnose-endpoint.ts';
 export * from './sse-connection.ts';

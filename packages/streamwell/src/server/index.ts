@@ -5,6 +5,7 @@
  */
 export * from '../errors/index.ts';
 export * from '../protocol/index.ts';
+export * from './chat-run-index.ts';
 export * from './http/index.ts';
 export * from './memory-run-event-log.ts';
 export * from './provider.ts';

@@ -5,6 +5,11 @@
  */
 
 export {
+  chatRunKey,
+  createRedisChatRunIndex,
+  type RedisChatRunIndexOptions,
+} from './create-redis-chat-run-index.ts';
+export {
   createRedisRunRegistry,
   type RedisRunRegistry,
   type RedisRunRegistryOptions,
