@@ -58,3 +58,14 @@ export const chromiumPart = (): SystemPart =>
 /** nginx from Debian (`/usr/sbin/nginx`). */
 export const nginxPart = (): SystemPart =>
   requireSystemPart('nginx', () => canRun('/usr/sbin/nginx', ['-v']), 'sudo apt-get install -y nginx-light');
+
+/** The Redis of the suites that share runs between instances (`REDIS_URL`, default loopback). */
+export const TEST_REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A Redis server that answers `PING` at {@link TEST_REDIS_URL}. */
+export const redisPart = (): SystemPart =>
+  requireSystemPart(
+    `Redis at ${TEST_REDIS_URL}`,
+    () => canRun('/usr/bin/redis-cli', ['-u', TEST_REDIS_URL, 'ping']),
+    'sudo apt-get install -y redis-server (and start it, or set REDIS_URL)',
+  );
