@@ -219,6 +219,61 @@ describe('DefaultChatTransport against /api/chat', () => {
     expect(fake.generations).toHaveLength(1);
   });
 
+  it("with useChat's transport wrapper, a drop reported as a network error shows the reply twice, unless createChatFetch is used", async () => {
+    const { fake, api, chatSockets } = await startStack();
+    const tokens = numberedTokens(40);
+    fake.setReply({ tokens, tokenDelayMs: 15 });
+    // What `useChat` (@ai-sdk/react 3.0.328) hands to `Chat`: the transport's two methods, not its
+    // `resumeStreamIsReplay` flag.
+    const asUseChatDoes = (transport: DefaultChatTransport<UIMessage>) => ({
+      sendMessages: (options: Parameters<typeof transport.sendMessages>[0]) => transport.sendMessages(options),
+      reconnectToStream: (options: Parameters<typeof transport.reconnectToStream>[0]) =>
+        transport.reconnectToStream(options),
+    });
+    const dropAndResume = async (chatId: string, transport: DefaultChatTransport<UIMessage>) => {
+      const chat = new Chat<UIMessage>({ id: chatId, transport: asUseChatDoes(transport) });
+      const sending = chat.sendMessage({ text: 'count' });
+      await waitForMessages(chat, (messages) => textOf(messages[1]).split(' ').length >= 5);
+      for (const socket of chatSockets) socket.destroy();
+      chatSockets.clear();
+      await sending;
+      expect(chat.status).toBe('error');
+      await chat.resumeStream();
+      expect(chat.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+      return textOf(chat.messages[1]);
+    };
+
+    // A browser reports the drop as `TypeError: network error`: the SDK keeps its message, and
+    // without the reset the replay from the start is appended to it.
+    const browserFetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await fetch(input, init);
+      if (response.body === null) return response;
+      const source = response.body;
+      const failing = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          const reader = source.getReader();
+          try {
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (done) break;
+              controller.enqueue(value);
+            }
+            controller.close();
+          } catch {
+            controller.error(new TypeError('network error'));
+          }
+        },
+      });
+      return new Response(failing, { status: response.status, headers: response.headers });
+    }) as typeof fetch;
+    const twice = await dropAndResume('wrapped-plain', new DefaultChatTransport({ api, fetch: browserFetch }));
+    expect(twice).not.toBe(tokens.join(''));
+    expect(twice.endsWith(tokens.join(''))).toBe(true);
+
+    const once = await dropAndResume('wrapped-fetch', new DefaultChatTransport({ api, fetch: createChatFetch() }));
+    expect(once).toBe(tokens.join(''));
+  });
+
   it('reconnectToStream replays the running reply from its start, and answers 204 once it is complete', async () => {
     const { fake, api } = await startStack();
     const tokens = numberedTokens(20);

@@ -2,8 +2,10 @@
  * The `/ai-sdk` page: a plain Vercel AI SDK chat (`useChat` from `@ai-sdk/react`,
  * `DefaultChatTransport` from `ai`) talking to streamwell's `/api/chat`. The only streamwell
  * piece is the transport's `fetch` (`createChatFetch`), which makes Stop cancel the run on the
- * server. Messages are kept in sessionStorage, and `resume: true` picks a reply up again after a
- * reload; after a dropped connection the page resumes with backoff, like the main page.
+ * server. Messages are kept in sessionStorage, and the page resumes on mount (what `resume: true`
+ * does, called here so the page knows when that resume has settled: a saved reply that was
+ * streaming shows as such until then); after a dropped connection it resumes with backoff, like
+ * the main page.
  *
  * @module
  */
@@ -21,9 +23,15 @@ import { useAutoResume } from './use-auto-resume.ts';
 const chatFetch = createChatFetch({ api: '/api/chat' });
 const transport = new DefaultChatTransport<UIMessage>({ api: '/api/chat', fetch: chatFetch });
 
-function badgeStatus(status: ChatStatus, reconnecting: boolean, stopped: boolean, hasReply: boolean): StreamStatus {
+function badgeStatus(
+  status: ChatStatus,
+  reconnecting: boolean,
+  resuming: boolean,
+  stopped: boolean,
+  hasReply: boolean,
+): StreamStatus {
   if (reconnecting) return 'reconnecting';
-  if (status === 'submitted') return 'connecting';
+  if (status === 'submitted' || resuming) return 'connecting';
   if (status === 'streaming') return 'streaming';
   if (status === 'error') return 'error';
   if (stopped) return 'stopped';
@@ -55,10 +63,11 @@ function AiSdkChat({ initial, onNewChat }: { initial: SavedChat; onNewChat: () =
     id: initial.id,
     messages: initial.messages,
     transport,
-    resume: true,
     // At most one render per 50 ms while tokens arrive.
     experimental_throttle: 50,
   });
+  // A reply saved mid-stream (a reload) shows as streaming until the resume on mount settles.
+  const [resuming, setResuming] = useState(initial.inProgress);
   const [stopped, setStopped] = useState<readonly string[]>(initial.stopped);
   const [demo, setDemo] = useState(false);
   // True while the reply on screen comes from a resume GET, whose abort alone would not stop the
@@ -69,9 +78,25 @@ function AiSdkChat({ initial, onNewChat }: { initial: SavedChat; onNewChat: () =
     void resumeStream();
   });
 
+  // The SDK's `resume: true`, by hand: GET /api/chat/{id}/stream replays a running reply, 204 says
+  // there is none. A remount (StrictMode) aborts the first call; only the last one settles it.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once per chat, on mount.
   useEffect(() => {
-    saveChat({ id: initial.id, messages, stopped: [...stopped] });
-  }, [initial.id, messages, stopped]);
+    let current = true;
+    resumed.current = true;
+    resumeStream().finally(() => {
+      if (current) setResuming(false);
+    });
+    return () => {
+      current = false;
+    };
+  }, []);
+
+  const busy = status === 'submitted' || status === 'streaming' || reconnecting || resuming;
+
+  useEffect(() => {
+    saveChat({ id: initial.id, messages, stopped: [...stopped], inProgress: busy });
+  }, [initial.id, messages, stopped, busy]);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -82,7 +107,6 @@ function AiSdkChat({ initial, onNewChat }: { initial: SavedChat; onNewChat: () =
     return () => controller.abort();
   }, []);
 
-  const busy = status === 'submitted' || status === 'streaming' || reconnecting;
   const last = messages[messages.length - 1];
   const lastReplyId = last?.role === 'assistant' ? last.id : undefined;
 
@@ -103,6 +127,7 @@ function AiSdkChat({ initial, onNewChat }: { initial: SavedChat; onNewChat: () =
             status={badgeStatus(
               status,
               reconnecting,
+              resuming,
               lastReplyId !== undefined && stopped.includes(lastReplyId),
               lastReplyId !== undefined,
             )}

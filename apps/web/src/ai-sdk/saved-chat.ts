@@ -1,7 +1,7 @@
 /**
  * The `/ai-sdk` page's chat in sessionStorage, the way a `useChat` app keeps its messages: a
- * reload (also mid-reply) shows the same conversation, and `resume: true` then rebuilds the reply
- * that was streaming in place (same message id, so it is not shown twice).
+ * reload (also mid-reply) shows the same conversation, and the resume on mount then rebuilds the
+ * reply that was streaming in place (same message id, so it is not shown twice).
  *
  * @module
  */
@@ -17,6 +17,8 @@ export interface SavedChat {
   readonly messages: UIMessage[];
   /** Replies the user stopped, to say so after a reload. */
   readonly stopped: string[];
+  /** A reply was streaming when saved: after a reload it shows as such until the resume settles. */
+  readonly inProgress: boolean;
 }
 
 function isSavedChat(value: unknown): value is SavedChat {
@@ -32,7 +34,8 @@ function isSavedChat(value: unknown): value is SavedChat {
         typeof message.id === 'string' &&
         Array.isArray(message.parts),
     ) &&
-    Array.isArray(candidate.stopped)
+    Array.isArray(candidate.stopped) &&
+    typeof candidate.inProgress === 'boolean'
   );
 }
 
@@ -42,7 +45,7 @@ function isSavedChat(value: unknown): value is SavedChat {
  * @returns the chat with a fresh id
  */
 export function newChat(): SavedChat {
-  return { id: crypto.randomUUID(), messages: [], stopped: [] };
+  return { id: crypto.randomUUID(), messages: [], stopped: [], inProgress: false };
 }
 
 /**

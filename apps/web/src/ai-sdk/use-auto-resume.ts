@@ -8,7 +8,7 @@
  * @module
  */
 import type { ChatStatus } from 'ai';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
 import { createBackoff } from 'streamwell/client';
 
 /** Retries after one drop before the error is shown as final. */
@@ -26,29 +26,22 @@ function isNetworkFailure(error: Error | undefined): boolean {
  * @param status - `useChat`'s status
  * @param error - `useChat`'s error
  * @param resume - starts a resume (`resumeStream`, plus whatever the page records)
- * @returns whether a reconnect is pending or running
+ * @returns whether a reconnect is pending or running (decided while rendering, so the failure
+ *   never shows as a final error for a frame before the retry is scheduled)
  */
 export function useAutoResume(status: ChatStatus, error: Error | undefined, resume: () => void): boolean {
   const attempts = useRef(0);
-  const [waiting, setWaiting] = useState(false);
   const resumeRef = useRef(resume);
   resumeRef.current = resume;
+  const dropped = status === 'error' && isNetworkFailure(error);
 
   useEffect(() => {
     if (status === 'streaming') attempts.current = 0;
-    if (status !== 'error') {
-      setWaiting(false);
-      return;
-    }
-    if (!isNetworkFailure(error) || attempts.current >= MAX_ATTEMPTS) {
-      setWaiting(false);
-      return;
-    }
+    if (!dropped || attempts.current >= MAX_ATTEMPTS) return;
     attempts.current += 1;
-    setWaiting(true);
     const timer = setTimeout(() => resumeRef.current(), backoff.delay(attempts.current));
     return () => clearTimeout(timer);
-  }, [status, error]);
+  }, [status, dropped]);
 
-  return waiting;
+  return dropped && attempts.current < MAX_ATTEMPTS;
 }

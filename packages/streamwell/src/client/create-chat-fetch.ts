@@ -1,5 +1,6 @@
 /**
- * A `fetch` for the Vercel AI SDK's `DefaultChatTransport` that makes Stop stop the model.
+ * A `fetch` for the Vercel AI SDK's `DefaultChatTransport` that makes Stop stop the model, and a
+ * resume after a dropped connection show the reply once.
  *
  * `useChat`'s `stop()` only aborts its request; a server sees the connection close, which it
  * cannot tell from a network drop, and a server that keeps replies resumable must keep the run
@@ -9,10 +10,17 @@
  * also aborts a resume when it starts a newer one (a remount, the page becoming visible), which
  * must not stop the reply; for a Stop on a resumed reply, call {@link ChatFetch.cancel}.
  *
+ * The bodies of streamwell's chat replies (they carry `X-Stream-Id`) go through
+ * {@link trackChatStream}: whole events only, a drop always reported as a network error (so the
+ * SDK keeps the message and can resume it), and a resume of the same reply without the events
+ * the SDK already has, which is what keeps `useChat` from showing the reply twice.
+ *
  * Browser-safe: no Node modules; the wrapped `fetch` is injectable.
  *
  * @module
  */
+
+import { type ChatStreamProgress, trackChatStream } from './track-chat-stream.ts';
 
 /** Options of {@link createChatFetch}. */
 export interface ChatFetchOptions {
@@ -53,6 +61,21 @@ function appendPath(url: string, path: string): string {
   return `${head.endsWith('/') ? head.slice(0, -1) : head}${path}${tail}`;
 }
 
+/** Most chats whose latest reply stream is remembered. */
+const MAX_TRACKED_CHATS = 64;
+const RESUME_PATH = /\/([^/?#]+)\/stream(?:[?#]|$)/;
+
+/** The chat id of a resume URL (`{api}/{chatId}/stream`), if it is one. */
+function resumedChatIdOf(url: string): string | undefined {
+  const match = RESUME_PATH.exec(url);
+  if (match === null) return undefined;
+  try {
+    return decodeURIComponent(match[1] as string);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The chat id of a `DefaultChatTransport` body (`{..., id, messages, trigger}`), if it is one. */
 function chatIdOf(body: string): string | undefined {
   try {
@@ -80,6 +103,30 @@ function chatIdOf(body: string): string | undefined {
 export function createChatFetch(options: ChatFetchOptions = {}): ChatFetch {
   const api = options.api ?? '/api/chat';
   const fetchNow = (): typeof globalThis.fetch => options.fetch ?? globalThis.fetch;
+  /** Per chat, the stream of its latest reply as the SDK has received it. */
+  const progressByChat = new Map<string, ChatStreamProgress>();
+
+  /** Hands a streamwell reply's body to the SDK through {@link trackChatStream}. */
+  function track(chatId: string, response: Response, resume: boolean): Response {
+    const streamId = response.headers.get('x-stream-id');
+    if (!response.ok || response.body === null || streamId === null) return response;
+    const previous = progressByChat.get(chatId);
+    // The SDK holds a partial message of this very reply: it needs only the rest.
+    const skipThrough =
+      resume && previous?.interrupted === true && previous.streamId === streamId ? previous.lastId : 0;
+    const progress: ChatStreamProgress = { streamId, lastId: skipThrough, interrupted: false };
+    progressByChat.delete(chatId);
+    progressByChat.set(chatId, progress);
+    if (progressByChat.size > MAX_TRACKED_CHATS) {
+      const oldest = progressByChat.keys().next().value;
+      if (oldest !== undefined) progressByChat.delete(oldest);
+    }
+    return new Response(trackChatStream(response.body, progress, skipThrough), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  }
 
   async function sendCancel(url: string, init: ChatCancelInit): Promise<void> {
     const headers = new Headers(init.headers);
@@ -99,18 +146,19 @@ export function createChatFetch(options: ChatFetchOptions = {}): ChatFetch {
     }
   }
 
-  const chatFetch = ((input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+  const chatFetch = (async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const signal = init?.signal;
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : undefined;
-    if (
-      signal != null &&
-      !signal.aborted &&
-      url !== undefined &&
-      (init?.method ?? 'GET').toUpperCase() === 'POST' &&
-      typeof init?.body === 'string'
-    ) {
-      const chatId = chatIdOf(init.body);
-      if (chatId !== undefined) {
+    const method = (init?.method ?? 'GET').toUpperCase();
+    if (url !== undefined && method === 'GET') {
+      const chatId = resumedChatIdOf(url);
+      const response = await fetchNow()(input, init);
+      return chatId === undefined ? response : track(chatId, response, true);
+    }
+    const chatId =
+      url !== undefined && method === 'POST' && typeof init?.body === 'string' ? chatIdOf(init.body) : undefined;
+    if (chatId !== undefined && url !== undefined && init !== undefined) {
+      if (signal != null && !signal.aborted) {
         const cancelUrl = appendPath(url, `/${encodeURIComponent(chatId)}/cancel`);
         const cancelInit: ChatCancelInit = {
           ...(init.headers === undefined ? {} : { headers: init.headers }),
@@ -119,6 +167,7 @@ export function createChatFetch(options: ChatFetchOptions = {}): ChatFetch {
         // `stop()` aborts this signal; the SDK never aborts it once the reply has ended.
         signal.addEventListener('abort', () => void sendCancel(cancelUrl, cancelInit), { once: true });
       }
+      return track(chatId, await fetchNow()(input, init), false);
     }
     return fetchNow()(input, init);
   }) as ChatFetch;
