@@ -106,8 +106,9 @@ describe('DefaultChatTransport against /api/chat', () => {
   });
 
   it('sends chunks that the SDK own uiMessageChunkSchema accepts, with the UI message stream header', async () => {
-    const { fake, api } = await startStack();
-    fake.setReply({ tokens: ['a', 'b'] });
+    const { fake, api } = await startStack({ heartbeatMs: 40 });
+    // A slow first token: heartbeat comments go out before it.
+    fake.setReply({ tokens: ['a', 'b'], firstTokenDelayMs: 300 });
     const response = await fetch(api, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -117,9 +118,14 @@ describe('DefaultChatTransport against /api/chat', () => {
     expect(response.headers.get('x-vercel-ai-ui-message-stream')).toBe('v1');
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const streamId = response.headers.get('x-stream-id');
+    const raw = await response.text();
+    // Ids and heartbeat comments, for proxies and other SSE clients; the SDK's parser skips them.
+    expect(raw).toMatch(/^id: 1$/m);
+    expect(raw).toMatch(/^: ping$/m);
+    expect(raw.endsWith('data: [DONE]\n\n')).toBe(true);
     const chunks: UIMessageChunk[] = [];
     const parsed = parseJsonEventStream({
-      stream: response.body as ReadableStream<Uint8Array>,
+      stream: new Response(raw).body as ReadableStream<Uint8Array>,
       schema: uiMessageChunkSchema,
     });
     for await (const result of parsed) {
@@ -194,6 +200,26 @@ describe('DefaultChatTransport against /api/chat', () => {
     await reader.cancel();
     expect(textOf(await stopped)).toBe('so far');
     expect(third.request.signal.aborted).toBe(true);
+  });
+
+  it('ends a timed-out reply with an error chunk the SDK reports, and aborts the model call', async () => {
+    const { fake, api } = await startStack({ firstTokenTimeoutMs: 200 });
+    fake.setReply({ neverFirstToken: true });
+    const stream = await new DefaultChatTransport<UIMessage>({ api }).sendMessages({
+      chatId: 'slow',
+      messages: [userMessage('hi')],
+      trigger: 'submit-message',
+      messageId: undefined,
+      abortSignal: undefined,
+    });
+    const chunks: UIMessageChunk[] = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.at(-1)).toEqual({
+      type: 'error',
+      errorText: 'The model sent no token within 200 ms.',
+      code: 'first_token_timeout',
+    });
+    expect(await (await fake.waitForRequest(0)).closed).toEqual({ aborted: true });
   });
 
   it('resumes after a dropped connection with the exact text, once (Chat + resumeStream)', async () => {
