@@ -8,6 +8,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type {
+  ChatHandler,
   Conversations,
   LocalRunRegistry,
   Provider,
@@ -35,6 +36,8 @@ export interface AppContext {
   readonly threads: ThreadStore;
   /** Writes each message and reply to `threads` around the runs. */
   readonly conversations: Conversations;
+  /** The AI SDK chat endpoints (`/api/chat`, `/api/chat/*`), on the same runs and writer. */
+  readonly chat: ChatHandler;
   readonly log: Logger;
   readonly metrics: ServerMetrics;
   /**

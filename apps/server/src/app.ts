@@ -13,10 +13,13 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import {
   type Conversations,
   createApiKeyAuth,
+  createChatHandler,
   createConversations,
   createCorsPolicy,
+  createMemoryChatRunIndex,
   createOriginNotAllowedError,
   createProviderFromConfig,
+  createRedisChatRunIndex,
   createRedisRunRegistry,
   createRedisRunStore,
   createRunRegistry,
@@ -82,6 +85,14 @@ export interface ServerApp {
 function hostOf(request: IncomingMessage): string | undefined {
   return request.headers.host;
 }
+
+/** The route of each kind of opened stream, for the debug log. */
+const OPEN_PATHS = {
+  start: 'POST /api/stream/message',
+  resume: 'GET /api/streams/:id',
+  chat: 'POST /api/chat',
+  'chat-resume': 'GET /api/chat/:id/stream',
+} as const;
 
 function createLogger(config: ServerConfig, deps: AppDeps): Logger {
   if (deps.logger !== undefined) return deps.logger;
@@ -196,7 +207,7 @@ async function createContext(
     maxMessageChars: config.maxMessageChars,
     onStreamOpen(info) {
       if (debug) {
-        const path = info.endpoint === 'start' ? 'POST /api/stream/message' : 'GET /api/streams/:id';
+        const path = OPEN_PATHS[info.endpoint];
         log.debug(
           {
             streamId: info.run.id,
@@ -230,6 +241,15 @@ async function createContext(
       else if (debug) log.debug({ code: error.code, endpoint }, 'stream request refused');
     },
   });
+  // A chat's latest run must outlive the run itself by its retention (cancel and resume by chat id).
+  const chatTtlMs = config.streamTimeoutMs + config.streamRetentionMs;
+  const chat = createChatHandler({
+    streams,
+    chatRuns:
+      runStore === undefined
+        ? createMemoryChatRunIndex({ ttlMs: chatTtlMs })
+        : createRedisChatRunIndex({ store: runStore, ttlMs: chatTtlMs }),
+  });
   return {
     config,
     provider,
@@ -239,6 +259,7 @@ async function createContext(
     streams,
     threads,
     conversations,
+    chat,
     log,
     metrics,
     authenticate: (credential) => auth.authenticate(credential),
@@ -306,6 +327,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     fastify,
     new Map([
       ['/', 'GET, HEAD'],
+      ['/ai-sdk', 'GET, HEAD'],
       ['/healthz', 'GET, HEAD'],
       ['/metrics', 'GET, HEAD'],
     ]),

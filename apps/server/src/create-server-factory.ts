@@ -12,7 +12,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { errorReply, handleNodeRequest, writeNodeReply } from 'streamwell/server';
+import { errorReply, type HttpHandler, handleNodeRequest, writeNodeReply } from 'streamwell/server';
 import type { AppContext } from './app-context.ts';
 
 /**
@@ -24,6 +24,18 @@ import type { AppContext } from './app-context.ts';
 export function isStreamPath(url: string | undefined): boolean {
   if (url === undefined) return false;
   return url.startsWith('/api/streams/') || url === '/api/stream/message' || url.startsWith('/api/stream/message?');
+}
+
+/**
+ * True for the paths of the AI SDK chat endpoints (`/api/chat`, `/api/chat/...`).
+ *
+ * @param url - the request target
+ * @returns whether the chat handler should answer it
+ */
+export function isChatPath(url: string | undefined): boolean {
+  if (url === undefined || !url.startsWith('/api/chat')) return false;
+  const next = url.charAt('/api/chat'.length);
+  return next === '' || next === '/' || next === '?';
 }
 
 /** The server settings Fastify resolves (defaults applied) and passes to its `serverFactory`. */
@@ -47,7 +59,8 @@ export function createServerFactory(
 ) => Server {
   return (fastifyHandler, options) => {
     const server = createServer((request, response) => {
-      if (isStreamPath(request.url)) serveStream(context, request, response, fastifyHandler);
+      if (isStreamPath(request.url)) serveStream(context.streams, context, request, response, fastifyHandler);
+      else if (isChatPath(request.url)) serveStream(context.chat, context, request, response, fastifyHandler);
       else fastifyHandler(request, response);
     });
     // Fastify sets these on a server it creates itself, not on one from a factory; it passes its
@@ -60,12 +73,13 @@ export function createServerFactory(
 }
 
 function serveStream(
+  handler: HttpHandler,
   context: AppContext,
   request: IncomingMessage,
   response: ServerResponse,
   fastifyHandler: (request: IncomingMessage, response: ServerResponse) => void,
 ): void {
-  handleNodeRequest(context.streams, request, response).then(
+  handleNodeRequest(handler, request, response).then(
     (handled) => {
       // Under the prefix but no endpoint of the core (e.g. `/api/streams/`): Fastify's 404.
       if (!handled) fastifyHandler(request, response);

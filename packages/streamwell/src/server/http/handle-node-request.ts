@@ -6,8 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { StreamHandler } from './create-stream-handler.ts';
-import type { HttpReply, HttpRequestLike, SseSink } from './http-types.ts';
+import type { HttpHandler, HttpReply, HttpRequestLike, SseSink } from './http-types.ts';
 import { type MaybeParsedRequest, readNodeBody } from './read-node-body.ts';
 
 /** Frameworks put the mounted-at-root URL here (Express: `originalUrl`) and a parsed body here. */
@@ -150,7 +149,7 @@ export function writeNodeReply(reply: HttpReply, request: IncomingMessage, respo
 /**
  * Handles a request if it is for a stream endpoint.
  *
- * @param handler - the core
+ * @param handler - the core (`createStreamHandler`) or another handler (`createChatHandler`)
  * @param request - the incoming request
  * @param response - the response
  * @returns true when handled; false when the path is not a stream endpoint (route it elsewhere)
@@ -161,7 +160,7 @@ export function writeNodeReply(reply: HttpReply, request: IncomingMessage, respo
  * });
  */
 export async function handleNodeRequest(
-  handler: StreamHandler,
+  handler: HttpHandler,
   request: IncomingMessage,
   response: ServerResponse,
 ): Promise<boolean> {

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { bodyTooLarge, type StreamHandler } from './create-stream-handler.ts';
-import type { HttpHeaders, HttpReply, HttpRequestLike, SseSink } from './http-types.ts';
+import { bodyTooLarge } from './create-stream-handler.ts';
+import type { HttpHandler, HttpHeaders, HttpReply, HttpRequestLike, SseSink } from './http-types.ts';
 
 /** Options of {@link handleWebRequest}. */
 export interface WebRequestOptions {
@@ -160,7 +160,7 @@ export function toWebResponse(reply: HttpReply, signal?: AbortSignal, options: W
 /**
  * Handles a request if it is for a stream endpoint.
  *
- * @param handler - the core
+ * @param handler - the core (`createStreamHandler`) or another handler (`createChatHandler`)
  * @param request - the request
  * @param options - stream buffering
  * @returns the response, or undefined when the path is not a stream endpoint
@@ -170,7 +170,7 @@ export function toWebResponse(reply: HttpReply, signal?: AbortSignal, options: W
  * export const GET = POST;
  */
 export async function handleWebRequest(
-  handler: StreamHandler,
+  handler: HttpHandler,
   request: Request,
   options: WebRequestOptions = {},
 ): Promise<Response | undefined> {

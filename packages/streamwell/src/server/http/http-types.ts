@@ -103,3 +103,15 @@ export interface SseStreamReply {
 
 /** What the core answers. */
 export type HttpReply = HttpBodyReply | SseStreamReply;
+
+/**
+ * Anything that answers requests with the core's replies: the stream handler, the AI SDK chat
+ * handler. The adapters ({@link handleNodeRequest}, {@link handleWebRequest}) take one.
+ */
+export interface HttpHandler {
+  /**
+   * @param request - the request, from an adapter
+   * @returns the reply, or undefined when the path is none of the handler's (let the framework route it)
+   */
+  handle(request: HttpRequestLike): Promise<HttpReply | undefined>;
+}
