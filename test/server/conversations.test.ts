@@ -204,7 +204,10 @@ describe.skipIf(!redis.available)('conversations on two instances sharing Redis 
       body: JSON.stringify({ message: 'on B {"tokens":2,"delayMs":0}', threadId }),
     });
     await second.text();
-    await until(async () => (await thread(a.url, threadId)).messages.length === 4, 'second exchange visible on A');
+    await until(
+      async () => (await thread(a.url, threadId)).messages[3]?.status === 'complete',
+      'second exchange visible on A',
+    );
     expect((await thread(a.url, threadId)).messages.map((message) => message.content)).toEqual([
       expect.stringContaining('"tokens":3'),
       ' t0 t1 t2',
