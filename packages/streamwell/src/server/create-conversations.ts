@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { decorateRegistry } from './decorate-registry.ts';
 import type { ChatMessage } from './provider.ts';
 import type { Run, RunObserver, RunStatus, RunSummary } from './run.ts';
 import { createStreamId, type RunRegistry, type StartRequest, type StartResult } from './run-registry.ts';
@@ -147,29 +148,9 @@ export function createConversations(options: ConversationsOptions): Conversation
     store,
     observer,
     wrap(registry) {
-      return {
+      return decorateRegistry(registry, {
         start: (request) => (request.history !== undefined ? registry.start(request) : startTurn(registry, request)),
-        get: (streamId, owner) => registry.get(streamId, owner),
-        attach: (run, after, subscriber) => registry.attach(run, after, subscriber),
-        cancel: (streamId, owner) => registry.cancel(streamId, owner),
-        get activeCount() {
-          return registry.activeCount;
-        },
-        get retainedCount() {
-          return registry.retainedCount;
-        },
-        get retainedBytes() {
-          return registry.retainedBytes;
-        },
-        get draining() {
-          return registry.draining;
-        },
-        get threads() {
-          return registry.threads;
-        },
-        shutdown: (deadlineMs) => registry.shutdown(deadlineMs),
-        close: () => registry.close(),
-      };
+      });
     },
     async recover(isRunAlive) {
       let marked = 0;
