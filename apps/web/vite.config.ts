@@ -1,10 +1,13 @@
 /**
- * Vite config of the reference web page. The `streamwell/*` imports resolve to the library's
- * sources, so the page builds without building the library first.
+ * Vite config of the reference web pages (`index.html`, and `ai-sdk.html`: the AI SDK `useChat`
+ * example, served at `/ai-sdk`). The `streamwell/*` imports resolve to the library's sources, so
+ * the pages build without building the library first.
  */
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
+
+const page = (file: string): string => fileURLToPath(new URL(file, import.meta.url));
 
 const source = (area: string): string =>
   fileURLToPath(new URL(`../../packages/streamwell/src/${area}/index.ts`, import.meta.url));
@@ -35,5 +38,9 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 600,
+    // Two pages: the reference chat (`/`) and the AI SDK `useChat` example (`/ai-sdk`).
+    rolldownOptions: {
+      input: { main: page('./index.html'), aiSdk: page('./ai-sdk.html') },
+    },
   },
 });

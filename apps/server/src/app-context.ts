@@ -8,7 +8,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type {
+  ChatHandler,
   ChatKitHandler,
+  Conversations,
   LocalRunRegistry,
   Provider,
   RedisRunStore,
@@ -35,6 +37,10 @@ export interface AppContext {
   readonly chatkit: ChatKitHandler;
   /** Durable conversations (`DATABASE_URL`: SQLite by default, or PostgreSQL), migrated at start. */
   readonly threads: ThreadStore;
+  /** Writes each message and reply to `threads` around the runs. */
+  readonly conversations: Conversations;
+  /** The AI SDK chat endpoints (`/api/chat`, `/api/chat/*`), on the same runs and writer. */
+  readonly chat: ChatHandler;
   readonly log: Logger;
   readonly metrics: ServerMetrics;
   /**

@@ -12,10 +12,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import pino, { type DestinationStream, type Logger } from 'pino';
 import {
   type ChatKitHandler,
+  type Conversations,
   createApiKeyAuth,
+  createChatHandler,
+  createConversations,
   createCorsPolicy,
+  createMemoryChatRunIndex,
   createOriginNotAllowedError,
   createProviderFromConfig,
+  createRedisChatRunIndex,
   createRedisRunRegistry,
   createRedisRunStore,
   createRunRegistry,
@@ -26,6 +31,7 @@ import {
   type Provider,
   parseDatabaseUrl,
   type RedisRunStore,
+  type RegistryObserver,
   type RunRegistry,
   type RunRegistryOptions,
   redactRedisUrl,
@@ -83,6 +89,14 @@ function hostOf(request: IncomingMessage): string | undefined {
   return request.headers.host;
 }
 
+/** The route of each kind of opened stream, for the debug log. */
+const OPEN_PATHS = {
+  start: 'POST /api/stream/message',
+  resume: 'GET /api/streams/:id',
+  chat: 'POST /api/chat',
+  'chat-resume': 'GET /api/chat/:id/stream',
+} as const;
+
 function createLogger(config: ServerConfig, deps: AppDeps): Logger {
   if (deps.logger !== undefined) return deps.logger;
   const options = {
@@ -135,6 +149,12 @@ async function createContext(
     openStreams: () => (streams?.openStreams ?? 0) + (chatkit?.openStreams ?? 0),
     retainedBytes: () => localRuns?.retainedBytes ?? 0,
   });
+  // Conversations: each message is stored before the model is called, the reply at every
+  // checkpoint and at its end (docs/scaling.md, "The database's part").
+  const conversations = createConversations({
+    store: threads,
+    onError: (error, context) => log.warn({ err: error, context }, 'thread store write failed'),
+  });
   const registryOptions: RunRegistryOptions = {
     provider,
     streamTimeoutMs: config.streamTimeoutMs,
@@ -144,7 +164,7 @@ async function createContext(
     retentionMs: config.streamRetentionMs,
     disconnectGraceMs: config.disconnectGraceMs,
     maxConcurrentStreams: config.maxConcurrentStreams,
-    observer: createRunObserver(log, metrics, config.checkpointEvery),
+    observer: withConversations(createRunObserver(log, metrics, config.checkpointEvery), conversations.observer),
   };
   let registry: RunRegistry;
   let runStore: RedisRunStore | undefined;
@@ -168,6 +188,17 @@ async function createContext(
       'runs shared through Redis',
     );
   }
+  registry = conversations.wrap(registry);
+  // A message still `streaming` whose run is gone (this process restarted; or, with Redis, its
+  // producer died) is `interrupted`, with the text of its last checkpoint.
+  const shared = runStore;
+  const recovered = await conversations.recover(async (streamId) => {
+    if (localRuns?.getLocal(streamId)?.status === 'running') return true;
+    if (shared === undefined) return false;
+    const snapshot = await shared.lookup(streamId);
+    return snapshot !== undefined && snapshot.status === 'running' && snapshot.leaseAlive;
+  });
+  if (recovered > 0) log.info({ messages: recovered }, 'marked replies of lost runs as interrupted');
   const cors = createCorsPolicy({ origins: config.corsOrigins });
   const auth = createApiKeyAuth(config.apiKeys);
   const debug = log.isLevelEnabled('debug');
@@ -180,7 +211,7 @@ async function createContext(
     maxMessageChars: config.maxMessageChars,
     onStreamOpen(info) {
       if (debug) {
-        const path = info.endpoint === 'start' ? 'POST /api/stream/message' : 'GET /api/streams/:id';
+        const path = OPEN_PATHS[info.endpoint];
         log.debug(
           {
             streamId: info.run.id,
@@ -214,6 +245,15 @@ async function createContext(
       else if (debug) log.debug({ code: error.code, endpoint }, 'stream request refused');
     },
   });
+  // A chat's latest run must outlive the run itself by its retention (cancel and resume by chat id).
+  const chatTtlMs = config.streamTimeoutMs + config.streamRetentionMs;
+  const chat = createChatHandler({
+    streams,
+    chatRuns:
+      runStore === undefined
+        ? createMemoryChatRunIndex({ ttlMs: chatTtlMs })
+        : createRedisChatRunIndex({ store: runStore, ttlMs: chatTtlMs }),
+  });
   chatkit = createChatKitBackend({ config, registry, threads, cors, auth, log, metrics });
   return {
     config,
@@ -224,6 +264,8 @@ async function createContext(
     streams,
     chatkit,
     threads,
+    conversations,
+    chat,
     log,
     metrics,
     authenticate: (credential) => auth.authenticate(credential),
@@ -298,6 +340,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     fastify,
     new Map([
       ['/', 'GET, HEAD'],
+      ['/ai-sdk', 'GET, HEAD'],
       ['/healthz', 'GET, HEAD'],
       ['/metrics', 'GET, HEAD'],
     ]),
@@ -355,7 +398,9 @@ async function drain(
   if (owns.provider) await context.provider.close?.();
   // ChatKit responses save what they were stopped with before the store closes.
   await context.chatkit.drain();
-  // Last: every run has ended and written its reply (an injected store is its owner's to close).
+  // Last: every run has ended; its reply's final write goes out before the store closes (an
+  // injected store is its owner's to close).
+  await context.conversations.drain();
   if (owns.threads) await context.threads.close();
   context.log.info({}, 'drained');
 }
@@ -371,5 +416,20 @@ function createThrottledRedisLog(log: Logger): (error: unknown, context: string)
     if (now - (last.get(context) ?? 0) < 5000) return;
     last.set(context, now);
     log.warn({ err: error, context }, 'redis: %s failed', context);
+  };
+}
+
+/** The reference server's observer plus the conversation writes (checkpoints and ends). */
+function withConversations(base: RegistryObserver, conversations: Conversations['observer']): RegistryObserver {
+  return {
+    ...base,
+    onCheckpoint: conversations.onCheckpoint,
+    onEnd(run, summary) {
+      try {
+        base.onEnd?.(run, summary);
+      } finally {
+        conversations.onEnd(run, summary);
+      }
+    },
   };
 }

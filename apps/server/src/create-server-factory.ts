@@ -29,14 +29,29 @@ export function isStreamPath(url: string | undefined): boolean {
 }
 
 /**
+ * True for the paths of the AI SDK chat endpoints (`/api/chat`, `/api/chat/...`).
+ *
+ * @param url - the request target
+ * @returns whether the chat handler should answer it
+ */
+export function isChatPath(url: string | undefined): boolean {
+  return hasPrefix(url, '/api/chat');
+}
+
+/**
  * True for the paths of the ChatKit backend (`/chatkit`, `/chatkit/...`).
  *
  * @param url - the request target
  * @returns whether the ChatKit core should answer it
  */
 export function isChatKitPath(url: string | undefined): boolean {
-  if (url === undefined || !url.startsWith(CHATKIT_PATH)) return false;
-  const next = url.charAt(CHATKIT_PATH.length);
+  return hasPrefix(url, CHATKIT_PATH);
+}
+
+/** True for `prefix` itself, with a query, or anything below it. */
+function hasPrefix(url: string | undefined, prefix: string): boolean {
+  if (url === undefined || !url.startsWith(prefix)) return false;
+  const next = url.charAt(prefix.length);
   return next === '' || next === '/' || next === '?';
 }
 
@@ -61,8 +76,9 @@ export function createServerFactory(
 ) => Server {
   return (fastifyHandler, options) => {
     const server = createServer((request, response) => {
-      if (isStreamPath(request.url)) serveCore(context, context.streams, request, response, fastifyHandler);
-      else if (isChatKitPath(request.url)) serveCore(context, context.chatkit, request, response, fastifyHandler);
+      if (isStreamPath(request.url)) serveStream(context.streams, context, request, response, fastifyHandler);
+      else if (isChatPath(request.url)) serveStream(context.chat, context, request, response, fastifyHandler);
+      else if (isChatKitPath(request.url)) serveStream(context.chatkit, context, request, response, fastifyHandler);
       else fastifyHandler(request, response);
     });
     // Fastify sets these on a server it creates itself, not on one from a factory; it passes its
@@ -74,14 +90,14 @@ export function createServerFactory(
   };
 }
 
-function serveCore(
+function serveStream(
+  handler: HttpHandler,
   context: AppContext,
-  core: HttpHandler,
   request: IncomingMessage,
   response: ServerResponse,
   fastifyHandler: (request: IncomingMessage, response: ServerResponse) => void,
 ): void {
-  handleNodeRequest(core, request, response).then(
+  handleNodeRequest(handler, request, response).then(
     (handled) => {
       // Under the prefix but no endpoint of the core (e.g. `/api/streams/`): Fastify's 404.
       if (!handled) fastifyHandler(request, response);

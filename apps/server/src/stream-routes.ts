@@ -1,6 +1,7 @@
 /**
  * The stream endpoints on Fastify: `POST /api/stream/message`, `GET /api/streams/:id`,
- * `POST /api/streams/:id/cancel`. Fastify only routes; the library's HTTP core does the rest
+ * `POST /api/streams/:id/cancel`, and the AI SDK chat endpoints `POST /api/chat`,
+ * `GET /api/chat/:id/stream`, `POST /api/chat/:id/cancel`. Fastify only routes; the library's HTTP core does the rest
  * through its Node adapter, on the raw request and response (`reply.hijack()`), so the reference
  * server behaves exactly like any app that mounts `streamwell/server`.
  *
@@ -11,7 +12,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { errorReply, handleNodeRequest, StreamwellError, writeNodeReply } from 'streamwell/server';
+import { errorReply, type HttpHandler, handleNodeRequest, StreamwellError, writeNodeReply } from 'streamwell/server';
 import type { AppContext } from './app-context.ts';
 
 /**
@@ -27,10 +28,10 @@ export async function registerStreamRoutes(app: FastifyInstance, context: AppCon
     // Leave the body unread for the core (any type, also none: it answers 415 itself).
     scope.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
-    async function streamRoute(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    async function route(handler: HttpHandler, request: FastifyRequest, reply: FastifyReply): Promise<void> {
       // Fastify must not touch this response: no serializer, no compression, no onSend hooks.
       reply.hijack();
-      const handled = await handleNodeRequest(context.streams, request.raw, reply.raw);
+      const handled = await handleNodeRequest(handler, request.raw, reply.raw);
       if (!handled && !reply.raw.headersSent) {
         const notFound = new StreamwellError('not_found', `No route ${request.method} ${request.url}.`, {
           status: 404,
@@ -39,7 +40,11 @@ export async function registerStreamRoutes(app: FastifyInstance, context: AppCon
       }
     }
 
+    const streamRoute = (request: FastifyRequest, reply: FastifyReply) => route(context.streams, request, reply);
+    const chatRoute = (request: FastifyRequest, reply: FastifyReply) => route(context.chat, request, reply);
     scope.all('/api/stream/message', streamRoute);
     scope.all('/api/streams/*', streamRoute);
+    scope.all('/api/chat', chatRoute);
+    scope.all('/api/chat/*', chatRoute);
   });
 }

@@ -1,7 +1,7 @@
 /**
- * `GET /`: the reference chat page, built by `apps/web` into `apps/web/dist`. When the page has
- * not been built (a fresh clone before `npm run build`) the server still starts and `GET /`
- * explains how to build it.
+ * `GET /`: the reference chat page, and `GET /ai-sdk`: the AI SDK `useChat` example page, built
+ * by `apps/web` into `apps/web/dist`. When the pages have not been built (a fresh clone before
+ * `npm run build`) the server still starts and both paths explain how to build them.
  *
  * @module
  */
@@ -34,8 +34,12 @@ export async function registerWebRoutes(app: FastifyInstance, webRoot: string = 
         );
       },
     });
+    app.get('/ai-sdk', (_request, reply) => reply.header('Cache-Control', 'no-cache').sendFile('ai-sdk.html'));
     return true;
   }
+  app.get('/ai-sdk', async (_request, reply) =>
+    reply.type('text/plain; charset=utf-8').send('The web pages are not built yet: run `npm run build`.\n'),
+  );
   app.get('/', async (_request, reply) =>
     reply
       .type('text/plain; charset=utf-8')
@@ -43,7 +47,8 @@ export async function registerWebRoutes(app: FastifyInstance, webRoot: string = 
         'streamwell reference server\n\n' +
           'The web page is not built yet: run `npm run build` (or `npm start`, which builds first).\n\n' +
           'API: POST /api/stream/message, GET /api/streams/{id}, POST /api/streams/{id}/cancel,\n' +
-          'GET /ws/stream (WebSocket), POST /chatkit (ChatKit), GET /healthz, GET /metrics.\n',
+          'POST /api/chat, GET /api/chat/{id}/stream, POST /api/chat/{id}/cancel (AI SDK useChat),\n' +
+          'POST /chatkit (ChatKit), GET /ws/stream (WebSocket), GET /healthz, GET /metrics.\n',
       ),
   );
   return false;

@@ -19,6 +19,7 @@ export const WEB_DIST = join(repo, 'apps/web/dist');
 const INPUTS = [
   'apps/web/src',
   'apps/web/index.html',
+  'apps/web/ai-sdk.html',
   'apps/web/vite.config.ts',
   'packages/streamwell/src/client',
   'packages/streamwell/src/react',

@@ -46,8 +46,9 @@ export interface Stack {
   /** Every request the server received (WebSocket upgrades included), in order. */
   readonly requests: readonly RecordedRequest[];
   /**
-   * Destroys the server-side sockets of every open stream response (`POST /api/stream/message`
-   * and `GET /api/streams/...`): a real connection cut, as a proxy or a network drop does it.
+   * Destroys the server-side sockets of every open stream response (`POST /api/stream/message`,
+   * `GET /api/streams/...`, `POST /api/chat`, `GET /api/chat/{id}/stream`): a real connection
+   * cut, as a proxy or a network drop does it.
    *
    * @returns how many connections were cut
    */
@@ -57,7 +58,10 @@ export interface Stack {
 
 const isStreamRequest = (request: IncomingMessage): boolean =>
   (request.method === 'POST' && (request.url ?? '').startsWith('/api/stream/message')) ||
-  (request.method === 'GET' && (request.url ?? '').startsWith('/api/streams/'));
+  (request.method === 'GET' && (request.url ?? '').startsWith('/api/streams/')) ||
+  // The AI SDK chat endpoints: POST /api/chat and GET /api/chat/{id}/stream.
+  (request.method === 'POST' && request.url === '/api/chat') ||
+  (request.method === 'GET' && /^\/api\/chat\/[^/]+\/stream$/.test(request.url ?? ''));
 
 /**
  * Starts the fake upstream and the reference server on port 0.

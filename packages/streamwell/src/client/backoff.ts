@@ -22,11 +22,7 @@ export interface BackoffOptions {
   readonly random?: () => number;
 }
 
-/**
- * Computes retry delays.
- *
- * @internal
- */
+/** Computes retry delays. */
 export interface Backoff {
   /**
    * The delay before retry number `attempt` (1 for the first retry).
@@ -44,8 +40,6 @@ export interface Backoff {
  * @param options - steps, cap and randomness
  * @returns the backoff
  * @example createBackoff().delay(3) // a random delay between 0 and 2000 ms
- *
- * @internal
  */
 export function createBackoff(options: BackoffOptions = {}): Backoff {
   const initialDelayMs = options.initialDelayMs ?? 500;

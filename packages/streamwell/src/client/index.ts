@@ -40,7 +40,7 @@ export {
   type SseSource,
   type SseStreamOptions,
 } from '../protocol/sse-stream.ts';
-export type { BackoffOptions } from './backoff.ts';
+export { type Backoff, type BackoffOptions, createBackoff } from './backoff.ts';
 export {
   type ClientMetrics,
   type ClientMetricsOptions,
@@ -48,6 +48,12 @@ export {
   createClientMetrics,
   EMPTY_CLIENT_METRICS,
 } from './client-metrics.ts';
+export {
+  type ChatCancelInit,
+  type ChatFetch,
+  type ChatFetchOptions,
+  createChatFetch,
+} from './create-chat-fetch.ts';
 export type { CheckResult, CheckStatus, DiagnosisReport } from './diagnose/check-result.ts';
 export { type DiagnoseEndpointOptions, diagnoseEndpoint } from './diagnose-endpoint.ts';
 export { createSseTransport, type HeadersOption, type SseTransportOptions } from './sse-transport.ts';
@@ -78,6 +84,7 @@ export type {
   TransportResumeRequest,
   TransportStartRequest,
 } from './stream-transport.ts';
+export { type ChatStreamProgress, trackChatStream } from './track-chat-stream.ts';
 export {
   type ClientWebSocketLike,
   createWsTransport,

@@ -29,6 +29,13 @@ export type {
   ToolCallData,
   ToolResultData,
 } from '../protocol/index.ts';
+export { type ChatRunIndex, createMemoryChatRunIndex, type MemoryChatRunIndexOptions } from './chat-run-index.ts';
+export {
+  type Conversations,
+  type ConversationsOptions,
+  createConversations,
+  messageStatusOf,
+} from './create-conversations.ts';
 export type {
   ChatKitActionHandler,
   ChatKitActionRequest,
@@ -91,6 +98,12 @@ export {
   readBearerToken,
 } from './http/create-api-key-auth.ts';
 export {
+  CHAT_HANDLER_DEFAULTS,
+  type ChatHandler,
+  type ChatHandlerOptions,
+  createChatHandler,
+} from './http/create-chat-handler.ts';
+export {
   type CorsOptions,
   type CorsPolicy,
   createCorsPolicy,
@@ -117,7 +130,15 @@ export type {
   SseStreamHandle,
   SseStreamReply,
 } from './http/http-types.ts';
+export { type ChatRequestBody, type ChatTrigger, parseChatBody } from './http/parse-chat-request.ts';
+export type { StartBodyLimits } from './http/parse-start-request.ts';
 export type { SseCloseReason } from './http/sse-response-writer.ts';
+export { STREAMWELL_SSE_FORMAT, type StreamFormat } from './http/stream-format.ts';
+export {
+  encodeUiMessageChunks,
+  UI_MESSAGE_STREAM_FORMAT,
+  UI_MESSAGE_STREAM_HEADER,
+} from './http/ui-message-stream-format.ts';
 export { createMemoryRunEventLog } from './memory-run-event-log.ts';
 export type { ChatMessage, Provider, ProviderEvent, ProviderRequest, ProviderSelfTestStep } from './provider.ts';
 export { checkStreamedRoundTrip } from './providers/check-streamed-round-trip.ts';
@@ -147,6 +168,11 @@ export {
 export { createUpstreamError, type UpstreamFailure } from './providers/create-upstream-error.ts';
 export { parseUpstreamHeaders } from './providers/parse-upstream-headers.ts';
 export type { UpstreamHttpOptions } from './providers/upstream-batch-handler.ts';
+export {
+  chatRunKey,
+  createRedisChatRunIndex,
+  type RedisChatRunIndexOptions,
+} from './redis/create-redis-chat-run-index.ts';
 export {
   createRedisRunRegistry,
   type RedisRunRegistry,

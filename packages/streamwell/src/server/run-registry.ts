@@ -153,8 +153,8 @@ export interface LocalRunRegistry extends RunRegistry {
   get(streamId: string, owner: string | undefined): Run | undefined;
   cancel(streamId: string, owner: string | undefined): Run | undefined;
   /**
-   * A retained run of this process by id, whoever owns it (a store adapter acting on a request
-   * that was authorized where it was made). @internal
+   * A retained run of this process by id, whoever owns it: for a store adapter acting on a
+   * request that was authorized where it was made, or a check that a run is still running here.
    */
   getLocal(streamId: string): Run | undefined;
 }

@@ -18,15 +18,23 @@
  * @module
  */
 import { isStreamwellError, StreamwellError } from '../../errors/index.ts';
-import { PROTOCOL_HEADER, PROTOCOL_VERSION, SSE_HEADERS, STREAM_ID_HEADER } from '../../protocol/index.ts';
+import { STREAM_ID_HEADER } from '../../protocol/index.ts';
 import type { RunHandle } from '../run-handle.ts';
 import type { RunRegistry } from '../run-registry.ts';
 import { type ApiKeyAuth, createApiKeyAuth } from './create-api-key-auth.ts';
 import { type CorsPolicy, createCorsPolicy } from './create-cors-policy.ts';
 import { createHeartbeat } from './create-heartbeat.ts';
-import type { HttpBodyReply, HttpHeaders, HttpReply, HttpRequestLike, SseStreamReply } from './http-types.ts';
+import type {
+  HttpBodyReply,
+  HttpHandler,
+  HttpHeaders,
+  HttpReply,
+  HttpRequestLike,
+  SseStreamReply,
+} from './http-types.ts';
 import { assertJsonContentType, parseCursor, parseIdempotencyKey, parseStartBody } from './parse-start-request.ts';
 import { type SseCloseReason, SseResponseWriter, type SseResponseWriterHub } from './sse-response-writer.ts';
+import { STREAMWELL_SSE_FORMAT, type StreamFormat } from './stream-format.ts';
 
 /**
  * Defaults of {@link StreamHandlerOptions}.
@@ -42,12 +50,16 @@ export const STREAM_HANDLER_DEFAULTS = Object.freeze({
   retryAfterSeconds: 2,
 });
 
-/** Which endpoint a request hit. */
-export type StreamEndpoint = 'start' | 'resume' | 'cancel';
+/**
+ * Which endpoint a request hit: the stream endpoints, or the AI SDK chat endpoints of
+ * `createChatHandler` (`chat`: `POST /api/chat`, `chat-resume`: `GET /api/chat/{id}/stream`,
+ * `chat-cancel`: `POST /api/chat/{id}/cancel`).
+ */
+export type StreamEndpoint = 'start' | 'resume' | 'cancel' | 'chat' | 'chat-resume' | 'chat-cancel';
 
 /** Passed to {@link StreamHandlerOptions.onStreamOpen}. */
 export interface StreamOpenInfo {
-  readonly endpoint: 'start' | 'resume';
+  readonly endpoint: 'start' | 'resume' | 'chat' | 'chat-resume';
   /** The run; a started one (`created`) is produced here (a {@link Run} of the local registry). */
   readonly run: RunHandle;
   /** The cursor, for a resume. */
@@ -88,7 +100,7 @@ export interface StreamHandlerOptions {
 }
 
 /** The HTTP core. */
-export interface StreamHandler {
+export interface StreamHandler extends HttpHandler {
   /**
    * Answers a request to one of the stream endpoints.
    *
@@ -106,6 +118,45 @@ export interface StreamHandler {
   readonly openStreams: number;
   /** Ends every open event-stream response (shutdown: clients reconnect elsewhere). */
   closeAll(): void;
+  /**
+   * What a handler for the same runs in another wire format (`createChatHandler`) shares with
+   * this one: checks, limits, error replies, the connection writer and its hooks. @internal
+   */
+  readonly _core: StreamHandlerCore;
+}
+
+/** A matched endpoint: its name and the methods it allows, or the error a bad path gets. */
+export type HandlerRoute =
+  | { readonly endpoint: StreamEndpoint; readonly allow: string }
+  | { readonly endpoint: StreamEndpoint; readonly notFound: StreamwellError };
+
+/**
+ * The shared part of the stream handler. @internal
+ */
+export interface StreamHandlerCore {
+  readonly registry: RunRegistry;
+  readonly maxMessageChars: number;
+  readonly onStreamOpen: ((info: StreamOpenInfo) => void) | undefined;
+  /**
+   * Answers a routed request: origin check, preflight, method, bearer auth, then `dispatch`;
+   * every failure (thrown anywhere) becomes the JSON error reply, reported to `onRequestError`.
+   */
+  answer(
+    request: HttpRequestLike,
+    route: HandlerRoute,
+    dispatch: (principal: string | undefined, corsHeaders: HttpHeaders) => Promise<HttpReply> | HttpReply,
+  ): Promise<HttpReply>;
+  /**
+   * An event-stream reply following `run` from `after`, in `format`, through the shared writer
+   * (heartbeat, buffer cap, close hooks).
+   */
+  streamReply(
+    run: RunHandle,
+    after: number | undefined,
+    corsHeaders: HttpHeaders,
+    format: StreamFormat,
+    startedRun?: boolean,
+  ): SseStreamReply;
 }
 
 interface Route {
@@ -131,7 +182,13 @@ function matchRoute(pathname: string, base: string): Route | 'unknown-stream' | 
     : { endpoint: 'resume', streamId, allow: 'GET, OPTIONS' };
 }
 
-function parseRequestUrl(target: string): URL | undefined {
+/**
+ * Parses a request target (a path, or an absolute URL).
+ *
+ * @param target - the request's URL as the adapter gives it
+ * @returns the URL, or undefined when it cannot be parsed (no endpoint of ours)
+ */
+export function parseRequestUrl(target: string): URL | undefined {
   try {
     return new URL(target, 'http://localhost');
   } catch {
@@ -225,6 +282,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
     run: RunHandle,
     after: number | undefined,
     corsHeaders: HttpHeaders,
+    format: StreamFormat,
     startedRun = false,
   ): SseStreamReply {
     return {
@@ -232,14 +290,9 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
       status: 200,
       streamId: run.id,
       startedRun,
-      headers: {
-        ...SSE_HEADERS,
-        [STREAM_ID_HEADER]: run.id,
-        [PROTOCOL_HEADER]: String(PROTOCOL_VERSION),
-        ...corsHeaders,
-      },
+      headers: { ...format.headers, [STREAM_ID_HEADER]: run.id, ...corsHeaders },
       open(sink) {
-        const connection = new SseResponseWriter(hub, sink, run);
+        const connection = new SseResponseWriter(hub, sink, run, format);
         connection.open(registry, after);
         return connection;
       },
@@ -247,11 +300,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
   }
 
   async function start(request: HttpRequestLike, principal: string | undefined, corsHeaders: HttpHeaders) {
-    assertJsonContentType(request.header('content-type'));
-    const declared = Number(request.header('content-length') ?? '0');
-    // Refuse a declared oversize body before reading a byte of it.
-    if (declared > maxBodyBytes) throw bodyTooLarge(maxBodyBytes);
-    const body = parseStartBody(await request.readBody(maxBodyBytes), { maxMessageChars });
+    const body = parseStartBody(await readJsonRequestBody(request, maxBodyBytes), { maxMessageChars });
     const idempotencyKey = parseIdempotencyKey(request.header('idempotency-key'));
     const started = registry.start({
       message: body.message,
@@ -263,7 +312,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
     const { run, created } = started instanceof Promise ? await started : started;
     options.onStreamOpen?.({ endpoint: 'start', run, after: undefined, created, principal });
     // The whole run from `start`, also for a repeated Idempotency-Key: the client sees one stream.
-    return streamReply(run, undefined, corsHeaders, created);
+    return streamReply(run, undefined, corsHeaders, STREAMWELL_SSE_FORMAT, created);
   }
 
   function resume(
@@ -283,7 +332,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
       return { type: 'body', status: 204, headers: { ...corsHeaders, 'Cache-Control': 'no-store' }, body: '' } as const;
     }
     options.onStreamOpen?.({ endpoint: 'resume', run, after, created: false, principal });
-    return streamReply(run, after, corsHeaders);
+    return streamReply(run, after, corsHeaders, STREAMWELL_SSE_FORMAT);
   }
 
   function cancelReply(run: RunHandle, corsHeaders: HttpHeaders): HttpBodyReply {
@@ -300,8 +349,13 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
     );
   }
 
-  async function dispatch(request: HttpRequestLike, url: URL, route: Route, corsHeaders: HttpHeaders) {
-    const principal = auth.authenticateHeader(request.header('authorization'));
+  async function dispatch(
+    request: HttpRequestLike,
+    url: URL,
+    route: Route,
+    principal: string | undefined,
+    corsHeaders: HttpHeaders,
+  ): Promise<HttpReply> {
     if (route.endpoint === 'start') return start(request, principal, corsHeaders);
     const streamId = route.streamId ?? '';
     if (route.endpoint === 'cancel') {
@@ -315,26 +369,17 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
     return resume(request, url, run, principal, corsHeaders);
   }
 
-  return {
-    cors,
-    auth,
+  const core: StreamHandlerCore = {
     registry,
-    get openStreams() {
-      return hub.heartbeat.members.size;
-    },
-    async handle(request) {
-      const url = parseRequestUrl(request.url);
-      // A target `new URL` refuses (Node's parser lets `//` through) is no stream endpoint.
-      if (url === undefined) return undefined;
-      const route = matchRoute(url.pathname, base);
-      if (route === undefined) return undefined;
+    maxMessageChars,
+    onStreamOpen: options.onStreamOpen,
+    async answer(request, route, dispatchRoute) {
       const origin = request.header('origin');
       const host = request.header('host');
       const corsHeaders = cors.responseHeaders(origin, host);
-      const endpoint: StreamEndpoint = route === 'unknown-stream' ? 'resume' : route.endpoint;
       try {
         cors.assertAllowed(origin, host);
-        if (route === 'unknown-stream') throw unknownStream();
+        if ('notFound' in route) throw route.notFound;
         if (request.method === 'OPTIONS') {
           const headers = origin === undefined ? corsHeaders : cors.preflightHeaders(origin, host);
           return { type: 'body', status: 204, headers: { ...headers, Allow: route.allow }, body: '' };
@@ -348,21 +393,66 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
             },
           );
         }
-        return await dispatch(request, url, route, corsHeaders);
+        const principal = auth.authenticateHeader(request.header('authorization'));
+        return await dispatchRoute(principal, corsHeaders);
       } catch (error) {
         const failure = toStreamwellError(error);
-        options.onRequestError?.(failure, endpoint);
+        options.onRequestError?.(failure, route.endpoint);
         const headers =
-          failure.code === 'method_not_allowed' && route !== 'unknown-stream'
+          failure.code === 'method_not_allowed' && 'allow' in route
             ? { ...corsHeaders, Allow: route.allow }
             : corsHeaders;
         return errorReply(failure, headers, retryAfterSeconds);
       }
     },
+    streamReply,
+  };
+
+  return {
+    cors,
+    auth,
+    registry,
+    _core: core,
+    get openStreams() {
+      return hub.heartbeat.members.size;
+    },
+    async handle(request) {
+      const url = parseRequestUrl(request.url);
+      // A target `new URL` refuses (Node's parser lets `//` through) is no stream endpoint.
+      if (url === undefined) return undefined;
+      const route = matchRoute(url.pathname, base);
+      if (route === undefined) return undefined;
+      if (route === 'unknown-stream') {
+        // Refused after the origin check, like any request: the dispatch is never reached.
+        return core.answer(request, { endpoint: 'resume', notFound: unknownStream() }, () => {
+          throw unknownStream();
+        });
+      }
+      return core.answer(request, route, (principal, corsHeaders) =>
+        dispatch(request, url, route, principal, corsHeaders),
+      );
+    },
     closeAll() {
       for (const connection of [...hub.heartbeat.members]) connection.finish('shutdown');
     },
   };
+}
+
+/**
+ * Reads a JSON request body: checks its `Content-Type` (JSON as `application/json` or
+ * `text/plain`), refuses a declared oversize body before reading a byte of it, then reads at most
+ * `maxBytes`.
+ *
+ * @param request - the request
+ * @param maxBytes - the body size limit
+ * @returns the raw body
+ * @throws StreamwellError `unsupported_media_type` (415), `body_too_large` (413)
+ */
+export async function readJsonRequestBody(request: HttpRequestLike, maxBytes: number): Promise<Uint8Array> {
+  assertJsonContentType(request.header('content-type'));
+  const declared = Number(request.header('content-length') ?? '0');
+  if (declared > maxBytes) throw bodyTooLarge(maxBytes);
+  return request.readBody(maxBytes);
 }
 
 /**

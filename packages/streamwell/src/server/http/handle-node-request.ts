@@ -149,7 +149,8 @@ export function writeNodeReply(reply: HttpReply, request: IncomingMessage, respo
 /**
  * Handles a request if it is for one of the handler's endpoints.
  *
- * @param handler - the core (the stream handler, the ChatKit handler)
+ * @param handler - the core (`createStreamHandler`) or another handler (`createChatHandler`,
+ *   `createChatKitHandler`)
  * @param request - the incoming request
  * @param response - the response
  * @returns true when handled; false when the path is not a stream endpoint (route it elsewhere)

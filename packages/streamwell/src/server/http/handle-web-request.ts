@@ -160,7 +160,8 @@ export function toWebResponse(reply: HttpReply, signal?: AbortSignal, options: W
 /**
  * Handles a request if it is for one of the handler's endpoints.
  *
- * @param handler - the core (the stream handler, the ChatKit handler)
+ * @param handler - the core (`createStreamHandler`) or another handler (`createChatHandler`,
+ *   `createChatKitHandler`)
  * @param request - the request
  * @param options - stream buffering
  * @returns the response, or undefined when the path is not a stream endpoint

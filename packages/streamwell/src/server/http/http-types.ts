@@ -108,15 +108,13 @@ export interface SseStreamReply {
 export type HttpReply = HttpBodyReply | SseStreamReply;
 
 /**
- * Anything the adapters ({@link handleNodeRequest}, {@link handleWebRequest}) can mount: the
- * stream handler, the ChatKit handler.
+ * Anything that answers requests with the core's replies: the stream handler, the AI SDK chat
+ * handler, the ChatKit handler. The adapters ({@link handleNodeRequest}, {@link handleWebRequest}) take one.
  */
 export interface HttpHandler {
   /**
-   * Answers a request.
-   *
    * @param request - the request, from an adapter
-   * @returns the reply, or undefined when the path is not the handler's (let the framework route it)
+   * @returns the reply, or undefined when the path is none of the handler's (let the framework route it)
    */
   handle(request: HttpRequestLike): Promise<HttpReply | undefined>;
 }

@@ -19,11 +19,7 @@ export interface StartBody {
   readonly threadId: string | undefined;
 }
 
-/**
- * Limits of {@link parseStartBody}.
- *
- * @internal
- */
+/** Limits of a start request's body (also used by the chat request's parser). */
 export interface StartBodyLimits {
   /** Longest message in characters (UTF-16 code units). */
   readonly maxMessageChars: number;
@@ -77,18 +73,41 @@ export function assertJsonContentType(contentType: string | undefined): void {
  * @internal
  */
 export function parseStartBody(bytes: Uint8Array, limits: StartBodyLimits): StartBody {
-  let value: unknown;
+  return validateStartBody(parseJsonBody(bytes, '{"message": "..."}'), limits);
+}
+
+/**
+ * Decodes a JSON request body (strict UTF-8).
+ *
+ * @param bytes - the raw body
+ * @param example - the expected shape, for the error message
+ * @returns the parsed value
+ * @throws StreamwellError `invalid_json` (400) for an empty body, bytes that are not UTF-8, or bad JSON
+ */
+export function parseJsonBody(bytes: Uint8Array, example: string): unknown {
   try {
     // fatal: bytes that are not UTF-8 are a client error, not U+FFFD in the prompt.
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
     if (text.trim() === '') {
       throw new SyntaxError('empty body');
     }
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    throw new StreamwellError('invalid_json', 'The body is not valid JSON; send {"message": "..."}.', { status: 400 });
+    throw new StreamwellError('invalid_json', `The body is not valid JSON; send ${example}.`, { status: 400 });
   }
-  return validateStartBody(value, limits);
+}
+
+/**
+ * Whether a value can be a thread id: a non-empty string of at most 200 characters without
+ * control characters (it ends up in maps, store keys and logs).
+ *
+ * @param value - anything
+ * @returns true for a usable thread id
+ */
+export function isThreadId(value: unknown): value is string {
+  return (
+    typeof value === 'string' && value !== '' && value.length <= MAX_THREAD_ID_CHARS && !hasControlCharacter(value)
+  );
 }
 
 /**
@@ -121,12 +140,7 @@ export function validateStartBody(value: unknown, limits: StartBodyLimits): Star
     );
   }
   if (threadId !== undefined && threadId !== null) {
-    if (
-      typeof threadId !== 'string' ||
-      threadId === '' ||
-      threadId.length > MAX_THREAD_ID_CHARS ||
-      hasControlCharacter(threadId)
-    ) {
+    if (!isThreadId(threadId)) {
       throw badRequest(`"threadId" must be a non-empty string of at most ${MAX_THREAD_ID_CHARS} characters.`);
     }
     return { message, threadId };

@@ -5,15 +5,17 @@
  * the shared heartbeat, a cap on bytes buffered for a client that stopped reading, and a detach
  * from the run when the response closes (the registry's disconnect grace then applies).
  *
+ * The wire format is the connection's {@link StreamFormat} (streamwell's SSE protocol by default,
+ * or the AI SDK's UI message stream); everything else here is shared by every format.
+ *
  * @module
  */
-import { encodeSseComment } from '../../protocol/index.ts';
 import type { RunEvent, RunEventBatch, RunSubscriber } from '../run-event-log.ts';
 import type { RunHandle } from '../run-handle.ts';
 import type { RunRegistry } from '../run-registry.ts';
 import type { Heartbeat } from './create-heartbeat.ts';
 import type { SseSink, SseStreamHandle } from './http-types.ts';
-import { SSE_EVENT_ENCODER } from './sse-event-encoder.ts';
+import { STREAMWELL_SSE_FORMAT, type StreamFormat } from './stream-format.ts';
 
 /** Why an event stream response ended. */
 export type SseCloseReason =
@@ -41,8 +43,6 @@ export interface SseResponseWriterHub {
   readonly onClose: ((connection: SseResponseWriter, reason: SseCloseReason) => void) | undefined;
 }
 
-const PING = encodeSseComment('ping');
-
 /**
  * One open event-stream response following one run. Methods are on the prototype (no closures)
  * to keep idle streams small.
@@ -54,16 +54,18 @@ export class SseResponseWriter implements RunSubscriber, SseStreamHandle {
   lastWriteTick: number;
   #hub: SseResponseWriterHub;
   #sink: SseSink;
+  #format: StreamFormat;
   #limit: number;
   #detach: (() => void) | undefined;
   #closed = false;
   /** A remote run delivers its backlog as its first batch (it has to read it first). */
   #awaitingBacklog = false;
 
-  constructor(hub: SseResponseWriterHub, sink: SseSink, run: RunHandle) {
+  constructor(hub: SseResponseWriterHub, sink: SseSink, run: RunHandle, format: StreamFormat = STREAMWELL_SSE_FORMAT) {
     this.#hub = hub;
     this.#sink = sink;
     this.run = run;
+    this.#format = format;
     this.#limit = hub.maxBufferedBytes;
     this.lastWriteTick = hub.heartbeat.tick;
   }
@@ -84,7 +86,7 @@ export class SseResponseWriter implements RunSubscriber, SseStreamHandle {
     this.#detach = attachment.detach;
     this.#hub.heartbeat.add(this);
     const backlog = attachment.backlog;
-    const text = backlog.length === 0 ? '' : SSE_EVENT_ENCODER.encode(backlog);
+    const text = backlog.length === 0 ? '' : this.#format.encoder.encode(backlog);
     // A finished run: its whole backlog and the end of the response in one write.
     if (!attachment.live) {
       this.finish('end', text);
@@ -101,7 +103,7 @@ export class SseResponseWriter implements RunSubscriber, SseStreamHandle {
   /** Live event from the run: one write of the shared frame. */
   onEvent(event: RunEvent, batch: RunEventBatch): void {
     if (this.#closed) return;
-    const frame = batch.encode(SSE_EVENT_ENCODER);
+    const frame = batch.encode(this.#format.encoder);
     if (event.event === 'done' || event.event === 'error') this.finish('end', frame);
     else this.#write(frame);
   }
@@ -111,7 +113,7 @@ export class SseResponseWriter implements RunSubscriber, SseStreamHandle {
     if (this.#closed) return;
     const events = batch.events;
     const last = events[events.length - 1];
-    const frames = batch.encode(SSE_EVENT_ENCODER);
+    const frames = batch.encode(this.#format.encoder);
     if (this.#awaitingBacklog) {
       // As for a local backlog in `open`: a replay may be long, allow the cap on top of it.
       this.#awaitingBacklog = false;
@@ -128,7 +130,7 @@ export class SseResponseWriter implements RunSubscriber, SseStreamHandle {
 
   /** Keep-alive from the shared heartbeat. */
   ping(): void {
-    if (!this.#closed) this.#write(PING);
+    if (!this.#closed) this.#write(this.#format.heartbeat);
   }
 
   /** The adapter's connection closed. */
@@ -159,6 +161,9 @@ export class SseResponseWriter implements RunSubscriber, SseStreamHandle {
   }
 
   #write(chunk: string): void {
+    // A format may have nothing to send for some events (the AI SDK's stream has no checkpoint),
+    // and an empty write would end a chunked Node response (`0\r\n\r\n`).
+    if (chunk === '') return;
     this.lastWriteTick = this.#hub.heartbeat.tick;
     // Only when the transport says it is over its high-water mark is the buffered size checked.
     if (!this.#sink.write(chunk) && this.#sink.bufferedBytes > this.#limit) this.finish('slow_consumer');

@@ -12,6 +12,7 @@
  * @module
  */
 import { StreamwellError } from '../../errors/index.ts';
+import { decorateRegistry } from '../decorate-registry.ts';
 import type { Run, RunStatus } from '../run.ts';
 import type { RunAttachment, RunSubscriber } from '../run-event-log.ts';
 import type { RunHandle } from '../run-handle.ts';
@@ -141,9 +142,7 @@ export function createRedisRunRegistry(options: RedisRunRegistryOptions): RedisR
     });
   }
 
-  return {
-    local,
-    store,
+  const shared = decorateRegistry(local, {
     async start(request: StartRequest): Promise<StartResult> {
       if (local.draining) return local.start(request);
       const streamId = request.streamId ?? createStreamId();
@@ -214,23 +213,6 @@ export function createRedisRunRegistry(options: RedisRunRegistryOptions): RedisR
       await waitForEnd(run, cancelWaitMs);
       return (await lookupRemote(streamId, owner)) ?? run;
     },
-
-    get activeCount() {
-      return local.activeCount;
-    },
-    get retainedCount() {
-      return local.retainedCount;
-    },
-    get retainedBytes() {
-      return local.retainedBytes;
-    },
-    get draining() {
-      return local.draining;
-    },
-    get threads() {
-      return local.threads;
-    },
-    shutdown: (deadlineMs) => local.shutdown(deadlineMs),
-    close: () => local.close(),
-  };
+  });
+  return Object.assign(shared, { local, store });
 }

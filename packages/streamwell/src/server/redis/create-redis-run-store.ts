@@ -110,6 +110,11 @@ export interface RedisRunStore {
   isFollowed(streamId: string): Promise<boolean>;
   /** Called with each cancel request for a run this instance produces. */
   onCancelRequest: ((streamId: string) => void) | undefined;
+  /**
+   * Sends one command on the store's connection, for companions that keep their own keys under
+   * {@link RedisRunStore.prefix} (the chat index). Rejects while Redis is unreachable.
+   */
+  sendCommand(args: readonly string[]): Promise<unknown>;
   /** Stops the loops and closes both connections. */
   close(): Promise<void>;
 }
@@ -131,7 +136,13 @@ export function redactRedisUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
-function storeUnavailable(cause: unknown): StreamwellError {
+/**
+ * The `503 store_unavailable` error of a failed Redis command. @internal
+ *
+ * @param cause - the command's failure
+ * @returns the error
+ */
+export function storeUnavailable(cause: unknown): StreamwellError {
   return new StreamwellError('store_unavailable', 'The run store (Redis) is unavailable; retry shortly.', {
     status: 503,
     retryable: true,
@@ -266,6 +277,7 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
     instanceId,
     prefix,
     onCancelRequest: undefined,
+    sendCommand: (args) => client.sendCommand([...args]),
     async createRun(run) {
       const keys = runKeys(prefix, run.id);
       try {
