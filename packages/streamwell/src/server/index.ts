@@ -30,12 +30,6 @@ export type {
   ToolResultData,
 } from '../protocol/index.ts';
 export { type ChatRunIndex, createMemoryChatRunIndex, type MemoryChatRunIndexOptions } from './chat-run-index.ts';
-export {
-  type Conversations,
-  type ConversationsOptions,
-  createConversations,
-  messageStatusOf,
-} from './create-conversations.ts';
 export type {
   ChatKitActionHandler,
   ChatKitActionRequest,
@@ -90,6 +84,12 @@ export {
   type LocalAttachmentStoreOptions,
 } from './chatkit/create-local-attachment-store.ts';
 export { createOpenAITranscriber, type OpenAITranscriberOptions } from './chatkit/create-openai-transcriber.ts';
+export {
+  type Conversations,
+  type ConversationsOptions,
+  createConversations,
+  messageStatusOf,
+} from './create-conversations.ts';
 export {
   type ApiKey,
   type ApiKeyAuth,
