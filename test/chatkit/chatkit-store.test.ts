@@ -232,5 +232,7 @@ describe('ChatKit threads and attachments in the durable store', () => {
     expect(unknown.events).toEqual([
       { type: 'error', code: 'custom', message: expect.stringContaining('atc_nope'), allow_retry: false },
     ]);
+    // Refused before anything was written: no empty thread is left behind.
+    expect((await callChatKit(url, { type: 'threads.list', params: {} })).json.data).toHaveLength(1);
   });
 });

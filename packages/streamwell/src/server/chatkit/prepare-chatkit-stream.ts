@@ -14,6 +14,7 @@
 import type { ChatKitRequestContext } from './chatkit-hooks.ts';
 import { ChatKitStreamError } from './chatkit-stream-error.ts';
 import type {
+  ChatKitAttachment,
   ChatKitEvent,
   ChatKitRequest,
   ChatKitStreamingRequest,
@@ -60,16 +61,29 @@ async function loadThread(deps: PrepareDependencies, threadId: string): Promise<
   return thread;
 }
 
+/** The message's attachments, all of which must exist (checked before anything is written). */
+async function loadAttachments(
+  deps: PrepareDependencies,
+  input: ChatKitUserMessageInput,
+): Promise<ChatKitAttachment[]> {
+  const attachments = [];
+  for (const attachmentId of input.attachments) {
+    const attachment = await deps.store.loadAttachment(attachmentId, deps.owner);
+    if (attachment === undefined) throw refuse(`There is no attachment ${attachmentId}.`);
+    attachments.push(attachment);
+  }
+  return attachments;
+}
+
 /** Builds and stores the user message; each attachment is stamped with the thread and saved. */
 async function addUserMessage(
   deps: PrepareDependencies,
   thread: ChatKitThreadMetadata,
   input: ChatKitUserMessageInput,
+  loaded: readonly ChatKitAttachment[],
 ): Promise<ChatKitUserMessageItem> {
   const attachments = [];
-  for (const attachmentId of input.attachments) {
-    const attachment = await deps.store.loadAttachment(attachmentId, deps.owner);
-    if (attachment === undefined) throw refuse(`There is no attachment ${attachmentId}.`);
+  for (const attachment of loaded) {
     const { upload_descriptor: _pending, ...uploaded } = attachment;
     const stamped = { ...uploaded, thread_id: thread.id };
     await deps.store.saveAttachment(stamped, deps.owner);
@@ -159,11 +173,13 @@ export async function prepareChatKitStream(
 ): Promise<PreparedChatKitStream> {
   switch (request.type) {
     case 'threads.create': {
+      // An unknown attachment refuses the request before an empty thread is left behind.
+      const attachments = await loadAttachments(deps, request.input);
       const thread = await deps.store.saveThread(
         { id: deps.createItemId('thr'), created_at: deps.now(), status: { type: 'active' }, metadata: {} },
         deps.owner,
       );
-      const input = await addUserMessage(deps, thread, request.input);
+      const input = await addUserMessage(deps, thread, request.input, attachments);
       return {
         thread,
         before: [
@@ -176,7 +192,7 @@ export async function prepareChatKitStream(
     }
     case 'threads.add_user_message': {
       const thread = await loadThread(deps, request.thread_id);
-      const input = await addUserMessage(deps, thread, request.input);
+      const input = await addUserMessage(deps, thread, request.input, await loadAttachments(deps, request.input));
       return {
         thread,
         before: [{ type: 'thread.item.done', item: input }],
