@@ -29,7 +29,7 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['packages/**/src/**/*.test.ts', 'apps/server/src/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: ['**/node_modules/**', 'test/e2e/**'],
+          exclude: ['**/node_modules/**', 'test/e2e/**', 'test/readme/fresh-clone.test.ts'],
         },
       },
       {
@@ -49,6 +49,16 @@ export default defineConfig({
           // One browser at a time on 2 cores.
           fileParallelism: false,
           testTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // A fresh clone, `npm install` and the README's commands: minutes of install and build.
+          // CI runs it as its own step (`--project fresh-clone`) after the others.
+          name: 'fresh-clone',
+          environment: 'node',
+          include: ['test/readme/fresh-clone.test.ts'],
         },
       },
     ],

@@ -199,8 +199,10 @@ describe('streamwell stream --raw', () => {
       seen.push(lastEventId);
       response.writeHead(200, { 'Content-Type': 'text/event-stream' });
       if (lastEventId === undefined) {
-        response.write('retry: 20\nid: 1\ndata: one\n\nid: 2\ndata: two\n\ndata: partial');
-        setTimeout(() => response.socket?.destroy(), 20);
+        // The network fails once the first events are on the wire (handed to the kernel).
+        response.write('retry: 20\nid: 1\ndata: one\n\nid: 2\ndata: two\n\ndata: partial', () =>
+          response.socket?.destroy(),
+        );
       } else {
         response.end('id: 3\ndata: three\n\n');
       }

@@ -5,6 +5,7 @@
  */
 import { createStreamStore, type StreamSnapshot, type StreamStorage } from 'streamwell/client';
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/until.ts';
 import { createTestStreamServer, type TestStreamServer } from './helpers/create-test-stream-server.ts';
 
 const REPLY = Array.from({ length: 200 }, (_, index) => `w${index}`).join(' ');
@@ -46,24 +47,25 @@ function manualFrames() {
   };
 }
 
-async function until(check: () => boolean): Promise<void> {
-  for (let index = 0; index < 500 && !check(); index += 1) await new Promise((resolve) => setTimeout(resolve, 5));
-  expect(check()).toBe(true);
-}
-
 describe('createStreamStore', () => {
   it('publishes once per flush however many tokens arrived, with immutable snapshots', async () => {
     server = await createTestStreamServer({ reply: REPLY, tokenIntervalMs: 0 });
     const target = server;
     const frames = manualFrames();
-    const store = createStreamStore({ url: `${server.url}/api/stream/message`, scheduleFlush: frames.schedule });
+    const arrived: string[] = [];
+    const store = createStreamStore({
+      url: `${server.url}/api/stream/message`,
+      scheduleFlush: frames.schedule,
+      onEvent: (event) => arrived.push(event.event),
+    });
     const published: StreamSnapshot[] = [];
     store.subscribe(() => published.push(store.getSnapshot()));
     store.start('go');
     expect(published).toHaveLength(1);
     expect(published[0]?.status).toBe('connecting');
-    await until(() => target.lastRun()?.status === 'complete');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The client's own view: its terminal event arrived (the server finishing says nothing about it).
+    await until(() => arrived.includes('done'), 'the client received the done event');
+    expect(target.lastRun()?.status).toBe('complete');
     // Everything arrived while no frame ran: one pending flush, no publish yet.
     expect(published).toHaveLength(1);
     expect(frames.pending.size).toBe(1);
@@ -81,13 +83,17 @@ describe('createStreamStore', () => {
     const target = server;
     const storage = memoryStorage();
     const frames = manualFrames();
+    let tokensArrived = 0;
     const store = createStreamStore({
       url: `${server.url}/api/stream/message`,
       persist: { key: 'k', storage },
       scheduleFlush: frames.schedule,
+      onEvent: (event) => {
+        if (event.event === 'token') tokensArrived += 1;
+      },
     });
     store.start('go');
-    await until(() => (target.lastRun()?.tokens ?? 0) >= 5);
+    await until(() => tokensArrived >= 5, 'five tokens reached the client');
     frames.run();
     const saved = JSON.parse(storage.map.get('k') ?? '{}') as { streamId?: string; lastEventId?: number };
     expect(saved.streamId).toBe(target.lastRun()?.id);
@@ -95,7 +101,7 @@ describe('createStreamStore', () => {
     store.stop();
     expect(store.getSnapshot().status).toBe('stopped');
     expect(storage.map.has('k')).toBe(false);
-    await until(() => target.requests.some((request) => request.path.endsWith('/cancel')));
+    await until(() => target.requests.some((request) => request.path.endsWith('/cancel')), 'the cancel request');
     expect(target.lastRun()?.status).toBe('cancelled');
     store.dispose();
   });
@@ -106,7 +112,10 @@ describe('createStreamStore', () => {
     const storage = memoryStorage();
     const first = createStreamStore({ url: `${server.url}/api/stream/message`, persist: { key: 'k', storage } });
     first.start('go');
-    await until(() => storage.map.has('k') && (target.lastRun()?.tokens ?? 0) >= 10);
+    await until(
+      () => storage.map.has('k') && (target.lastRun()?.tokens ?? 0) >= 10,
+      'a persisted stream ten tokens in',
+    );
     first.dispose(); // the page goes away; the run continues on the server
     const frames = manualFrames();
     const second = createStreamStore({
@@ -120,7 +129,7 @@ describe('createStreamStore', () => {
     await until(() => {
       frames.run();
       return second.getSnapshot().status === 'done';
-    });
+    }, 'the resumed stream finished');
     expect(second.getSnapshot()).toMatchObject({ response: REPLY, resumedFrom: saved?.lastEventId });
     expect(storage.map.has('k')).toBe(false);
     expect(target.requests.filter((request) => request.method === 'POST')).toHaveLength(1);

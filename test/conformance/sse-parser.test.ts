@@ -5,16 +5,18 @@
  * Every fixture is fed whole, one piece at a time (UTF-16 code units for text, bytes for the byte
  * parser), and at seeded random split points, and must give the same events every time.
  */
+import { isStreamwellError, type StreamwellError } from 'streamwell/client';
 import {
   createSseByteParser,
   createSseParser,
   createSseParserStream,
-  isStreamwellError,
+  encodeSseComment,
+  encodeSseEvent,
+  encodeSseFrame,
+  encodeSseRetry,
   parseSseStream,
   type SseEvent,
-  type StreamwellError,
-} from 'streamwell/client';
-import { encodeSseComment, encodeSseEvent, encodeSseFrame, encodeSseRetry } from 'streamwell/protocol';
+} from 'streamwell/protocol';
 import { describe, expect, it } from 'vitest';
 import { createRandom } from '../client/helpers/random.ts';
 

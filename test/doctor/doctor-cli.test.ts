@@ -81,6 +81,41 @@ describe('streamwell doctor (CLI)', () => {
     expect(run.stderr).toMatch(/^doctor: POST http:\/\/127\.0\.0\.1:\d+\/api\/stream\/message$/m);
   });
 
+  it('without -m, POSTs a probe after the GET is refused with 405: --json, --origin and --ws all pass, the report names the probe', async () => {
+    server = await createSseTestServer({});
+    const url = `${server.origin}/api/stream/message`;
+    const ws = `${server.origin.replace('http:', 'ws:')}/ws/stream`;
+    const json = await runCli([url, '--origin', ALLOWED_ORIGIN, '--ws', ws, '--json']);
+    expect(json.code).toBe(0);
+    const report = JSON.parse(json.stdout) as {
+      ok: boolean;
+      checks: { id: string; status: string; evidence: string }[];
+    };
+    expect(Object.keys(report)).toEqual(['ok', 'checks']);
+    expect(report.checks.map((check) => `${check.id}:${check.status}`)).toEqual(
+      [
+        'reachable',
+        'content-type',
+        'headers',
+        'timing',
+        'buffering',
+        'events',
+        'resume',
+        'heartbeats',
+        'terminal',
+        'cors',
+        'websocket',
+      ].map((id) => `${id}:pass`),
+    );
+    expect(report.checks[0]?.evidence).toContain(
+      `GET ${url} answered 405 (Allow: POST), so this diagnosis POSTed the probe message`,
+    );
+    expect(json.stderr).toMatch(/^doctor: GET \S+\ndoctor: POST \S+$/m);
+    const text = await runCli([url, '--origin', ALLOWED_ORIGIN, '-q']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`POST ${url} (probe message: GET answered 405)`);
+  });
+
   it('prints a readable report without colour off a TTY and exits 1 when a check fails', async () => {
     server = await createSseTestServer({ contentType: 'text/html' });
     const run = await runCli([`${server.origin}/api/stream/message`, '-m', 'hello', '--origin', ALLOWED_ORIGIN]);

@@ -119,6 +119,53 @@ describe('streamwell doctor against other servers', () => {
     expect(evidence(report, 'resume')).toContain('None of the 9 events carries an id');
   });
 
+  it("without -m, POSTs a probe message to the guide's POST-only endpoint after its 405, and diagnoses the reply", async () => {
+    const requests: string[] = [];
+    const origin = await serve((request, response) => {
+      let body = '';
+      request.on('data', (chunk) => {
+        body += String(chunk);
+      });
+      request.on('end', () => {
+        requests.push(`${request.method} ${body}`);
+        if (request.method !== 'POST') {
+          // What FastAPI (Starlette) answers for a GET on an @app.post route.
+          response.writeHead(405, { 'Content-Type': 'application/json', Allow: 'POST' });
+          response.end('{"detail":"Method Not Allowed"}');
+          return;
+        }
+        response.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8' });
+        paced(
+          response,
+          WORDS.map((word) => `data: ${JSON.stringify({ token: word })}\n\n`),
+          25,
+        );
+      });
+    });
+    const url = `${origin}/api/stream/message`;
+    const report = await runDoctor({ url, timeoutMs: 5000 });
+    // The GET, the probe, then only the CORS check's preflights.
+    expect(requests.slice(0, 2)).toEqual(['GET ', 'POST {"message":"Say hello (streamwell doctor probe)"}']);
+    expect(requests.slice(2).every((line) => line.startsWith('OPTIONS'))).toBe(true);
+    // The same verdicts as with -m: the guide's real faults are found, not "reachable: fail".
+    expect(statusMap(report)).toEqual({
+      reachable: 'pass',
+      'content-type': 'pass',
+      headers: 'warn',
+      timing: 'pass',
+      buffering: 'pass',
+      events: 'pass',
+      resume: 'warn',
+      heartbeats: 'warn',
+      terminal: 'fail',
+      cors: 'warn',
+    });
+    expect(evidence(report, 'reachable')).toMatch(
+      /^GET \S+ answered 405 \(Allow: POST\), so this diagnosis POSTed the probe message .* POST \S+ answered 200 after/,
+    );
+    expect(evidence(report, 'resume')).toContain('None of the 9 events carries an id');
+  });
+
   it('resumes a GET EventSource feed on its own URL with Last-Event-ID', async () => {
     const frames = WORDS.map(
       (word, index) => `id: ${index + 1}\nevent: token\ndata: ${JSON.stringify({ token: word })}\n\n`,

@@ -5,7 +5,7 @@
  * interval (a heartbeat arrives before the first token, as the protocol promises).
  */
 import type { AddressInfo } from 'node:net';
-import { createDemoProvider } from 'streamwell/server';
+import { createDemoProvider, createMemoryThreadStore } from 'streamwell/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ServerApp } from '../../apps/server/src/app.ts';
 import { defaultConfig } from '../../apps/server/src/config.ts';
@@ -23,6 +23,7 @@ describe('streamwell doctor against the reference server', () => {
         tokenIntervalMs: 25,
         reply: () => 'one two three four five six seven eight nine ten',
       }),
+      threads: createMemoryThreadStore(),
     });
     await app.fastify.listen({ port: 0, host: '127.0.0.1' });
     origin = `http://127.0.0.1:${(app.fastify.server.address() as AddressInfo).port}`;
@@ -56,6 +57,23 @@ describe('streamwell doctor against the reference server', () => {
       'websocket',
     ]);
     expect(report.ok).toBe(true);
+  });
+
+  it('without -m, POSTs a probe message after the GET is refused with 405, and every check passes', async () => {
+    const url = `${origin}/api/stream/message`;
+    const report = await runDoctor({
+      url,
+      origin: PAGE_ORIGIN,
+      ws: `${origin.replace('http:', 'ws:')}/ws/stream`,
+      timeoutMs: 10_000,
+    });
+    expect(report.checks.filter((check) => check.status !== 'pass')).toEqual([]);
+    expect(report.checks).toHaveLength(11);
+    const reachable = report.checks[0];
+    expect(reachable?.evidence).toContain(
+      `GET ${url} answered 405 (Allow: POST, OPTIONS), so this diagnosis POSTed the probe message {"message":"Say hello (streamwell doctor probe)"} and checked that reply: POST ${url} answered 200`,
+    );
+    expect(report.request).toEqual({ method: 'POST', url, probed: true });
   });
 
   it('flags an origin the server does not allow as a 403 and a CORS failure', async () => {

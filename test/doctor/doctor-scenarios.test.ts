@@ -165,9 +165,20 @@ describe('streamwell doctor against loopback servers', () => {
     expect(check(report, 'reachable').evidence).toContain('ECONNREFUSED');
   });
 
-  it('tells a GET on a POST endpoint to pass -m', async () => {
-    const report = await diagnose({}, { message: undefined, ws: undefined, origin: undefined });
+  it('without -m, POSTs a probe message when the GET is refused with 405, and runs every check on its reply', async () => {
+    const report = await diagnose({}, { message: undefined });
+    expect(statusMap(report)).toEqual(expected({}));
+    expect(check(report, 'reachable').evidence).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/api\/stream\/message answered 405 \(Allow: POST\), so this diagnosis POSTed the probe message \{"message":"Say hello \(streamwell doctor probe\)"\} and checked that reply: POST http:\/\/127\.0\.0\.1:\d+\/api\/stream\/message answered 200 after \d+ ms\.$/,
+    );
+    expect(report.request).toEqual({ method: 'POST', url: `${server?.origin}/api/stream/message`, probed: true });
+  });
+
+  it('reports a GET on a path that does not exist as a 404, with no probe', async () => {
+    server = await createSseTestServer({});
+    const report = await runDoctor({ url: `${server.origin}/api/nothing-here`, timeoutMs: 3000 });
     expect(statusMap(report)).toEqual({ reachable: 'fail', cors: 'warn' });
-    expect(check(report, 'reachable').evidence).toMatch(/GET .* answered 404/);
+    expect(check(report, 'reachable').evidence).toMatch(/^GET .* answered 404/);
+    expect(report.request).toEqual({ method: 'GET', url: `${server.origin}/api/nothing-here`, probed: false });
   });
 });

@@ -126,9 +126,14 @@ describe.skipIf(!chromium.available)('reference page in Chromium', () => {
     const expected = tokens.join('');
     const stackNow = await open();
     stackNow.fake.setReply({ tokens, tokenDelayMs: 25 });
-    // Hold each resume request a moment so the reconnecting state is on screen long enough to see.
+    // Hold each resume request until the test has seen the reconnecting state on screen (a resume
+    // on loopback is faster than a frame).
+    let releaseResumes = (): void => {};
+    const resumesHeld = new Promise<void>((resolve) => {
+      releaseResumes = resolve;
+    });
     await page.route('**/api/streams/*', async (route) => {
-      if (route.request().method() === 'GET') await new Promise((resolve) => setTimeout(resolve, 600));
+      if (route.request().method() === 'GET') await resumesHeld;
       await route.continue();
     });
     await sendWithKeyboard(page, 'survive a drop');
@@ -136,6 +141,7 @@ describe.skipIf(!chromium.available)('reference page in Chromium', () => {
     const cut = stackNow.cutStreamConnections();
     expect(cut).toBeGreaterThan(0);
     await page.waitForSelector('[data-status="reconnecting"]', { timeout: 10_000 });
+    releaseResumes();
 
     expect(await waitForReplyEnd(page)).toBe('done');
     expect(await lastReplyText(page)).toBe(expected);

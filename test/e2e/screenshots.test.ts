@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumPart } from '../helpers/system-part.ts';
 import {
+  lastReply,
   lastReplyText,
   messageBox,
   normalize,
@@ -126,6 +127,36 @@ describe.skipIf(!chromium.available)('page layout and screenshots', () => {
       release();
       expect(await waitForReplyEnd(page)).toBe('done');
       expect(await lastReplyText(page)).toContain(normalize('Press Stop at any time'));
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('desktop: a reply streaming with an open code span shows it as code, never a raw backtick', async () => {
+    stack = await startStack();
+    const tokens = toTokens(SHOWCASE_REPLY);
+    // Hold the model right after "Send `X-Accel-Buffering:": the code span is open until it resumes.
+    const openSpan = tokens.findIndex((token) => token.includes('`X-Accel-Buffering:'));
+    expect(openSpan).toBeGreaterThan(0);
+    stack.fake.setReply({ tokens, tokenDelayMs: 5, stallAfterTokens: openSpan + 1 });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+    try {
+      const page = await context.newPage();
+      await page.goto(stack.url);
+      await sendWithKeyboard(page, 'How do I keep a streamed reply alive behind a proxy?');
+      const live = page.getByTestId('live-reply');
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="live-reply"]')?.textContent?.includes('X-Accel-Buffering:'),
+        undefined,
+        { timeout: 20_000, polling: 20 },
+      );
+      expect(await live.locator('li code').last().textContent()).toBe('X-Accel-Buffering:');
+      expect(await live.textContent()).not.toMatch(/[`*]/);
+      await shoot(page, 'desktop-streaming-code-span');
+      await page.getByRole('button', { name: 'Stop' }).click();
+      expect(await waitForReplyEnd(page)).toBe('stopped');
+      // Stopped mid-span, the reply keeps showing what it showed while it streamed.
+      expect(await lastReply(page).locator('li code').last().textContent()).toBe('X-Accel-Buffering:');
     } finally {
       await context.close();
     }

@@ -1,5 +1,5 @@
 /**
- * System parts (Chromium, nginx, Redis) in tests: on a developer's laptop a missing part skips its
+ * System parts (Chromium, nginx, Redis, PostgreSQL) in tests: on a developer's laptop a missing part skips its
  * suite loudly with the install command; under `CI=true` a missing part fails the run, never skips.
  *
  * @module
@@ -58,3 +58,11 @@ export const chromiumPart = (): SystemPart =>
 /** nginx from Debian (`/usr/sbin/nginx`). */
 export const nginxPart = (): SystemPart =>
   requireSystemPart('nginx', () => canRun('/usr/sbin/nginx', ['-v']), 'sudo apt-get install -y nginx-light');
+
+/** PostgreSQL on 127.0.0.1:5432 (Debian's `postgresql`; the `postgres` superuser, trust auth on loopback). */
+export const postgresPart = (): SystemPart =>
+  requireSystemPart(
+    'PostgreSQL on 127.0.0.1:5432',
+    () => canRun('/usr/bin/pg_isready', ['-q', '-h', '127.0.0.1', '-p', '5432']),
+    'sudo apt-get install -y postgresql && sudo pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+  );

@@ -2,7 +2,8 @@
  * The WebSocket transport through a real nginx running deploy/nginx.conf, and the guide's own
  * snippet next to the corrected location.
  */
-import { createDemoProvider, WEBSOCKET_PROTOCOL } from 'streamwell/server';
+import { WEBSOCKET_PROTOCOL } from 'streamwell/protocol';
+import { createDemoProvider } from 'streamwell/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningNginx, startNginx } from '../helpers/nginx.ts';
 import { nginxPart } from '../helpers/system-part.ts';

@@ -10,15 +10,15 @@ import type { AddressInfo } from 'node:net';
 import {
   createOpenAICompatibleProvider,
   createRunRegistry,
-  encodeRunEventFrame,
   type OpenAICompatibleProvider,
   type Provider,
   type ProviderEvent,
   type ProviderRequest,
   type RunEvent,
-  SSE_EVENT_ENCODER,
 } from 'streamwell/server';
 import { describe, expect, it } from 'vitest';
+// Internal: the frame encoder is not part of the public surface.
+import { encodeRunEventFrame, SSE_EVENT_ENCODER } from '../../packages/streamwell/src/server/http/sse-event-encoder.ts';
 import { DEFAULT_FAKE_TOKENS, type FakeOpenAI } from '../helpers/fake-openai.ts';
 import { providerRequest, withFakeOpenAIProvider } from './provider-contract.ts';
 

@@ -3,13 +3,10 @@
  * pass and fail, against the fake upstream.
  */
 import { createServer } from 'node:net';
-import {
-  createAgentsProvider,
-  createOpenAICompatibleProvider,
-  type ProviderSelfTestStep,
-  SELF_TEST_PROMPT,
-} from 'streamwell/server';
+import { createAgentsProvider, createOpenAICompatibleProvider, type ProviderSelfTestStep } from 'streamwell/server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// Internal: the prompt is not part of the public surface; the test checks it is what is sent.
+import { SELF_TEST_PROMPT } from '../../packages/streamwell/src/server/providers/check-streamed-round-trip.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
 
 let fake: FakeOpenAI;

@@ -14,7 +14,8 @@ import {
   type Provider,
   type SseCloseReason,
 } from 'streamwell/server';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/until.ts';
 import { createScriptedProvider } from './helpers/scripted-provider.ts';
 import { readSse, readSseText, textOf } from './helpers/sse-client.ts';
 
@@ -58,7 +59,7 @@ describe('Node adapter backpressure', () => {
     const call = await scripted.call(0);
     const streamId = call.request.streamId;
     // The connection attaches a turn after the run started (its headers follow the model request).
-    await vi.waitFor(() => expect(streams.openStreams).toBe(1));
+    await until(() => streams.openStreams === 1, 'the connection attached');
     // 20 MB of tokens: more than the kernel's socket buffers can hide.
     for (let index = 0; index < 20_000; index += 1) call.tokens(BIG_TOKEN);
     call.end();
@@ -258,15 +259,27 @@ describe('Node adapter: the model request goes out before the client headers', (
   /**
    * A provider that, like undici, queues its request write with `setImmediate` when the run
    * calls it, and records when that write ran; the server records when the reply's headers are
-   * committed. Both in one process, so the order is exact.
+   * committed. Both in one process, so the order is exact. The model's first token waits for
+   * `firstToken`, which the test releases (never a timer: the run must not end on its own).
    */
-  async function serve(order: string[], options: { destroyWhenHandled?: boolean } = {}): Promise<number> {
+  function gate(): { promise: Promise<void>; open(): void } {
+    let open = (): void => {};
+    const promise = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    return { promise, open };
+  }
+
+  async function serve(
+    order: string[],
+    options: { firstToken: Promise<void>; destroyWhenHandled?: boolean },
+  ): Promise<number> {
     const provider: Provider = {
       name: 'ordered',
       model: 'ordered',
       async *stream() {
         setImmediate(() => order.push('upstream request written'));
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await options.firstToken;
         yield { type: 'text', text: 'hi' };
         yield { type: 'finish', finishReason: 'stop' };
       },
@@ -290,12 +303,15 @@ describe('Node adapter: the model request goes out before the client headers', (
 
   it('commits a started run’s headers after the provider’s queued request write; a resume’s at once', async () => {
     const order: string[] = [];
-    const port = await serve(order);
+    const firstToken = gate();
+    const port = await serve(order, { firstToken: firstToken.promise });
+    // The headers arrive before the model's first token.
     const started = await fetch(`http://127.0.0.1:${port}/api/stream/message`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ message: 'order' }),
     });
+    firstToken.open();
     const streamId = started.headers.get('x-stream-id') ?? '';
     expect(textOf((await readSse(started)).events)).toBe('hi');
     expect(order).toEqual(['upstream request written', 'POST headers committed']);
@@ -309,17 +325,19 @@ describe('Node adapter: the model request goes out before the client headers', (
 
   it('writes nothing when the response was destroyed before its turn came; the run goes on for a resume', async () => {
     const order: string[] = [];
-    const port = await serve(order, { destroyWhenHandled: true });
+    const firstToken = gate();
+    const port = await serve(order, { firstToken: firstToken.promise, destroyWhenHandled: true });
     const started = fetch(`http://127.0.0.1:${port}/api/stream/message`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ message: 'leave' }),
     });
     await expect(started).rejects.toThrow();
-    await vi.waitFor(() => expect(order).toContain('upstream request written'));
+    await until(() => order.includes('upstream request written'), 'the upstream request was written');
     expect(order).not.toContain('POST headers committed');
     // The run was started and waits for a resume within its grace period.
     expect(registry?.activeCount).toBe(1);
+    firstToken.open();
   });
 });
 
@@ -363,7 +381,7 @@ describe('Node adapter: the last event and the end of the response', () => {
     );
     const call = await scripted.call(0);
     // Live: the client is attached before the reply streams and ends.
-    await vi.waitFor(() => expect(streams.openStreams).toBe(1));
+    await until(() => streams.openStreams === 1, 'the connection attached');
     call.tokens('one', ' two');
     call.end();
     const live = await exchange;

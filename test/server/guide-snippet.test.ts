@@ -6,6 +6,7 @@
  * and `done` events and `: ping` heartbeat comments.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/until.ts';
 import { createScriptedProvider } from './helpers/scripted-provider.ts';
 import { readSse, resumeStream } from './helpers/sse-client.ts';
 import { startTestServer, type TestServer } from './helpers/test-server.ts';
@@ -80,17 +81,25 @@ describe("the guide's browser snippet", () => {
     const running = guideStartStream(server.url, 'test');
     const call = await scripted.call(0);
     const openResponses = server.app.context.streams;
-    // A second view of the same run shows the heartbeats the snippet had to skip.
-    const observer = resumeStream(server.url, call.request.streamId).then((response) => readSse(response));
+    // A second view of the same run shows the heartbeats the snippet had to skip. Both views get
+    // every token in the same turn, so the shared heartbeat pings them in the same sweep.
+    let seen: readonly string[] = [];
+    const observer = resumeStream(server.url, call.request.streamId).then((response) =>
+      readSse(response, (read) => {
+        seen = read.comments;
+        return false;
+      }),
+    );
     for (const token of REPLY) {
-      // Wait for at least one heartbeat sweep with nothing written, then send the next token.
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      // A heartbeat since the last token, then the next token: the snippet reads a ping between each.
+      const before = seen.length;
+      await until(() => seen.length > before, 'a heartbeat after the last token');
       call.tokens(token);
     }
     expect(openResponses.openStreams).toBe(2);
     call.end();
     const result = await running;
-    expect((await observer).comments.length).toBeGreaterThan(0);
+    expect((await observer).comments.length).toBeGreaterThanOrEqual(REPLY.length);
     expect(result.errors).toEqual([]);
     expect(result.text).toBe(REPLY.join(''));
   });

@@ -3,10 +3,10 @@
  * carrying the stream id, the web page fallback, and the graceful drain.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../apps/server/src/config.ts';
 import { createScriptedProvider } from './helpers/scripted-provider.ts';
@@ -73,6 +73,9 @@ describe('configuration', () => {
     ['STREAMWELL_PROVIDER', 'anthropic'],
     ['LOG_LEVEL', 'verbose'],
     ['API_KEYS', 'a:k1,a:k2'],
+    ['UPSTREAM_URL', 'ftp://backend/api/stream/message'],
+    ['UPSTREAM_HEADERS', 'Authorization Bearer abc'],
+    ['UPSTREAM_HEADERS', 'Content-Length: 12'],
   ])('refuses %s=%j with a message naming the variable', (variable, value) => {
     let error: unknown;
     try {
@@ -88,6 +91,26 @@ describe('configuration', () => {
   it('refuses a provider that cannot work with the other settings', () => {
     expect(() => loadConfig({ STREAMWELL_PROVIDER: 'openai' })).toThrow(/LLM_BASE_URL/);
     expect(() => loadConfig({ STREAMWELL_PROVIDER: 'agents' })).toThrow(/OPENAI_API_KEY/);
+    expect(() => loadConfig({ STREAMWELL_PROVIDER: 'sse' })).toThrow(/UPSTREAM_URL/);
+  });
+
+  it('reads the sse provider settings; UPSTREAM_HEADERS values never appear in a message', () => {
+    const config = loadConfig({
+      STREAMWELL_PROVIDER: 'sse',
+      UPSTREAM_URL: 'http://127.0.0.1:8001/api/stream/message',
+      UPSTREAM_HEADERS: 'Authorization: Bearer s3cret-value\nX-Team: web',
+    });
+    expect(config.provider).toBe('sse');
+    expect(config.upstreamUrl).toBe('http://127.0.0.1:8001/api/stream/message');
+    expect(config.upstreamHeaders).toEqual({ authorization: 'Bearer s3cret-value', 'x-team': 'web' });
+    let error: unknown;
+    try {
+      loadConfig({ UPSTREAM_HEADERS: 'Authorization: Bearer s3cret-value\nAuthorization: Bearer other-value' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect((error as ConfigError).message).toMatch(/UPSTREAM_HEADERS line 2: authorization is given twice/);
+    expect((error as ConfigError).message).not.toMatch(/s3cret|other-value/);
   });
 
   it('main exits 1 with the variable named when a value is bad', async () => {
@@ -203,7 +226,11 @@ describe('graceful drain', () => {
 describe('the real process', () => {
   it('serves the demo model with no configuration and drains on SIGTERM: the open stream ends with server_shutdown, exit 0', async () => {
     const main = fileURLToPath(new URL('../../apps/server/src/main.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main], {
+    const tsx = fileURLToPath(new URL('../../node_modules/tsx/dist/loader.mjs', import.meta.url));
+    // A working directory of its own: with no DATABASE_URL the threads go to ./data/streamwell.db there.
+    const cwd = mkdtempSync(join(tmpdir(), 'streamwell-main-'));
+    const child = spawn(process.execPath, ['--conditions=source', '--import', pathToFileURL(tsx).href, main], {
+      cwd,
       env: { PATH: process.env.PATH, PORT: '0', LOG_LEVEL: 'info', SHUTDOWN_DEADLINE_MS: '200' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -223,6 +250,9 @@ describe('the real process', () => {
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
       const first = await fetch(`${url}/healthz`);
       expect(await first.json()).toMatchObject({ status: 'ok', demo: true });
+      expect(stdout).toMatch(/thread store ready/);
+      expect(existsSync(join(cwd, 'data', 'streamwell.db'))).toBe(true);
+      expect(await (await fetch(`${url}/api/threads`)).json()).toEqual({ threads: [], nextCursor: null });
       child.kill('SIGTERM');
       const read = await reading;
       expect(read.events[0]?.data).toMatchObject({ demo: true, provider: 'demo' });
@@ -230,6 +260,9 @@ describe('the real process', () => {
       expect(await exited).toBe(0);
     } finally {
       child.kill('SIGKILL');
+      rmSync(cwd, { recursive: true, force: true });
     }
-  });
+    // A real process from sources (tsx) that also opens and migrates its database: on a loaded
+    // 2-core machine its start alone has taken over 15 s.
+  }, 60_000);
 });

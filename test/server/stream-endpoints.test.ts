@@ -4,6 +4,7 @@
  * ownership.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { until } from '../helpers/until.ts';
 import { createScriptedProvider } from './helpers/scripted-provider.ts';
 import { postMessage, type ReceivedEvent, readSse, resumeStream, textOf } from './helpers/sse-client.ts';
 import { startTestServer, type TestServer } from './helpers/test-server.ts';
@@ -166,7 +167,8 @@ describe('POST /api/streams/{id}/cancel', () => {
     const call = await scripted.call(0);
     call.tokens('abc', 'de');
     const reading = readSse(response);
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    const run = server.app.context.localRuns.get(streamId, undefined);
+    await until(() => run?.tokens === 2, 'the run took both tokens');
     const cancelled = await fetch(`${server.url}/api/streams/${streamId}/cancel`, { method: 'POST' });
     expect(cancelled.status).toBe(200);
     expect(await cancelled.json()).toEqual({

@@ -2,7 +2,7 @@
  * `GET /ws/stream` on the reference server (`createApp`): the same registry, auth and CORS policy
  * as the HTTP endpoints, so a stream started over SSE can be resumed over a WebSocket.
  */
-import { encodeBearerProtocol, WEBSOCKET_PROTOCOL } from 'streamwell/server';
+import { encodeBearerProtocol, WEBSOCKET_PROTOCOL } from 'streamwell/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../server/helpers/test-server.ts';
 import { openClient, pacedProvider, type TestClient, WORDS } from './ws-harness.ts';

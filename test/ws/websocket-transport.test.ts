@@ -3,7 +3,8 @@
  * handleUpgrade) in front of the library session and a real run registry.
  */
 
-import { createDemoProvider, encodeBearerProtocol, encodeSseEvent, WEBSOCKET_PROTOCOL } from 'streamwell/server';
+import { encodeBearerProtocol, encodeSseEvent, WEBSOCKET_PROTOCOL } from 'streamwell/protocol';
+import { createDemoProvider } from 'streamwell/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   countCalls,
@@ -135,7 +136,8 @@ describe('resume', () => {
 describe('cancel', () => {
   it('stops the run and the model call; a second cancel is acknowledged with the final status', async () => {
     let aborted = false;
-    const provider = pacedProvider(50);
+    // The first token at once, the next a minute later: the cancel always finds the run going.
+    const provider = pacedProvider(60_000);
     await setup({
       provider: {
         ...provider,
@@ -187,7 +189,8 @@ describe('several streams per socket', () => {
   });
 
   it('limits the streams one socket may follow', async () => {
-    await setup({ provider: pacedProvider(20), route: { maxStreamsPerSocket: 2 } });
+    // Runs that outlast the test: the first two are still open when the third is asked for.
+    await setup({ provider: pacedProvider(60_000), route: { maxStreamsPerSocket: 2 } });
     const socket = await client();
     await started(socket);
     await started(socket);
@@ -283,7 +286,8 @@ describe('auth and origin', () => {
 
 describe('heartbeat', () => {
   it('terminates a peer that stops answering pings, which detaches its subscriber', async () => {
-    await setup({ provider: pacedProvider(100), route: { heartbeatMs: 40 } });
+    // A run that outlasts the test: it is still going when the peer is terminated.
+    await setup({ provider: pacedProvider(60_000), route: { heartbeatMs: 40 } });
     const socket = await client([], { autoPong: false });
     const streamId = await started(socket);
     const { code } = await socket.closed;

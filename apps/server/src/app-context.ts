@@ -1,13 +1,20 @@
 /**
  * What every route module of the reference server gets: configuration, the run registry, the
- * HTTP stream core, logger, metrics, and the same auth and origin checks the stream endpoints
+ * HTTP stream core, the thread store, logger, metrics, and the same auth and origin checks the stream endpoints
  * use (so that a new transport, like the WebSocket route, cannot drift from them).
  *
  * @module
  */
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
-import type { LocalRunRegistry, Provider, RedisRunStore, RunRegistry, StreamHandler } from 'streamwell/server';
+import type {
+  LocalRunRegistry,
+  Provider,
+  RedisRunStore,
+  RunRegistry,
+  StreamHandler,
+  ThreadStore,
+} from 'streamwell/server';
 import type { ServerConfig } from './config.ts';
 import type { ServerMetrics } from './create-server-metrics.ts';
 
@@ -23,6 +30,8 @@ export interface AppContext {
   readonly runStore: RedisRunStore | undefined;
   /** The framework-agnostic HTTP core serving `/api/stream/message` and `/api/streams/*`. */
   readonly streams: StreamHandler;
+  /** Durable conversations (`DATABASE_URL`: SQLite by default, or PostgreSQL), migrated at start. */
+  readonly threads: ThreadStore;
   readonly log: Logger;
   readonly metrics: ServerMetrics;
   /**

@@ -18,14 +18,18 @@ import {
   createRedisRunRegistry,
   createRedisRunStore,
   createRunRegistry,
+  createSqlThreadStore,
   createStreamHandler,
+  describeDatabase,
   type LocalRunRegistry,
   type Provider,
+  parseDatabaseUrl,
   type RedisRunStore,
   type RunRegistry,
   type RunRegistryOptions,
   redactRedisUrl,
   type StreamHandler,
+  type ThreadStore,
 } from 'streamwell/server';
 import type { AppContext } from './app-context.ts';
 import type { ServerConfig } from './config.ts';
@@ -35,6 +39,7 @@ import { createServerMetrics } from './create-server-metrics.ts';
 import { handleClientError, installErrorHandlers, sendError } from './json-errors.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 import { registerStreamRoutes } from './stream-routes.ts';
+import { registerThreadRoutes } from './thread-routes.ts';
 import { registerWebRoutes } from './web-routes.ts';
 import { registerWebSocketRoute } from './websocket-route.ts';
 
@@ -48,6 +53,11 @@ export interface AppDeps {
   readonly logDestination?: DestinationStream;
   /** The built web page's folder. @defaultValue `apps/web/dist` */
   readonly webRoot?: string;
+  /**
+   * The thread store; by default the one `DATABASE_URL` names, opened and migrated here and
+   * closed at shutdown. An injected store belongs to whoever injected it (not closed here).
+   */
+  readonly threads?: ThreadStore;
 }
 
 /** A built app. */
@@ -81,7 +91,27 @@ function createLogger(config: ServerConfig, deps: AppDeps): Logger {
   return deps.logDestination === undefined ? pino(options) : pino(options, deps.logDestination);
 }
 
-async function createContext(config: ServerConfig, deps: AppDeps, log: Logger): Promise<AppContext> {
+/** Opens the store `DATABASE_URL` names (migrations run here), logging which database it is. */
+async function openThreadStore(config: ServerConfig, log: Logger): Promise<ThreadStore> {
+  const target = parseDatabaseUrl(config.databaseUrl);
+  const threads = await createSqlThreadStore({
+    url: config.databaseUrl,
+    // An idle connection that broke (PostgreSQL restarted): the pool replaces it by itself.
+    onError: (error) => log.warn({ err: error }, 'thread database connection lost; reconnecting on next use'),
+    onMigrated: (applied) => {
+      if (applied.length > 0) log.info({ migrations: applied }, 'thread database migrated');
+    },
+  });
+  log.info({ database: describeDatabase(target) }, 'thread store ready');
+  return threads;
+}
+
+async function createContext(
+  config: ServerConfig,
+  deps: AppDeps,
+  log: Logger,
+  threads: ThreadStore,
+): Promise<AppContext> {
   const provider =
     deps.provider ??
     createProviderFromConfig({
@@ -91,6 +121,8 @@ async function createContext(config: ServerConfig, deps: AppDeps, log: Logger): 
       llmBaseUrl: config.llmBaseUrl,
       llmApiKey: config.llmApiKey,
       llmModel: config.llmModel,
+      upstreamUrl: config.upstreamUrl,
+      upstreamHeaders: config.upstreamHeaders,
     });
   let localRuns: LocalRunRegistry | undefined;
   let streams: StreamHandler | undefined;
@@ -185,6 +217,7 @@ async function createContext(config: ServerConfig, deps: AppDeps, log: Logger): 
     localRuns,
     runStore,
     streams,
+    threads,
     log,
     metrics,
     authenticate: (credential) => auth.authenticate(credential),
@@ -198,20 +231,25 @@ async function createContext(config: ServerConfig, deps: AppDeps, log: Logger): 
  * @param config - validated configuration (see `loadConfig`)
  * @param deps - injected provider, logger, web root
  * @returns the app
- * @throws StreamwellError `invalid_config` when the provider settings cannot work
+ * @throws StreamwellError `invalid_config` when the provider settings cannot work or the
+ *   database driver is missing; `store_unavailable` when the database cannot be reached
  * @example
  * const app = await createApp(loadConfig(), {});
  * await app.fastify.listen({ port: 8000, host: '127.0.0.1' });
  */
 export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promise<ServerApp> {
   const log = createLogger(config, deps);
-  const context = await createContext(config, deps, log);
+  const threads = deps.threads ?? (await openThreadStore(config, log));
+  const context = await createContext(config, deps, log, threads);
   const fastify = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     // Request logs come from the stream core's hooks, with the stream id; Fastify's per-request
     // info lines would double every stream's log volume.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.maxBodyBytes,
+    // Thread ids in paths (`/api/threads/:threadId`) may be 200 characters, percent-encoded in
+    // the URL; Fastify's default of 100 would answer 414 to ids the stream endpoint accepts.
+    maxParamLength: 1024,
     clientErrorHandler: handleClientError,
     // Slow or stuck uploads are cut; long-lived *responses* are not affected by this timeout.
     requestTimeout: 30_000,
@@ -255,6 +293,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
   // Routes register here, each with the shared context. A new route module takes `context`
   // (registry, streams core, auth and origin checks, log, metrics) and adds one line below.
   await registerStreamRoutes(fastify, context);
+  registerThreadRoutes(fastify, context);
   registerOpsRoutes(fastify, context);
   // WebSocket transport (GET /ws/stream): registered here by its own module.
   registerWebSocketRoute(fastify, context);
@@ -265,7 +304,10 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     fastify,
     context,
     shutdown(deadlineMs = config.shutdownDeadlineMs) {
-      shuttingDown ??= drain(fastify, context, deadlineMs, deps.provider === undefined);
+      shuttingDown ??= drain(fastify, context, deadlineMs, {
+        provider: deps.provider === undefined,
+        threads: deps.threads === undefined,
+      });
       return shuttingDown;
     },
   };
@@ -275,7 +317,7 @@ async function drain(
   fastify: FastifyInstance,
   context: AppContext,
   deadlineMs: number,
-  ownsProvider: boolean,
+  owns: { readonly provider: boolean; readonly threads: boolean },
 ): Promise<void> {
   context.log.info({ deadlineMs, activeStreams: context.registry.activeCount }, 'draining');
   // Stop accepting connections now; close() resolves once every connection has ended.
@@ -295,7 +337,9 @@ async function drain(
   await context.runStore?.close();
   // The provider's keep-alive pool would otherwise hold the event loop open; an injected
   // provider belongs to whoever injected it.
-  if (ownsProvider) await context.provider.close?.();
+  if (owns.provider) await context.provider.close?.();
+  // Last: every run has ended and written its reply (an injected store is its owner's to close).
+  if (owns.threads) await context.threads.close();
   context.log.info({}, 'drained');
 }
 

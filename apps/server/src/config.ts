@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type ApiKey, normalizeOrigin, parseApiKeys } from 'streamwell/server';
+import { type ApiKey, normalizeOrigin, parseApiKeys, parseDatabaseUrl, parseUpstreamHeaders } from 'streamwell/server';
 import { z } from 'zod';
 
 /** Log levels pino accepts. */
@@ -18,12 +18,16 @@ export interface ServerConfig {
   readonly port: number;
   readonly host: string;
   readonly corsOrigins: readonly string[];
-  readonly provider: 'agents' | 'openai' | 'demo' | undefined;
+  readonly provider: 'agents' | 'openai' | 'sse' | 'demo' | undefined;
   readonly openaiApiKey: string | undefined;
   readonly openaiBaseUrl: string | undefined;
   readonly llmBaseUrl: string | undefined;
   readonly llmApiKey: string | undefined;
   readonly llmModel: string | undefined;
+  /** `UPSTREAM_URL`: the existing SSE backend the `sse` provider fronts. */
+  readonly upstreamUrl: string | undefined;
+  /** `UPSTREAM_HEADERS`, parsed: sent with every upstream request (names lower-cased). */
+  readonly upstreamHeaders: Readonly<Record<string, string>>;
   readonly streamTimeoutMs: number;
   readonly firstTokenTimeoutMs: number;
   readonly idleTimeoutMs: number;
@@ -82,30 +86,22 @@ function integer(defaultValue: number, min: number, max = Number.MAX_SAFE_INTEGE
 
 const optionalText = z.preprocess(blankToUndefined, z.string().optional());
 
-const httpUrl = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .refine(
-      (value) => {
-        try {
-          const url = new URL(value);
-          return url.protocol === 'http:' || url.protocol === 'https:';
-        } catch {
-          return false;
-        }
-      },
-      { message: 'must be an http(s) URL, e.g. http://localhost:11434/v1' },
-    )
-    .optional(),
-);
-
-const anyUrl = (example: string) =>
+const httpUrl = (example: string) =>
   z.preprocess(
     blankToUndefined,
     z
       .string()
-      .refine((value) => URL.canParse(value), { message: `must be a URL, e.g. ${example}` })
+      .refine(
+        (value) => {
+          try {
+            const url = new URL(value);
+            return url.protocol === 'http:' || url.protocol === 'https:';
+          } catch {
+            return false;
+          }
+        },
+        { message: `must be an http(s) URL, e.g. ${example}` },
+      )
       .optional(),
   );
 
@@ -135,20 +131,27 @@ const originList = z.preprocess(
     }),
 );
 
-const apiKeyList = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((value, context) => {
-      try {
-        return parseApiKeys(value);
-      } catch (error) {
-        context.addIssue({ code: 'custom', message: (error as Error).message });
-        return [];
-      }
-    }),
-);
+/** A text variable read by the library's own parser, whose error message becomes the issue. */
+function parsedBy<T>(parse: (value: string | undefined) => T, fallback: T) {
+  return z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((value, context) => {
+        try {
+          return parse(value);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+          return fallback;
+        }
+      }),
+  );
+}
+
+const headerLines = parsedBy(parseUpstreamHeaders, {});
+
+const apiKeyList = parsedBy(parseApiKeys, []);
 
 /** The schema, keyed by environment variable name. */
 const ENV_SCHEMA = z.object({
@@ -159,13 +162,15 @@ const ENV_SCHEMA = z.object({
   CORS_ORIGINS: originList,
   STREAMWELL_PROVIDER: z.preprocess(
     blankToUndefined,
-    z.enum(['agents', 'openai', 'demo'], { message: 'must be one of agents, openai, demo' }).optional(),
+    z.enum(['agents', 'openai', 'sse', 'demo'], { message: 'must be one of agents, openai, sse, demo' }).optional(),
   ),
   OPENAI_API_KEY: optionalText,
-  OPENAI_BASE_URL: httpUrl,
-  LLM_BASE_URL: httpUrl,
+  OPENAI_BASE_URL: httpUrl('https://api.openai.com/v1'),
+  LLM_BASE_URL: httpUrl('http://localhost:11434/v1'),
   LLM_API_KEY: optionalText,
   LLM_MODEL: optionalText,
+  UPSTREAM_URL: httpUrl('http://127.0.0.1:8001/api/stream/message'),
+  UPSTREAM_HEADERS: headerLines,
   STREAM_TIMEOUT_MS: integer(120_000, 0),
   FIRST_TOKEN_TIMEOUT_MS: integer(60_000, 0),
   IDLE_TIMEOUT_MS: integer(30_000, 0),
@@ -193,7 +198,21 @@ const ENV_SCHEMA = z.object({
       .default('streamwell:'),
   ),
   RUN_LEASE_MS: integer(10_000, 200, 600_000),
-  DATABASE_URL: anyUrl('postgres://user@127.0.0.1:5432/streamwell'),
+  DATABASE_URL: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .superRefine((value, context) => {
+        if (value === undefined) return;
+        try {
+          parseDatabaseUrl(value);
+        } catch (error) {
+          // "DATABASE_URL is not ..." reads "DATABASE_URL: is not ..." in the list of problems.
+          context.addIssue({ code: 'custom', message: (error as Error).message.replace(/^DATABASE_URL /, '') });
+        }
+      }),
+  ),
   LOG_LEVEL: z.preprocess(
     (value) =>
       typeof blankToUndefined(value) === 'string' ? (blankToUndefined(value) as string).toLowerCase() : undefined,
@@ -215,7 +234,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     const problems = parsed.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? 'environment');
       const got = env[variable];
-      const shown = variable.endsWith('KEY') || variable === 'API_KEYS' || variable.endsWith('_URL') ? '' : got;
+      const secret =
+        variable.endsWith('KEY') ||
+        variable === 'API_KEYS' ||
+        variable.endsWith('_URL') ||
+        variable.endsWith('_HEADERS');
+      const shown = secret ? '' : got;
       return { variable, message: `${issue.message}${shown ? ` (got ${JSON.stringify(shown)})` : ''}` };
     });
     throw new ConfigError(problems);
@@ -231,6 +255,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     llmBaseUrl: value.LLM_BASE_URL,
     llmApiKey: value.LLM_API_KEY,
     llmModel: value.LLM_MODEL,
+    upstreamUrl: value.UPSTREAM_URL,
+    upstreamHeaders: value.UPSTREAM_HEADERS,
     streamTimeoutMs: value.STREAM_TIMEOUT_MS,
     firstTokenTimeoutMs: value.FIRST_TOKEN_TIMEOUT_MS,
     idleTimeoutMs: value.IDLE_TIMEOUT_MS,
@@ -255,6 +281,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
         variable: 'STREAMWELL_PROVIDER',
         message:
           'is "openai" but LLM_BASE_URL is not set (the server URL with its version path, e.g. http://localhost:11434/v1)',
+      },
+    ]);
+  }
+  if (config.provider === 'sse' && config.upstreamUrl === undefined) {
+    throw new ConfigError([
+      {
+        variable: 'STREAMWELL_PROVIDER',
+        message:
+          'is "sse" but UPSTREAM_URL is not set (the streaming endpoint of the backend, e.g. http://127.0.0.1:8001/api/stream/message)',
       },
     ]);
   }

@@ -30,15 +30,23 @@ async function main(): Promise<void> {
     app = await createApp(config);
   } catch (error) {
     if (isStreamwellError(error) && error.code === 'invalid_config') fail(`Invalid configuration: ${error.message}`);
-    // Redis unreachable at start (REDIS_URL): the message names the URL (password hidden).
+    // Redis (REDIS_URL) or the thread database (DATABASE_URL) unreachable at start: the message
+    // names the variable (password hidden).
     if (isStreamwellError(error) && error.code === 'store_unavailable') fail(error.message);
     throw error;
   }
   const log = app.context.log;
   const address = await app.fastify.listen({ port: config.port, host: config.host });
   const provider = app.context.provider;
+  // The sse provider's upstream is named here, in the operator's log, and never to browsers;
+  // without user info or query, which may hold credentials.
+  const upstreamUrl = config.upstreamUrl === undefined ? undefined : new URL(config.upstreamUrl);
+  const upstream =
+    upstreamUrl !== undefined && provider.name === 'sse'
+      ? { upstream: `${upstreamUrl.origin}${upstreamUrl.pathname}` }
+      : {};
   log.info(
-    { address, provider: provider.name, model: provider.model, demo: provider.demo === true },
+    { address, provider: provider.name, model: provider.model, demo: provider.demo === true, ...upstream },
     provider.demo
       ? `streamwell listening on ${address} with the built-in DEMO model (set OPENAI_API_KEY or LLM_BASE_URL for a real one)`
       : `streamwell listening on ${address}`,

@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useStreamingResponse } from 'streamwell/react';
 import { createLocalId, useChatState } from './chat/use-chat-state.ts';
+import { useServerThreads } from './chat/use-server-threads.ts';
 import { Composer } from './components/composer.tsx';
 import { DemoBanner } from './components/demo-banner.tsx';
 import { DiagnoseSlot } from './components/diagnose-slot.tsx';
@@ -68,6 +69,7 @@ function ChatApp({
   onTransportChange: (next: Transport) => void;
 }) {
   const [chat, dispatch] = useChatState();
+  const server = useServerThreads(chat, dispatch);
   const [menuOpen, setMenuOpen] = useState(false);
   const menuButton = useRef<HTMLButtonElement>(null);
   const [diagnoseOpen, setDiagnoseOpen] = useState(false);
@@ -205,9 +207,13 @@ function ChatApp({
           threads={chat.threads}
           activeThreadId={chat.activeThreadId}
           busyThreadId={pending?.threadId}
+          problem={server.problem}
           onSelect={(threadId) => {
-            dispatch({ type: 'select-thread', threadId });
+            server.openThread(threadId);
             setMenuOpen(false);
+          }}
+          onDelete={(threadId) => {
+            void server.deleteThread(threadId);
           }}
           onNew={() => {
             dispatch({ type: 'new-thread', id: createLocalId(), now: Date.now() });

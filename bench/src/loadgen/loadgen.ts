@@ -15,7 +15,7 @@
 import { announceReady, notify, serveRequests } from '../lib/child-side.ts';
 import { nowNs, sleep } from '../lib/clock.ts';
 import { createHistogram } from '../lib/histogram.ts';
-import { openSse, type SseConnection } from './sse-connection.ts';
+import { openSse, type SseConnection } from './loadgen-sse-connection.ts';
 import { createGroup, type GroupStats, groupResult, recordError, SequenceTracker } from './stream-tracker.ts';
 import { startRequest, type Target } from './targets.ts';
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SseRequest } from './sse-connection.ts';
+import type { SseRequest } from './loadgen-sse-connection.ts';
 
 /** Where and how to start a stream. */
 export interface Target {

@@ -11,15 +11,24 @@
  */
 // The built server and package (`npm run bench` builds first), as `npm start` runs them: the
 // orchestrator starts this child without the `source` export condition.
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createApp } from '../../../apps/server/dist/app.js';
 import { loadConfig } from '../../../apps/server/dist/config.js';
 import { announceReady, servePeer } from '../lib/child-side.ts';
 
+// The default thread store, SQLite, as `npm start` opens it, but in a file of this run's own
+// (removed at exit) rather than ./data/streamwell.db of the working directory.
+const threadsFile = fileURLToPath(new URL(`../../results/tmp/threads-${process.pid}.db`, import.meta.url));
+process.once('exit', () => {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${threadsFile}${suffix}`, { force: true });
+});
 const config = loadConfig({
   ...process.env,
   PORT: '0',
   HOST: '127.0.0.1',
   LLM_BASE_URL: process.env.MOCK_URL,
+  DATABASE_URL: process.env.DATABASE_URL ?? `file:${threadsFile}`,
 });
 const app = await createApp(config);
 await app.fastify.listen({ port: 0, host: '127.0.0.1' });

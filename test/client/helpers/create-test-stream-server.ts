@@ -9,19 +9,16 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { encodeSseComment, encodeSseEvent, SSE_HEADERS, STREAM_ID_HEADER } from 'streamwell/protocol';
 import {
   createDemoProvider,
   createRunRegistry,
-  encodeSseComment,
-  encodeSseEvent,
   type LocalRunRegistry,
   type Provider,
   type Run,
   type RunAttachment,
-  SSE_EVENT_ENCODER,
-  SSE_HEADERS,
-  STREAM_ID_HEADER,
 } from 'streamwell/server';
+import { SSE_EVENT_ENCODER } from '../../../packages/streamwell/src/server/http/sse-event-encoder.ts';
 
 /** A request the server saw. */
 export interface SeenRequest {

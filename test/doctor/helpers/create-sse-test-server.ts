@@ -7,16 +7,13 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { encodeSseComment, encodeSseEvent, isTerminalEventName, SSE_HEADERS } from 'streamwell/protocol';
 import {
   createDemoProvider,
   createRunRegistry,
-  encodeSseComment,
-  encodeSseEvent,
-  isTerminalEventName,
   type LocalRunRegistry,
   type Provider,
   type RunEvent,
-  SSE_HEADERS,
 } from 'streamwell/server';
 import { WebSocketServer } from 'ws';
 
@@ -205,6 +202,17 @@ export async function createSseTestServer(options: SseTestServerOptions = {}): P
         const { run } = registry.start({ message });
         streamRun(options, registry, run.id, undefined, request, response);
       });
+      return;
+    }
+    if (url.pathname === '/api/stream/message') {
+      // POST-only, as streamwell's and the guide's endpoints are: another method is 405 with Allow.
+      response
+        .writeHead(405, {
+          'Content-Type': 'application/json',
+          Allow: 'POST',
+          ...corsHeaders(options, request.headers.origin),
+        })
+        .end('{"error":{"code":"method_not_allowed","message":"Use POST"}}');
       return;
     }
     const resume = /^\/api\/streams\/([^/]+)$/.exec(url.pathname);

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { createDemoProvider } from 'streamwell/server';
+import { createDemoProvider, createMemoryThreadStore, type ThreadStore } from 'streamwell/server';
 import { createApp, type ServerApp } from '../../../apps/server/src/app.ts';
 import { loadConfig } from '../../../apps/server/src/config.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../../helpers/fake-openai.ts';
@@ -26,6 +26,8 @@ export interface StackOptions {
   readonly webRoot?: string;
   /** Extra environment for the server configuration. */
   readonly env?: Readonly<Record<string, string>>;
+  /** The thread store. @defaultValue a fresh memory store (the tests seed and read it directly) */
+  readonly threads?: ThreadStore;
 }
 
 /** One request the server received. */
@@ -81,6 +83,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   });
   const app = await createApp(config, {
     webRoot: options.webRoot ?? WEB_DIST,
+    threads: options.threads ?? createMemoryThreadStore(),
     ...(options.provider === 'demo'
       ? {
           provider: createDemoProvider({

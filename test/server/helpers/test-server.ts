@@ -1,13 +1,14 @@
 /**
  * Starts the reference server for a test: real Fastify on 127.0.0.1, port 0, with an injected
- * provider and a silent (or captured) logger.
+ * provider and a silent (or captured) logger. Threads live in a memory store unless the test
+ * sets `config.databaseUrl` (then the app opens that database, as in production) or injects one.
  *
  * @module
  */
 import type { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import type { Provider } from 'streamwell/server';
+import { createMemoryThreadStore, type Provider } from 'streamwell/server';
 import { type AppDeps, createApp, type ServerApp } from '../../../apps/server/src/app.ts';
 import { defaultConfig, type ServerConfig } from '../../../apps/server/src/config.ts';
 
@@ -47,6 +48,7 @@ export async function startTestServer(
     logger,
     webRoot: '/nonexistent-web-root',
     ...(options.provider === undefined ? {} : { provider: options.provider }),
+    ...(options.config?.databaseUrl === undefined ? { threads: createMemoryThreadStore() } : {}),
     ...options.deps,
   });
   const sockets = new Set<Socket>();

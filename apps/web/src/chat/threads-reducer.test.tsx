@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ServerMessage } from './thread-api.ts';
 import { type ChatState, createChatState, isChatState, MAX_THREADS, threadsReducer } from './threads-reducer.ts';
 
 const send = (state: ChatState, text: string, suffix: string): ChatState =>
@@ -72,5 +73,77 @@ describe('threadsReducer', () => {
     expect(isChatState({ threads: [], activeThreadId: 'x' })).toBe(false);
     expect(isChatState({ threads: [{ id: 1 }], activeThreadId: 'x' })).toBe(false);
     expect(isChatState('nope')).toBe(false);
+  });
+
+  it('merges the server list: known threads keep their messages, new ones are added, newest first', () => {
+    let state = send(createChatState('local', 0), 'hi', '1');
+    state = threadsReducer(state, { type: 'bind-server-thread', threadId: 'local', serverThreadId: 'srv-a' });
+    state = threadsReducer(state, { type: 'finish', text: 'hello', outcome: 'done' });
+    const list = [
+      { id: 'srv-b', title: 'Newer', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-02T00:00:00.000Z' },
+      { id: 'srv-a', title: 'hi', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' },
+      { id: 'srv-c', title: null, createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z' },
+    ];
+    state = threadsReducer(state, { type: 'server-threads', threads: list });
+    expect(state.threads.map((thread) => [thread.id, thread.title, thread.messages.length])).toEqual([
+      ['server:srv-b', 'Newer', 0],
+      ['local', 'hi', 2],
+      ['server:srv-c', 'Untitled conversation', 0],
+    ]);
+    // A second merge of the same list changes nothing.
+    expect(threadsReducer(state, { type: 'server-threads', threads: list }).threads).toEqual(state.threads);
+    // Listed threads survive "New thread" (only an empty local one is replaced).
+    const fresh = threadsReducer(state, { type: 'new-thread', id: 'n', now: Date.parse('2026-02-01T00:00:00.000Z') });
+    expect(fresh.threads.map((thread) => thread.id)).toEqual(['n', 'server:srv-b', 'local', 'server:srv-c']);
+  });
+
+  it('loads a thread from the server with how each reply ended, but never over the reply streaming here', () => {
+    const list = [
+      { id: 'srv', title: 'Q', createdAt: '2026-01-01T00:00:00.000Z', updatedAt: '2026-01-01T00:00:00.000Z' },
+    ];
+    let state = threadsReducer(createChatState('t', 0), { type: 'server-threads', threads: list });
+    const message = (id: string, role: 'user' | 'assistant', status: ServerMessage['status']): ServerMessage => ({
+      id,
+      role,
+      content: `${id} text`,
+      status,
+      streamId: 's',
+      createdAt: '',
+    });
+    state = threadsReducer(state, {
+      type: 'server-thread',
+      thread: {
+        ...list[0]!,
+        messages: [
+          message('u1', 'user', 'complete'),
+          message('a1', 'assistant', 'interrupted'),
+          message('a2', 'assistant', 'cancelled'),
+          message('a3', 'assistant', 'complete'),
+        ],
+      },
+    });
+    const loaded = state.threads.find((thread) => thread.id === 'server:srv');
+    expect(loaded?.historyLoaded).toBe(true);
+    expect(loaded?.messages.map((entry) => [entry.id, entry.outcome, entry.error?.code])).toEqual([
+      ['u1', undefined, undefined],
+      ['a1', 'error', 'interrupted'],
+      ['a2', 'stopped', undefined],
+      ['a3', 'done', undefined],
+    ]);
+
+    state = threadsReducer(state, { type: 'select-thread', threadId: 'server:srv' });
+    state = send(state, 'more', '9');
+    const busy = threadsReducer(state, { type: 'server-thread', thread: { ...list[0]!, messages: [] } });
+    expect(busy).toBe(state);
+  });
+
+  it('deletes a thread; deleting the current one opens a new conversation; the busy one stays', () => {
+    let state = send(createChatState('busy', 0), 'hi', '1');
+    state = threadsReducer(state, { type: 'new-thread', id: 'other', now: 5 });
+    expect(threadsReducer(state, { type: 'delete-thread', threadId: 'busy', newId: 'x', now: 6 })).toBe(state);
+    const deleted = threadsReducer(state, { type: 'delete-thread', threadId: 'other', newId: 'x', now: 6 });
+    expect(deleted.activeThreadId).toBe('x');
+    expect(deleted.threads.map((thread) => thread.id)).toEqual(['x', 'busy']);
+    expect(threadsReducer(deleted, { type: 'delete-thread', threadId: 'missing', newId: 'y', now: 7 })).toBe(deleted);
   });
 });

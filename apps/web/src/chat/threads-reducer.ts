@@ -3,8 +3,12 @@
  * A pure reducer, so that it is easy to test and to persist; tokens never pass through it (the
  * streaming text lives in the hook and is copied into the thread once, when the reply ends).
  *
+ * The server keeps the conversations (`GET /api/threads`); this state merges its list with the
+ * threads of this tab that the server does not list (a new conversation before its first reply).
+ *
  * @module
  */
+import type { ServerMessage, ServerThread, ServerThreadSummary } from './thread-api.ts';
 
 /** How a reply ended. */
 export type ReplyOutcome = 'done' | 'stopped' | 'error';
@@ -34,6 +38,10 @@ export interface ChatThread {
   readonly title: string;
   readonly messages: readonly ChatMessage[];
   readonly updatedAt: number;
+  /** True for a thread the page first saw in the server's list (its messages load when opened). */
+  readonly listed?: boolean;
+  /** True once the messages came from the server (`GET /api/threads/{id}`). */
+  readonly historyLoaded?: boolean;
 }
 
 /** The reply being streamed right now, if any. */
@@ -61,6 +69,9 @@ export type ChatAction =
       readonly now: number;
     }
   | { readonly type: 'bind-server-thread'; readonly threadId: string; readonly serverThreadId: string }
+  | { readonly type: 'server-threads'; readonly threads: readonly ServerThreadSummary[] }
+  | { readonly type: 'server-thread'; readonly thread: ServerThread }
+  | { readonly type: 'delete-thread'; readonly threadId: string; readonly newId: string; readonly now: number }
   | {
       readonly type: 'finish';
       readonly text: string;
@@ -72,7 +83,10 @@ export type ChatAction =
     };
 
 /** Threads kept at most; the oldest are dropped first so that sessionStorage stays bounded. */
-export const MAX_THREADS = 30;
+export const MAX_THREADS = 50;
+
+/** The title of a server thread that has none yet. */
+const UNTITLED = 'Untitled conversation';
 
 /** Title length taken from the first message. */
 const TITLE_CHARS = 48;
@@ -108,6 +122,91 @@ function updateThread(state: ChatState, threadId: string, change: (thread: ChatT
   return { ...state, threads: state.threads.map((thread) => (thread.id === threadId ? change(thread) : thread)) };
 }
 
+/** Newest first; the busy and the active thread are never dropped past {@link MAX_THREADS}. */
+function bounded(state: ChatState, threads: readonly ChatThread[]): ChatState {
+  const sorted = [...threads].sort((left, right) => right.updatedAt - left.updatedAt);
+  const keep = (thread: ChatThread, index: number): boolean =>
+    index < MAX_THREADS || thread.id === state.activeThreadId || thread.id === state.pending?.threadId;
+  return { ...state, threads: sorted.filter(keep) };
+}
+
+/** How a stored reply ended, in the page's words. */
+function fromServerMessage(message: ServerMessage): ChatMessage {
+  const base = {
+    id: message.id,
+    role: message.role,
+    text: message.content,
+    ...(message.streamId === null ? {} : { streamId: message.streamId }),
+  };
+  if (message.role === 'user') return base;
+  switch (message.status) {
+    case 'complete':
+      return { ...base, outcome: 'done' };
+    case 'cancelled':
+      return { ...base, outcome: 'stopped' };
+    case 'error':
+      return { ...base, outcome: 'error', error: { code: 'error', message: 'the reply failed' } };
+    case 'interrupted':
+      return {
+        ...base,
+        outcome: 'error',
+        error: {
+          code: 'interrupted',
+          message: 'the server stopped before the reply ended; this is the text it had saved',
+        },
+      };
+    default:
+      // Still streaming (another tab, or a run on another instance): shown as it was last saved.
+      return base;
+  }
+}
+
+function mergeServerThreads(state: ChatState, list: readonly ServerThreadSummary[]): ChatState {
+  const byServerId = new Map(list.map((summary) => [summary.id, summary]));
+  const merged = state.threads.map((thread) => {
+    const summary = thread.serverThreadId === undefined ? undefined : byServerId.get(thread.serverThreadId);
+    if (summary === undefined) return thread;
+    byServerId.delete(summary.id);
+    return {
+      ...thread,
+      title: summary.title ?? thread.title,
+      updatedAt: Math.max(thread.updatedAt, Date.parse(summary.updatedAt) || 0),
+    };
+  });
+  for (const summary of byServerId.values()) {
+    merged.push({
+      // Derived from the server's id, so that the reducer stays pure and a second merge matches it.
+      id: `server:${summary.id}`,
+      serverThreadId: summary.id,
+      title: summary.title ?? UNTITLED,
+      messages: [],
+      updatedAt: Date.parse(summary.updatedAt) || 0,
+      listed: true,
+    });
+  }
+  return bounded(state, merged);
+}
+
+function loadServerThread(state: ChatState, loaded: ServerThread): ChatState {
+  const local = state.threads.find((thread) => thread.serverThreadId === loaded.id);
+  // The thread whose reply streams right now is this tab's own: the hook has the newest text.
+  if (local === undefined || local.id === state.pending?.threadId) return state;
+  return updateThread(state, local.id, (thread) => ({
+    ...thread,
+    title: loaded.title ?? thread.title,
+    messages: loaded.messages.map(fromServerMessage),
+    historyLoaded: true,
+  }));
+}
+
+function deleteThread(state: ChatState, action: Extract<ChatAction, { type: 'delete-thread' }>): ChatState {
+  if (action.threadId === state.pending?.threadId) return state;
+  const threads = state.threads.filter((thread) => thread.id !== action.threadId);
+  if (threads.length === state.threads.length) return state;
+  if (state.activeThreadId !== action.threadId && threads.length > 0) return { ...state, threads };
+  return { ...state, threads: [createThread(action.newId, action.now), ...threads], activeThreadId: action.newId };
+}
+
 function send(state: ChatState, action: Extract<ChatAction, { type: 'send' }>): ChatState {
   if (state.pending !== undefined) return state;
   const threadId = state.activeThreadId;
@@ -121,7 +220,8 @@ function send(state: ChatState, action: Extract<ChatAction, { type: 'send' }>): 
       { id: action.replyMessageId, role: 'assistant', text: '' },
     ],
   }));
-  return { ...next, pending: { threadId, messageId: action.replyMessageId } };
+  // The thread moves to the top, as the server's list (newest first) will also have it.
+  return { ...bounded(next, next.threads), pending: { threadId, messageId: action.replyMessageId } };
 }
 
 function finish(state: ChatState, action: Extract<ChatAction, { type: 'finish' }>): ChatState {
@@ -157,9 +257,11 @@ function finish(state: ChatState, action: Extract<ChatAction, { type: 'finish' }
 export function threadsReducer(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
     case 'new-thread': {
-      // Most recent first; the thread with the running reply is never dropped.
+      // Most recent first; the thread with the running reply is never dropped, nor one from the
+      // server's list (its messages load when opened); an empty local one is (it would be a
+      // second "New conversation").
       const kept = state.threads.filter(
-        (thread) => thread.messages.length > 0 || thread.id === state.pending?.threadId,
+        (thread) => thread.messages.length > 0 || thread.listed === true || thread.id === state.pending?.threadId,
       );
       const threads = [createThread(action.id, action.now), ...kept].slice(0, MAX_THREADS);
       return { ...state, threads, activeThreadId: action.id };
@@ -176,6 +278,12 @@ export function threadsReducer(state: ChatState, action: ChatAction): ChatState 
       );
     case 'finish':
       return finish(state, action);
+    case 'server-threads':
+      return mergeServerThreads(state, action.threads);
+    case 'server-thread':
+      return loadServerThread(state, action.thread);
+    case 'delete-thread':
+      return deleteThread(state, action);
   }
 }
 

@@ -14,9 +14,10 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function diagnose(url: string): Promise<HTMLElement> {
+async function diagnose(url: string, prompt?: string): Promise<HTMLElement> {
   render(<DiagnosePanel />);
   fireEvent.change(screen.getByLabelText(/Endpoint URL/), { target: { value: url } });
+  if (prompt !== undefined) fireEvent.change(screen.getByLabelText(/Probe prompt/), { target: { value: prompt } });
   fireEvent.click(screen.getByRole('button', { name: 'Diagnose' }));
   return await screen.findByRole('list', { name: 'Diagnosis' }, { timeout: 10_000 });
 }
@@ -45,6 +46,17 @@ describe('DiagnosePanel', () => {
     });
     expect(screen.getByRole('status').textContent).toBe('8 pass, 0 warn, 0 fail');
     expect(screen.getByText(/npx streamwell doctor http:\/\/127\.0\.0\.1:\d+\/api\/stream\/message -m/)).toBeTruthy();
+  });
+
+  it('with an empty prompt, POSTs a probe message after the GET is refused with 405, and says so', async () => {
+    server = await createSseTestServer({});
+    const url = `${server.origin}/api/stream/message`;
+    const list = await diagnose(url, '');
+    expect(screen.getByRole('status').textContent).toBe('8 pass, 0 warn, 0 fail');
+    const reachable = list.querySelector('[data-check="reachable"]') as HTMLElement;
+    expect(reachable.textContent).toContain(`GET ${url} answered 405`);
+    expect(reachable.textContent).toContain('so this diagnosis POSTed the probe message');
+    expect(screen.getByText(`npx streamwell doctor ${url} --origin ${window.location.origin}`)).toBeTruthy();
   });
 
   it('shows the failing check with its fix', async () => {

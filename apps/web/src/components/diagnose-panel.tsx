@@ -55,8 +55,9 @@ function cliCommand(url: string, prompt: string): string {
   } catch {
     // Keep what was typed; the URL check reports it.
   }
-  const quoted = prompt.replace(/'/g, "'\\''");
-  return `npx streamwell doctor ${absolute} -m '${quoted}' --origin ${window.location.origin}`;
+  // Without -m the CLI probes as this panel does: a GET, and a probe POST if that is refused with 405.
+  const message = prompt.trim() === '' ? '' : ` -m '${prompt.replace(/'/g, "'\\''")}'`;
+  return `npx streamwell doctor ${absolute}${message} --origin ${window.location.origin}`;
 }
 
 /**
@@ -114,7 +115,7 @@ export function DiagnosePanel() {
           <input value={url} onChange={(event) => setUrl(event.target.value)} spellCheck={false} />
         </label>
         <label style={{ display: 'grid', gap: 4, fontSize: 12, color: 'var(--muted)' }}>
-          Probe prompt (empty: GET)
+          Probe prompt (empty: GET first)
           <input value={prompt} onChange={(event) => setPrompt(event.target.value)} />
         </label>
         <button type="submit" className="button button-secondary" disabled={running}>

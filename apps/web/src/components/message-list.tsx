@@ -109,7 +109,10 @@ function Message({ message, live }: { message: ChatMessage; live: LiveReply | un
           aria-live={streaming ? 'polite' : undefined}
           aria-busy={streaming && live.status === 'connecting' ? true : undefined}
         >
-          <StreamedMarkdown text={text} />
+          <StreamedMarkdown
+            text={text}
+            incomplete={streaming || message.outcome === 'stopped' || message.outcome === 'error'}
+          />
         </div>
       )}
       {live === undefined ? <Outcome message={message} /> : <LiveMeta live={live} />}

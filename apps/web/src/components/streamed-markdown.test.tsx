@@ -48,6 +48,28 @@ describe('StreamedMarkdown', () => {
     expect(long).toBeLessThan(short * 1.25);
   });
 
+  it('while incomplete, shows an open code span as code, with no raw backtick and no jump when it closes', () => {
+    const partial = 'Behind nginx, send `X-Accel-Buffering:';
+    const { container, rerender } = render(<StreamedMarkdown text={partial} incomplete />);
+    expect(container.querySelector('code')?.textContent).toBe('X-Accel-Buffering:');
+    expect(container.textContent).not.toContain('`');
+    rerender(<StreamedMarkdown text={`${partial} no\` and **bold`} incomplete />);
+    expect(container.querySelector('code')?.textContent).toBe('X-Accel-Buffering: no');
+    expect(container.querySelector('strong')?.textContent).toBe('bold');
+    expect(container.textContent).not.toMatch(/[`*]/);
+    // Finished blocks and finished replies render exactly what was written.
+    const final = render(<StreamedMarkdown text={partial} />);
+    expect(final.container.textContent).toContain('`X-Accel-Buffering:');
+    const earlier = render(<StreamedMarkdown text={'a `open\n\nnext **b'} incomplete />);
+    expect(earlier.container.textContent?.replace(/\s+/g, ' ').trim()).toBe('a `open next b');
+  });
+
+  it('leaves the text before and inside an open fence as written while incomplete', () => {
+    const { container } = render(<StreamedMarkdown text={'Use `x:\n```js\nconst a = `b **c\n'} incomplete />);
+    expect(container.querySelector('pre code')?.textContent).toBe('const a = `b **c\n');
+    expect(container.querySelector('p')?.textContent).toBe('Use `x:');
+  });
+
   it('renders an unclosed code fence as escaped text, with no markup injected', () => {
     const { container } = render(<StreamedMarkdown text={'Code:\n```html\n<img src=x onerror=alert(1)>\n'} />);
     const code = container.querySelector('pre code.language-html');

@@ -3,9 +3,14 @@
  * the open tail block is parsed again on each frame, and an unclosed code fence in the tail is
  * rendered as plain text (React escapes it) so a long code block costs no parsing at all.
  *
+ * While the reply can still grow, the tail is completed for display (`completePartialMarkdown`):
+ * an open code span, emphasis, strikethrough or link renders as it will once closed, and a marker
+ * with nothing after it yet is hidden, so no raw syntax shows and nothing jumps when it closes.
+ *
  * @module
  */
 import { memo, useMemo, useState } from 'react';
+import { completePartialMarkdown } from '../markdown/complete-partial-markdown.ts';
 import { createBlockSplitter } from '../markdown/create-block-splitter.ts';
 import { renderMarkdown } from '../markdown/render-markdown.ts';
 
@@ -54,6 +59,11 @@ function OpenFence({ head, fence }: { head: string; fence: string }) {
 export interface StreamedMarkdownProps {
   /** The whole reply so far (append-only while it streams). */
   readonly text: string;
+  /**
+   * True while the text may end in the middle of a construct: it is streaming, or it was cut
+   * (stopped, failed). Its last block is then completed for display. @defaultValue false
+   */
+  readonly incomplete?: boolean;
 }
 
 /**
@@ -62,9 +72,13 @@ export interface StreamedMarkdownProps {
  * @param props - the text
  * @returns the rendered markdown
  */
-export function StreamedMarkdown({ text }: StreamedMarkdownProps) {
+export function StreamedMarkdown({ text, incomplete = false }: StreamedMarkdownProps) {
   const [splitter] = useState(createBlockSplitter);
   const { stable, tail, openFenceAt } = splitter.update(text);
+  // Finished blocks are final as written, and so is text before an open fence (no inline construct
+  // spans into a fence): only a tail without an open fence can end mid-construct.
+  const head =
+    openFenceAt !== undefined ? tail.slice(0, openFenceAt) : incomplete ? completePartialMarkdown(tail) : tail;
   const groups = [];
   for (let start = 0; start < stable.length; start += GROUP_SIZE) {
     groups.push(
@@ -74,10 +88,10 @@ export function StreamedMarkdown({ text }: StreamedMarkdownProps) {
   return (
     <div className="markdown">
       {groups}
-      {tail.trim() === '' ? null : openFenceAt === undefined ? (
-        <MarkdownBlock markdown={tail} />
-      ) : (
-        <OpenFence head={tail.slice(0, openFenceAt)} fence={tail.slice(openFenceAt)} />
+      {openFenceAt !== undefined ? (
+        <OpenFence head={head} fence={tail.slice(openFenceAt)} />
+      ) : head.trim() === '' ? null : (
+        <MarkdownBlock markdown={head} />
       )}
     </div>
   );

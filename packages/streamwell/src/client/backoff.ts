@@ -22,7 +22,11 @@ export interface BackoffOptions {
   readonly random?: () => number;
 }
 
-/** Computes retry delays. */
+/**
+ * Computes retry delays.
+ *
+ * @internal
+ */
 export interface Backoff {
   /**
    * The delay before retry number `attempt` (1 for the first retry).
@@ -40,6 +44,8 @@ export interface Backoff {
  * @param options - steps, cap and randomness
  * @returns the backoff
  * @example createBackoff().delay(3) // a random delay between 0 and 2000 ms
+ *
+ * @internal
  */
 export function createBackoff(options: BackoffOptions = {}): Backoff {
   const initialDelayMs = options.initialDelayMs ?? 500;
@@ -66,6 +72,8 @@ export function createBackoff(options: BackoffOptions = {}): Backoff {
  * @param now - the current time in epoch ms, for dates
  * @returns the delay in ms (0 for a date in the past), or undefined when absent or invalid
  * @example parseRetryAfter('3') // 3000
+ *
+ * @internal
  */
 export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
   if (value === null || value === undefined) return undefined;
@@ -86,6 +94,8 @@ export function parseRetryAfter(value: string | null | undefined, now: number = 
  * @param signal - aborts the wait
  * @returns resolves after the delay
  * @throws StreamwellError `aborted` when the signal aborts (also when it already has)
+ *
+ * @internal
  */
 export function sleep(milliseconds: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -67,7 +67,11 @@ export interface ClientMetrics {
   snapshot(): ClientMetricsSnapshot;
 }
 
-/** How many recent gaps feed the percentiles. */
+/**
+ * How many recent gaps feed the percentiles.
+ *
+ * @internal
+ */
 export const MAX_GAP_SAMPLES = 4096;
 
 /** An empty snapshot, for a stream that has not started. */
@@ -96,6 +100,8 @@ export const EMPTY_CLIENT_METRICS: ClientMetricsSnapshot = Object.freeze({
  * @param count - how many of `sorted` count, from its start @defaultValue sorted.length
  * @returns the percentile, or undefined when there are no values
  * @example nearestRankPercentile([10, 20, 30, 40], 0.5) // 20
+ *
+ * @internal
  */
 export function nearestRankPercentile(
   sorted: ArrayLike<number>,

@@ -106,6 +106,31 @@ describe('diagnoseEndpoint', () => {
     expect(statusMap(report)).toEqual({ url: 'pass', cors: 'pass', reachable: 'fail' });
   });
 
+  it('without a message, POSTs a probe message when the GET is refused with 405, same-origin and cross-origin', async () => {
+    server = await createSseTestServer({});
+    const sameOrigin = await diagnoseEndpoint({ url: '/api/stream/message', pageUrl: `${server.origin}/` });
+    expect(statusMap(sameOrigin)).toEqual({
+      url: 'pass',
+      cors: 'pass',
+      reachable: 'pass',
+      'content-type': 'pass',
+      headers: 'pass',
+      timing: 'pass',
+      buffering: 'pass',
+      events: 'pass',
+      terminal: 'pass',
+    });
+    expect(evidence(sameOrigin, 'reachable')).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/api\/stream\/message answered 405 \(Allow: POST\), so this diagnosis POSTed the probe message \{"message":"Say hello \(streamwell doctor probe\)"\} and checked that reply: POST \S+ answered 200 after \d+ ms\.$/,
+    );
+    const crossOrigin = await diagnoseEndpoint({
+      url: `${server.origin}/api/stream/message`,
+      pageUrl: `${ALLOWED_ORIGIN}/`,
+    });
+    expect(crossOrigin.ok).toBe(true);
+    expect(evidence(crossOrigin, 'reachable')).toContain('so this diagnosis POSTed the probe message');
+  });
+
   it('reports a 404 as the status failure', async () => {
     server = await createSseTestServer({});
     const report = await diagnoseEndpoint({ url: '/api/nothing-here', pageUrl: `${server.origin}/` });

@@ -21,13 +21,17 @@ import { evaluateEvents } from './diagnose/evaluate-events.ts';
 import { evaluateContentType, evaluateHeaders, evaluateReachable } from './diagnose/evaluate-response.ts';
 import { evaluateTerminal } from './diagnose/evaluate-terminal.ts';
 import { evaluateTiming } from './diagnose/evaluate-timing.ts';
+import { sendWithProbeFallback } from './diagnose/probe-fallback.ts';
 import type { StreamObservation } from './diagnose/stream-observation.ts';
 
 /** Options of {@link diagnoseEndpoint}. */
 export interface DiagnoseEndpointOptions {
   /** The stream endpoint, absolute or relative to the page. */
   readonly url: string;
-  /** POST `{"message": ...}`; without it the endpoint is fetched with GET. */
+  /**
+   * POST `{"message": ...}`. Without it the endpoint is fetched with GET, and when that GET is
+   * refused with 405 (a POST-only chat endpoint) a short probe message is POSTed instead.
+   */
   readonly message?: string | undefined;
   /** Extra request headers. */
   readonly headers?: Readonly<Record<string, string>>;
@@ -45,7 +49,11 @@ export interface DiagnoseEndpointOptions {
   readonly onProgress?: (note: string) => void;
 }
 
-/** Default of {@link DiagnoseEndpointOptions.timeoutMs}. */
+/**
+ * Default of {@link DiagnoseEndpointOptions.timeoutMs}.
+ *
+ * @internal
+ */
 export const DEFAULT_DIAGNOSE_TIMEOUT_MS = 15_000;
 
 interface Target {
@@ -101,12 +109,18 @@ export async function diagnoseEndpoint(options: DiagnoseEndpointOptions): Promis
   const target = resolveTarget(options);
   if (!('url' in target)) return createDiagnosisReport([target]);
   const checks: CheckResult[] = [target.check];
-  const method = options.message === undefined ? 'GET' : 'POST';
-  const { observation, failure } = await recordFetch(target.url, options);
+  const { result: recorded, fallback } = await sendWithProbeFallback(
+    options.message === undefined ? 'GET' : 'POST',
+    (probe) => recordFetch(target.url, options, probe ?? options.message),
+    ({ observation }) => ({ status: observation.status, allow: observation.headers.allow }),
+  );
+  const message = fallback?.message ?? options.message;
+  const { observation, failure } = recorded;
   checks.push(corsCheck(target, observation, failure));
   if (failure !== undefined && target.crossOrigin) return createDiagnosisReport(checks);
+  const method = message === undefined ? 'GET' : 'POST';
   checks.push(
-    evaluateReachable(observation, { url: target.url.href, method, sentMessage: options.message !== undefined }),
+    evaluateReachable(observation, { url: target.url.href, method, sentMessage: message !== undefined, fallback }),
   );
   if (observation.status !== 200) return createDiagnosisReport(checks);
   const buffering = evaluateBuffering(observation);
@@ -153,6 +167,7 @@ function corsCheck(target: Target, observation: StreamObservation, failure: stri
 async function recordFetch(
   url: URL,
   options: DiagnoseEndpointOptions,
+  message: string | undefined,
 ): Promise<{ observation: StreamObservation; failure: string | undefined }> {
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const timeoutMs = options.timeoutMs ?? DEFAULT_DIAGNOSE_TIMEOUT_MS;
@@ -167,7 +182,7 @@ async function recordFetch(
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const recorder = createStreamRecorder({
     requestedAt: performance.now(),
-    expectsReply: options.message !== undefined,
+    expectsReply: message !== undefined,
     timeoutMs,
     onTerminal: () => {
       graceTimer = setTimeout(() => {
@@ -178,15 +193,15 @@ async function recordFetch(
   });
   let failure: string | undefined;
   try {
-    options.onProgress?.(`${options.message === undefined ? 'GET' : 'POST'} ${url.href}`);
+    options.onProgress?.(`${message === undefined ? 'GET' : 'POST'} ${url.href}`);
     const response = await fetchImpl(url.href, {
-      method: options.message === undefined ? 'GET' : 'POST',
+      method: message === undefined ? 'GET' : 'POST',
       headers: {
         Accept: 'text/event-stream',
-        ...(options.message === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...(message === undefined ? {} : { 'Content-Type': 'application/json' }),
         ...options.headers,
       },
-      ...(options.message === undefined ? {} : { body: JSON.stringify({ message: options.message }) }),
+      ...(message === undefined ? {} : { body: JSON.stringify({ message }) }),
       credentials: options.credentials ?? 'same-origin',
       cache: 'no-store',
       signal: controller.signal,

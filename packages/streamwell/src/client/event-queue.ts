@@ -6,7 +6,11 @@
  */
 import { StreamwellError } from '../errors/index.ts';
 
-/** A queue made by {@link createEventQueue}. */
+/**
+ * A queue made by {@link createEventQueue}.
+ *
+ * @internal
+ */
 export interface EventQueue<T> {
   /** Adds an item; past the limit the queue stops taking items and the reader gets an error. */
   push(item: T): void;
@@ -21,6 +25,8 @@ export interface EventQueue<T> {
  *
  * @param limit - most unread items; beyond it the reader gets `buffer_overflow` after draining
  * @returns the queue
+ *
+ * @internal
  */
 export function createEventQueue<T>(limit: number): EventQueue<T> {
   let items: T[] = [];

@@ -10,8 +10,8 @@
  */
 import { StreamwellError } from '../errors/index.ts';
 import { STREAM_EVENT_NAMES, STREAM_ID_HEADER, type StreamEvent } from '../protocol/index.ts';
-import { openSseConnection, toStreamHttpError } from './sse-connection.ts';
-import type { SseEvent } from './sse-parser.ts';
+import type { SseEvent } from '../protocol/sse-parser.ts';
+import { openSseConnection, toStreamHttpError } from './open-sse-connection.ts';
 import type { StreamTransport, TransportHandlers } from './stream-transport.ts';
 
 /** Request headers: fixed, or computed per request (for a token that expires). */
@@ -39,7 +39,11 @@ export interface SseTransportOptions {
   readonly maxLineBytes?: number;
 }
 
-/** The default start endpoint of the reference server. */
+/**
+ * The default start endpoint of the reference server.
+ *
+ * @internal
+ */
 export const DEFAULT_STREAM_URL = '/api/stream/message';
 
 const KNOWN_EVENTS = new Set<string>(STREAM_EVENT_NAMES);
@@ -52,6 +56,8 @@ const KNOWN_EVENTS = new Set<string>(STREAM_EVENT_NAMES);
  * @param streamId - the stream
  * @param suffix - appended, e.g. `/cancel`
  * @returns the URL
+ *
+ * @internal
  */
 export function streamUrlFor(startUrl: string, streamId: string, suffix = ''): string {
   const path = startUrl.split(/[?#]/, 1)[0] as string;
@@ -67,6 +73,8 @@ export function streamUrlFor(startUrl: string, streamId: string, suffix = ''): s
  * @param event - the SSE event
  * @returns the protocol event, or undefined for an event name this protocol version does not know
  * @throws StreamwellError `parse_error` when the id is not a decimal integer or the data is not a JSON object
+ *
+ * @internal
  */
 export function toStreamEvent(event: SseEvent): StreamEvent | undefined {
   if (!KNOWN_EVENTS.has(event.event)) return undefined;

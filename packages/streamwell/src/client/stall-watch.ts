@@ -6,7 +6,11 @@
  * @module
  */
 
-/** A running stall watch. */
+/**
+ * A running stall watch.
+ *
+ * @internal
+ */
 export interface StallWatch {
   /** Something arrived: the stall deadline starts over. Cheap enough for every chunk. */
   touch(): void;
@@ -22,6 +26,8 @@ export interface StallWatch {
  * @param onStall - called once, after `timeoutMs` without a touch
  * @param now - clock in ms @defaultValue Date.now
  * @returns the watch
+ *
+ * @internal
  */
 export function startStallWatch(timeoutMs: number, onStall: () => void, now: () => number = Date.now): StallWatch {
   if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) return { touch() {}, stop() {} };

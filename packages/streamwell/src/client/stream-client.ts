@@ -90,7 +90,11 @@ export interface StreamClient {
   readonly transport: StreamTransport;
 }
 
-/** A random `Idempotency-Key`. */
+/**
+ * A random `Idempotency-Key`.
+ *
+ * @internal
+ */
 export function createIdempotencyKey(): string {
   const cryptoObject = globalThis.crypto;
   if (typeof cryptoObject?.randomUUID === 'function') return cryptoObject.randomUUID();

@@ -66,7 +66,11 @@ export interface StreamResult {
   readonly lastEventId: number | undefined;
 }
 
-/** Settings of a session (the client fills them from its options). */
+/**
+ * Settings of a session (the client fills them from its options).
+ *
+ * @internal
+ */
 export interface StreamSessionSettings {
   readonly transport: StreamTransport;
   readonly backoff: Backoff;
@@ -80,7 +84,11 @@ export interface StreamSessionSettings {
   readonly now?: () => number;
 }
 
-/** What the session begins with. */
+/**
+ * What the session begins with.
+ *
+ * @internal
+ */
 export type SessionBeginning =
   | { readonly kind: 'start'; readonly message: string; readonly threadId?: string; readonly idempotencyKey?: string }
   | { readonly kind: 'resume'; readonly streamId: string; readonly after?: number; readonly text?: string };
@@ -116,7 +124,11 @@ export class StreamSession implements AsyncIterable<StreamEvent> {
   #done: Promise<StreamResult>;
   #resolveDone!: (result: StreamResult) => void;
 
-  /** Made by the client's `start` / `resume` (or `streamMessage`); not meant to be constructed directly. */
+  /**
+   * Made by the client's `start` / `resume` (or `streamMessage`); not meant to be constructed directly.
+   *
+   * @internal
+   */
   constructor(
     settings: StreamSessionSettings,
     beginning: SessionBeginning,

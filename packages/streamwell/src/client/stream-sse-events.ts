@@ -15,10 +15,10 @@
  * @module
  */
 import { isStreamwellError, StreamwellError } from '../errors/index.ts';
+import type { SseEvent } from '../protocol/sse-parser.ts';
+import { createSseByteParser } from '../protocol/sse-stream.ts';
 import { type BackoffOptions, createBackoff, sleep } from './backoff.ts';
-import { openSseConnection } from './sse-connection.ts';
-import type { SseEvent } from './sse-parser.ts';
-import { createSseByteParser } from './sse-stream.ts';
+import { openSseConnection } from './open-sse-connection.ts';
 import { startStallWatch } from './stall-watch.ts';
 
 /** Options of {@link streamSseEvents}. */

@@ -3,9 +3,10 @@
  * on loopback (the `ws` package stands in for the browser's WebSocket), plus frame handling
  * that a server only produces under load (a scripted socket).
  */
-import { encodeBearerProtocol } from 'streamwell/server';
+import { encodeBearerProtocol } from 'streamwell/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { until } from '../../../../test/helpers/until.ts';
 import { countCalls, pacedProvider, startWsServer, WORDS, type WsServer } from '../../../../test/ws/ws-harness.ts';
 import { createStreamClient } from './stream-client.ts';
 import { createStreamStore } from './stream-store.ts';
@@ -127,7 +128,9 @@ describe('over the real route', () => {
   });
 
   it('abort closes the socket and detaches the server-side subscriber', async () => {
-    server = await startWsServer({ provider: pacedProvider(30) });
+    // Slow enough that the run is still going when the subscriber detaches: a finished run drops
+    // its subscribers anyway, which would hide a detach that never happened.
+    server = await startWsServer({ provider: pacedProvider(60_000) });
     const { Constructor, sockets } = recordingWebSocket();
     let streamId = '';
     const session = client(Constructor).start('hi', {
@@ -138,8 +141,10 @@ describe('over the real route', () => {
     });
     await session.done;
     await new Promise<void>((resolve) => sockets[0]?.once('close', () => resolve()));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(server.registry.get(streamId, undefined)?.subscriberCount).toBe(0);
+    const run = (server as WsServer).registry.get(streamId, undefined);
+    // The server learns of the close on its own side of the socket, some time after the client.
+    await until(() => run?.subscriberCount === 0, 'the server-side subscriber detached');
+    expect(run?.status).toBe('running');
   });
 });
 

@@ -60,7 +60,11 @@ export interface WsTransportOptions {
   readonly connectTimeoutMs?: number;
 }
 
-/** The default endpoint of the reference server. */
+/**
+ * The default endpoint of the reference server.
+ *
+ * @internal
+ */
 export const DEFAULT_WS_URL = '/ws/stream';
 
 interface ControlFrame {
@@ -76,6 +80,8 @@ interface ControlFrame {
  * @returns an absolute `ws:` or `wss:` URL
  * @throws StreamwellError `invalid_config` for a relative URL outside a page, or another scheme
  * @example toWebSocketUrl('https://chat.example/ws/stream') // 'wss://chat.example/ws/stream'
+ *
+ * @internal
  */
 export function toWebSocketUrl(url: string): string {
   const base = (globalThis as { location?: { href?: string } }).location?.href;

@@ -33,6 +33,8 @@ export type StreamwellErrorCode =
   | 'shutting_down'
   // WebSocket transport: a subscriber dropped because the socket did not drain (resume it)
   | 'slow_consumer'
+  // a durable store (the thread database) cannot be reached right now; retrying later may work
+  | 'store_unavailable'
   // run outcomes: the codes of the terminal `error` event
   | StreamErrorCode
   // client side
@@ -50,6 +52,8 @@ export type StreamwellErrorCode =
 /**
  * The HTTP status that fits each request-level code: one table, so an error received over a
  * WebSocket frame gets the same status it would have had over HTTP. Codes not listed have none.
+ *
+ * @internal
  */
 export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<StreamwellErrorCode, number>>> = Object.freeze({
   bad_request: 400,

@@ -20,6 +20,8 @@ export const WEBSOCKET_BEARER_PREFIX = 'streamwell.bearer.';
  *
  * @param bytes - the bytes
  * @returns the text, `[A-Za-z0-9_-]*`
+ *
+ * @internal
  */
 export function encodeBase64Url(bytes: Uint8Array): string {
   let binary = '';

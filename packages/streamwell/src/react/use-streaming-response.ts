@@ -72,7 +72,11 @@ export interface UseStreamingResponseResult {
   reset(): void;
 }
 
-/** Default sessionStorage key of the active stream. */
+/**
+ * Default sessionStorage key of the active stream.
+ *
+ * @internal
+ */
 export const DEFAULT_PERSIST_KEY = 'streamwell:active-stream';
 
 function sessionStorageOrUndefined(): StreamStorage | undefined {

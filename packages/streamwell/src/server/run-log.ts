@@ -26,7 +26,11 @@ export interface RunEvent {
 const NAME_INDEX = new Map<StreamEventName, number>(STREAM_EVENT_NAMES.map((name, index) => [name, index]));
 const TOKEN = NAME_INDEX.get('token') as number;
 
-/** The token event's JSON for `text`: what {@link RunLog} rebuilds on replay. */
+/**
+ * The token event's JSON for `text`: what {@link RunLog} rebuilds on replay.
+ *
+ * @internal
+ */
 export function tokenJson(text: string): string {
   return JSON.stringify({ token: text });
 }
@@ -64,6 +68,8 @@ function entry(ref: number, name: number): number {
 /**
  * The log of one run. Ids are consecutive from 1: the event at index `i` has id `i + 1`.
  * Not shared: the run owns it.
+ *
+ * @internal
  */
 export class RunLog {
   // While live: plain arrays (appending is the hot path); `#packed` once the run has ended.

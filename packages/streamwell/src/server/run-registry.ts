@@ -7,7 +7,7 @@
  */
 import { StreamwellError } from '../errors/index.ts';
 import { createMemoryRunEventLog } from './memory-run-event-log.ts';
-import type { Provider } from './provider.ts';
+import type { ChatMessage, Provider } from './provider.ts';
 import { createRun, type RetentionCounter, type Run, type RunLimits, type RunObserver } from './run.ts';
 import type { RunAttachment, RunLogReplica, RunSubscriber } from './run-event-log.ts';
 import type { RunHandle } from './run-handle.ts';
@@ -76,6 +76,12 @@ export interface StartRequest {
   readonly threadId?: string | undefined;
   readonly owner?: string | undefined;
   readonly idempotencyKey?: string | undefined;
+  /**
+   * The messages to send to the model, ending with the new user message, when the caller keeps
+   * the conversation itself (a durable thread store): the registry's own thread store is then
+   * neither read nor written for this run.
+   */
+  readonly history?: readonly ChatMessage[] | Promise<readonly ChatMessage[]> | undefined;
   /**
    * A stream id made by the caller (a store adapter that claims it before the run starts).
    * @internal
@@ -157,6 +163,8 @@ export interface LocalRunRegistry extends RunRegistry {
  * Makes an unguessable stream id: 144 random bits, base64url (24 characters).
  *
  * @returns a new id
+ *
+ * @internal
  */
 export function createStreamId(): string {
   if (idPoolOffset + ID_BYTES > idPool.length) {
@@ -327,7 +335,8 @@ export function createRunRegistry(options: RunRegistryOptions): LocalRunRegistry
         });
       }
       const threadId = request.threadId ?? createId();
-      const messages = threads.prepare(threadId, request.owner, request.message);
+      const history = request.history;
+      const messages = history ?? threads.prepare(threadId, request.owner, request.message);
       const id = request.streamId ?? createId();
       const replica = options.replicaFor?.({ id, threadId, owner: request.owner });
       const run = createRun({
@@ -364,6 +373,8 @@ export function createRunRegistry(options: RunRegistryOptions): LocalRunRegistry
         active -= 1;
         if (entry.graceTimer !== undefined) clearTimeout(entry.graceTimer);
         entry.graceTimer = undefined;
+        // The caller keeps the conversation (a durable store, written from the observer).
+        if (history !== undefined) return;
         // A custom store that throws must not become an unhandled rejection (which ends the
         // process) or cost the concurrency slot released above.
         try {

@@ -55,6 +55,11 @@ export interface RunObserver {
   onFirstToken?(run: Run, timeToFirstTokenMs: number): void;
   /** Gap since the previous token; called from the second token on. Keep it cheap. */
   onTokenGap?(run: Run, gapMs: number): void;
+  /**
+   * A checkpoint event was emitted (every `CHECKPOINT_EVERY` tokens): the moment to persist the
+   * partial answer ({@link Run.text}). Keep it cheap and asynchronous; it runs on the token path.
+   */
+  onCheckpoint?(run: Run, tokens: number): void;
   onEnd?(run: Run, summary: RunSummary): void;
 }
 
@@ -78,14 +83,23 @@ export interface RetentionCounter {
   bytes: number;
 }
 
-/** Options of {@link createRun}. */
+/**
+ * Options of {@link createRun}.
+ *
+ * @internal
+ */
 export interface CreateRunOptions {
   readonly id: string;
   readonly threadId: string;
   /** The principal that started the run; only it may resume or cancel. */
   readonly owner: string | undefined;
   readonly provider: Provider;
-  readonly messages: readonly ChatMessage[];
+  /**
+   * The history to send, ending with the new user message; a promise when the caller is still
+   * reading it (a durable thread store): the model is called once it resolves. It must not
+   * reject: a caller that fails to read it ends the run (`fail`) and resolves it.
+   */
+  readonly messages: readonly ChatMessage[] | Promise<readonly ChatMessage[]>;
   readonly limits: RunLimits;
   readonly observer?: RunObserver;
   /** Maps a provider failure to a message that is safe to show a client. */
@@ -114,6 +128,8 @@ const AGENT_EVENT_TYPES: ReadonlySet<string> = new Set(['tool-call', 'tool-resul
  *
  * @param options - identity, provider, history and limits
  * @returns the running {@link Run}
+ *
+ * @internal
  */
 export function createRun(options: CreateRunOptions): Run {
   return new Run(options);
@@ -149,6 +165,11 @@ export class Run implements RunHandle {
   #finished: Promise<RunSummary>;
   #resolveFinished!: (summary: RunSummary) => void;
 
+  /**
+   * Runs are made by the registry (`createRun`), never by users.
+   *
+   * @internal
+   */
   constructor(options: CreateRunOptions) {
     this.id = options.id;
     this.threadId = options.threadId;
@@ -296,7 +317,10 @@ export class Run implements RunHandle {
     this.#log.evict();
   }
 
-  async #pump(messages: readonly ChatMessage[]): Promise<void> {
+  async #pump(pending: readonly ChatMessage[] | Promise<readonly ChatMessage[]>): Promise<void> {
+    const messages = pending instanceof Promise ? await pending : pending;
+    // Ended while the history was read (cancelled, timed out, or the thread was refused).
+    if (this.#status !== 'running') return;
     try {
       const request = {
         messages,
@@ -366,6 +390,7 @@ export class Run implements RunHandle {
     const every = this.#limits.checkpointEvery;
     if (every > 0 && this.#tokens % every === 0 && this.#status === 'running') {
       this.#emit('checkpoint', `{"type":"checkpoint","tokens":${this.#tokens}}`);
+      this.#observer?.onCheckpoint?.(this, this.#tokens);
     }
   }
 

@@ -11,7 +11,7 @@ import { renderReport, shouldUseColor } from './render-report.ts';
 import { runDoctor } from './run-doctor.ts';
 
 export { type DoctorArguments, parseDoctorArgs } from './parse-doctor-args.ts';
-export { type DoctorOptions, type DoctorProgress, runDoctor } from './run-doctor.ts';
+export { type DoctorOptions, type DoctorProgress, type DoctorReport, runDoctor } from './run-doctor.ts';
 
 /** Wrap width: the terminal's, within reason (a pseudo-terminal may report 0 columns). */
 function reportWidth(columns: number | undefined): number {
@@ -59,12 +59,13 @@ export async function runDoctorCommand(
   if (parsed.json) {
     io.stdout.write(`${JSON.stringify({ ok: report.ok, checks: report.checks })}\n`);
   } else {
-    const method = options.message !== undefined || options.data !== undefined ? 'POST' : 'GET';
+    const request = report.request;
+    const probed = request?.probed === true ? ' (probe message: GET answered 405)' : '';
     io.stdout.write(
       renderReport(report, {
         color: shouldUseColor(io.stdout, io.env),
         width: reportWidth((io.stdout as { columns?: number }).columns),
-        ...(options.url === undefined ? {} : { target: `${method} ${options.url}` }),
+        ...(request === undefined ? {} : { target: `${request.method} ${request.url}${probed}` }),
       }),
     );
   }

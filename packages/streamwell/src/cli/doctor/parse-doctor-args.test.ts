@@ -41,6 +41,18 @@ describe('parseDoctorArgs', () => {
     expect(parseDoctorArgs(['--ws', 'wss://example.com/ws/stream']).options.url).toBeUndefined();
   });
 
+  it('reads --upstream, alone or with the gateway URL', () => {
+    expect(parseDoctorArgs(['--upstream', 'http://127.0.0.1:8001/api/stream/message']).options).toMatchObject({
+      url: undefined,
+      upstream: 'http://127.0.0.1:8001/api/stream/message',
+    });
+    expect(
+      parseDoctorArgs(['http://127.0.0.1:8000/api/stream/message', '-m', 'hi', '--upstream', 'http://b:8001/s'])
+        .options,
+    ).toMatchObject({ url: 'http://127.0.0.1:8000/api/stream/message', upstream: 'http://b:8001/s', message: 'hi' });
+    expect(() => parseDoctorArgs(['--upstream', 'b:8001/s'])).toThrow('--upstream');
+  });
+
   it('refuses what cannot work, with a message that says why', () => {
     expect(() => parseDoctorArgs([])).toThrow('Give the stream URL');
     expect(() => parseDoctorArgs(['ftp://example.com'])).toThrow('must use http: or https:');

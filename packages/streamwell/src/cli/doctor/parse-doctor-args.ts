@@ -22,12 +22,16 @@ Runs the streaming troubleshooting checklist against a live endpoint (any SSE en
 checks for streamwell servers) and says what is wrong, where, and how to fix it.
 
   <url>                       the stream endpoint, e.g. http://127.0.0.1:8000/api/stream/message
-  -m, --message TEXT          POST {"message": TEXT} (a chat endpoint); without it the doctor GETs
+  -m, --message TEXT          POST {"message": TEXT} (a chat endpoint); without it the doctor GETs,
+                              and POSTs a short probe message when the GET is refused with 405
   -d, --data JSON             POST this JSON body instead (other body shapes)
   -H, --header 'Name: value'  extra request header (repeatable), e.g. -H 'Authorization: Bearer ...'
       --origin ORIGIN         the page origin to test CORS for, e.g. https://app.example.com
       --ws URL                also test a WebSocket endpoint, e.g. ws://127.0.0.1:8000/ws/stream
       --provider              run the provider self-test from this environment (key, model, stream)
+      --upstream URL          streamwell fronts an SSE backend (STREAMWELL_PROVIDER=sse): check that
+                              backend directly (POST {"message"}, UPSTREAM_HEADERS from this
+                              environment) and say which side of the gateway a fault is on
       --proxy-idle-timeout MS the idle timeout of your proxies (default 60000, nginx's default)
       --timeout MS            how long to wait for the stream (default 30000)
       --resume-url TEMPLATE   resume URL with {id} (default: streamwell's /api/streams/{id})
@@ -86,8 +90,15 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArguments {
   const { values, positionals } = parsed;
   if (positionals.length > 1) throw new StreamwellError('bad_request', `Expected one URL, got ${positionals.length}`);
   const url = checkUrl(positionals[0], 'The URL', ['http:', 'https:']);
-  if (values.help !== true && url === undefined && values.ws === undefined && values.provider !== true) {
-    throw new StreamwellError('bad_request', 'Give the stream URL (or --ws URL, or --provider)');
+  const upstream = checkUrl(values.upstream, '--upstream', ['http:', 'https:']);
+  if (
+    values.help !== true &&
+    url === undefined &&
+    values.ws === undefined &&
+    values.provider !== true &&
+    upstream === undefined
+  ) {
+    throw new StreamwellError('bad_request', 'Give the stream URL (or --ws URL, --provider, or --upstream URL)');
   }
   if (values.message !== undefined && values.data !== undefined) {
     throw new StreamwellError('bad_request', 'Use -m or --data, not both');
@@ -119,6 +130,7 @@ export function parseDoctorArgs(argv: readonly string[]): DoctorArguments {
     proxyIdleTimeoutMs: positiveInteger(values['proxy-idle-timeout'], '--proxy-idle-timeout'),
     timeoutMs: positiveInteger(values.timeout, '--timeout'),
     resumeUrl: values['resume-url'],
+    upstream,
   };
   return { options, json: values.json === true, quiet: values.quiet === true, help: values.help === true };
 }
@@ -130,6 +142,7 @@ const OPTIONS = {
   origin: { type: 'string' },
   ws: { type: 'string' },
   provider: { type: 'boolean' },
+  upstream: { type: 'string' },
   'proxy-idle-timeout': { type: 'string' },
   timeout: { type: 'string' },
   'resume-url': { type: 'string' },

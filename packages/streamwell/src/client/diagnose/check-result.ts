@@ -36,6 +36,8 @@ export interface DiagnosisReport {
  * @param evidence - what was measured
  * @param fix - how to fix it
  * @returns the result
+ *
+ * @internal
  */
 export function createCheckResult(
   id: string,
@@ -52,6 +54,8 @@ export function createCheckResult(
  *
  * @param checks - the results, in display order
  * @returns the report
+ *
+ * @internal
  */
 export function createDiagnosisReport(checks: readonly CheckResult[]): DiagnosisReport {
   return { ok: checks.every((check) => check.status !== 'fail'), checks };
@@ -62,6 +66,8 @@ export function createDiagnosisReport(checks: readonly CheckResult[]): Diagnosis
  *
  * @param milliseconds - a duration
  * @returns the text
+ *
+ * @internal
  */
 export function formatMs(milliseconds: number): string {
   if (milliseconds < 10_000) return `${Math.round(milliseconds)} ms`;

@@ -7,7 +7,11 @@
  * @module
  */
 
-/** The outcome a terminal event announces. */
+/**
+ * The outcome a terminal event announces.
+ *
+ * @internal
+ */
 export interface TerminalSignal {
   readonly kind: 'done' | 'error';
   /** For `error`: the code and message the server sent, when it sent them. */
@@ -20,6 +24,8 @@ export interface TerminalSignal {
  *
  * @param data - the event's data buffer
  * @returns the parsed value, or undefined when the data is not JSON
+ *
+ * @internal
  */
 export function parseJsonData(data: string): unknown {
   if (data.length === 0) return undefined;
@@ -44,6 +50,8 @@ function nonEmptyString(value: unknown): string | undefined {
  * @param event - the event type
  * @param json - the parsed data (see {@link parseJsonData})
  * @returns the non-empty token text, or undefined
+ *
+ * @internal
  */
 export function extractToken(event: string, json: unknown): string | undefined {
   // streamwell and the guide: {"token": "..."}
@@ -84,6 +92,8 @@ function errorSignal(json: unknown, data: string): TerminalSignal {
  * @param data - the raw data buffer
  * @param json - the parsed data (see {@link parseJsonData})
  * @returns the signal, or undefined for a non-terminal event
+ *
+ * @internal
  */
 export function classifyTerminal(event: string, data: string, json: unknown): TerminalSignal | undefined {
   if (data.trim() === '[DONE]') return { kind: 'done' };

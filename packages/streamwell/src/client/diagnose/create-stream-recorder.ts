@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createSseByteParser } from '../sse-stream.ts';
+import { createSseByteParser } from '../../protocol/sse-stream.ts';
 import { classifyTerminal, parseJsonData, type TerminalSignal } from './classify-event.ts';
 import type {
   ObservedComment,
@@ -15,7 +15,11 @@ import type {
   StreamObservation,
 } from './stream-observation.ts';
 
-/** Options of {@link createStreamRecorder}. */
+/**
+ * Options of {@link createStreamRecorder}.
+ *
+ * @internal
+ */
 export interface RecorderOptions {
   /** When the request was sent (same clock as every later time). */
   readonly requestedAt: number;
@@ -31,7 +35,11 @@ export interface RecorderOptions {
   readonly onEvent?: (event: ObservedEvent) => void;
 }
 
-/** A recorder made by {@link createStreamRecorder}. */
+/**
+ * A recorder made by {@link createStreamRecorder}.
+ *
+ * @internal
+ */
 export interface StreamRecorder {
   /** The response head arrived. */
   response(status: number, headers: Readonly<Record<string, string>>, at: number): void;
@@ -61,6 +69,8 @@ const MAX_READS = 100_000;
  *
  * @param options - the clock origin, limits and hooks
  * @returns the recorder
+ *
+ * @internal
  */
 export function createStreamRecorder(options: RecorderOptions): StreamRecorder {
   const maxEvents = options.maxEvents ?? 20_000;

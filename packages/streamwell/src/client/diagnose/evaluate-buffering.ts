@@ -7,14 +7,30 @@
 import { type CheckResult, createCheckResult, formatMs } from './check-result.ts';
 import type { StreamObservation } from './stream-observation.ts';
 
-/** Reads closer together than this belong to one delivery (a burst split by the socket). */
+/**
+ * Reads closer together than this belong to one delivery (a burst split by the socket).
+ *
+ * @internal
+ */
 export const DELIVERY_GAP_MS = 15;
-/** A burst after at least this much silence is suspicious. */
+/**
+ * A burst after at least this much silence is suspicious.
+ *
+ * @internal
+ */
 export const BURST_WAIT_MS = 500;
-/** Fewer events than this are not enough to judge. */
+/**
+ * Fewer events than this are not enough to judge.
+ *
+ * @internal
+ */
 export const MIN_EVENTS_TO_JUDGE = 4;
 
-/** Events grouped by delivery. */
+/**
+ * Events grouped by delivery.
+ *
+ * @internal
+ */
 export interface Delivery {
   readonly startAt: number;
   readonly endAt: number;
@@ -28,6 +44,8 @@ export interface Delivery {
  *
  * @param observation - the recorded stream
  * @returns the deliveries, in order
+ *
+ * @internal
  */
 export function groupDeliveries(observation: StreamObservation): Delivery[] {
   const eventsPerRead = new Array<number>(observation.reads.length).fill(0);
@@ -61,6 +79,8 @@ const FIX =
  *
  * @param observation - the recorded stream
  * @returns the `buffering` check
+ *
+ * @internal
  */
 export function evaluateBuffering(observation: StreamObservation): CheckResult {
   const title = 'Events arrive as they are sent (no buffering)';

@@ -27,6 +27,8 @@ function countNames(observation: StreamObservation): string {
  *
  * @param observation - the recorded stream
  * @returns the `events` check
+ *
+ * @internal
  */
 export function evaluateEvents(observation: StreamObservation): CheckResult {
   const title = 'Events parse: valid SSE, JSON data, token field';

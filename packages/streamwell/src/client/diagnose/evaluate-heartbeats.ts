@@ -7,10 +7,18 @@
 import { type CheckResult, createCheckResult, formatMs } from './check-result.ts';
 import type { StreamObservation } from './stream-observation.ts';
 
-/** nginx's default `proxy_read_timeout`, the most common idle cut-off. */
+/**
+ * nginx's default `proxy_read_timeout`, the most common idle cut-off.
+ *
+ * @internal
+ */
 export const DEFAULT_PROXY_IDLE_TIMEOUT_MS = 60_000;
 
-/** The longest silence on the wire and where it was. */
+/**
+ * The longest silence on the wire and where it was.
+ *
+ * @internal
+ */
 export interface Silence {
   readonly ms: number;
   readonly where: string;
@@ -22,6 +30,8 @@ export interface Silence {
  *
  * @param observation - the recorded stream
  * @returns the longest silence
+ *
+ * @internal
  */
 export function longestSilence(observation: StreamObservation): Silence {
   const marks: { at: number; label: string }[] = [{ at: observation.requestedAt, label: 'the request' }];
@@ -53,6 +63,8 @@ function median(values: readonly number[]): number {
  * @param observation - the recorded stream
  * @param proxyIdleTimeoutMs - the idle timeout to hold the stream against
  * @returns the `heartbeats` check
+ *
+ * @internal
  */
 export function evaluateHeartbeats(
   observation: StreamObservation,

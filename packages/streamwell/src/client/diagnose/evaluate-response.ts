@@ -5,16 +5,26 @@
  * @module
  */
 import { type CheckResult, createCheckResult, formatMs } from './check-result.ts';
+import { describeProbeFallback, type ProbeFallback } from './probe-fallback.ts';
 import type { StreamObservation } from './stream-observation.ts';
 
-/** Context for {@link evaluateReachable}. */
+/**
+ * Context for {@link evaluateReachable}.
+ *
+ * @internal
+ */
 export interface ReachableContext {
   readonly url: string;
   readonly method: string;
   /** The JSON error code the server answered with (`{"error":{"code"}}`), when it did. */
   readonly errorCode?: string | undefined;
-  /** True when the request carried a body (`-m`). */
+  /**
+   * True when the request carried a body (`-m`). A GET refused with 405 is now followed by the
+   * probe POST (see `fallback`), so this no longer changes the verdict; it stays for callers.
+   */
   readonly sentMessage: boolean;
+  /** Set when a GET was refused with 405 and this is the reply to the probe POSTed instead. */
+  readonly fallback?: ProbeFallback | undefined;
 }
 
 const STATUS_FIXES: Readonly<Record<number, string>> = {
@@ -33,9 +43,6 @@ function statusFix(status: number, context: ReachableContext): string {
   }
   if (status === 403)
     return 'The server forbids this request: check credentials, origin allowlists and firewall rules.';
-  if (status === 405 && !context.sentMessage) {
-    return `The endpoint does not accept ${context.method}. A chat endpoint is usually POST: pass -m "hello" to send a message.`;
-  }
   if (status === 405) return `The endpoint does not accept ${context.method}: check the method your client uses.`;
   if (status >= 500)
     return 'The server failed: read its log for this request (the guide adds a print at the top of the handler).';
@@ -60,8 +67,18 @@ function networkFix(message: string): string {
  * @param observation - the recorded stream
  * @param context - how it was requested
  * @returns the `reachable` check
+ *
+ * @internal
  */
 export function evaluateReachable(observation: StreamObservation, context: ReachableContext): CheckResult {
+  const check = evaluateReply(observation, context);
+  if (context.fallback === undefined) return check;
+  // Say first that the checklist ran on the probe's reply, not on the GET the user asked for.
+  const evidence = `${describeProbeFallback(context.url, context.fallback)} ${check.evidence}`;
+  return createCheckResult(check.id, check.title, check.status, evidence, check.fix);
+}
+
+function evaluateReply(observation: StreamObservation, context: ReachableContext): CheckResult {
   const title = 'Endpoint reachable, status 200';
   if (observation.status === undefined || observation.responseAt === undefined) {
     const message = observation.errorMessage ?? 'no response';
@@ -107,6 +124,8 @@ export function evaluateReachable(observation: StreamObservation, context: Reach
  *
  * @param observation - the recorded stream
  * @returns the `content-type` check
+ *
+ * @internal
  */
 export function evaluateContentType(observation: StreamObservation): CheckResult {
   const title = 'Content-Type is text/event-stream';
@@ -133,7 +152,11 @@ export function evaluateContentType(observation: StreamObservation): CheckResult
   return createCheckResult('content-type', title, 'pass', `Content-Type is "${value}".`);
 }
 
-/** Context for {@link evaluateHeaders}. */
+/**
+ * Context for {@link evaluateHeaders}.
+ *
+ * @internal
+ */
 export interface HeadersContext {
   /** The buffering verdict, when known: a missing `X-Accel-Buffering` matters less when events arrived live. */
   readonly streamedLive?: boolean | undefined;
@@ -145,6 +168,8 @@ export interface HeadersContext {
  * @param observation - the recorded stream
  * @param context - the buffering verdict, when known
  * @returns the `headers` check
+ *
+ * @internal
  */
 export function evaluateHeaders(observation: StreamObservation, context: HeadersContext = {}): CheckResult {
   const title = 'Anti-buffering headers, no compression';

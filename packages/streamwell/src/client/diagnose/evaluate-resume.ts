@@ -8,14 +8,22 @@ import { type CheckResult, createCheckResult } from './check-result.ts';
 import { readTokenTimeline } from './evaluate-timing.ts';
 import type { ObservedEvent, StreamObservation } from './stream-observation.ts';
 
-/** An event as compared between the original stream and the replay. */
+/**
+ * An event as compared between the original stream and the replay.
+ *
+ * @internal
+ */
 export interface ComparableEvent {
   readonly event: string;
   readonly data: string;
   readonly lastEventId: string;
 }
 
-/** The resume attempt the caller made (or why it made none). */
+/**
+ * The resume attempt the caller made (or why it made none).
+ *
+ * @internal
+ */
 export type ResumeAttempt =
   | { readonly kind: 'skipped'; readonly reason: string; readonly fix: string }
   | {
@@ -39,6 +47,8 @@ export type ResumeAttempt =
  *
  * @param events - the original events
  * @returns its index, or undefined when no event qualifies
+ *
+ * @internal
  */
 export function pickResumeCursor(events: readonly ObservedEvent[]): number | undefined {
   const { terminal } = readTokenTimeline(events);
@@ -88,6 +98,8 @@ const ID_FIX =
  * @param original - the original events
  * @param attempt - the replay
  * @returns undefined when it matches, else what differs
+ *
+ * @internal
  */
 export function compareReplay(
   original: readonly ObservedEvent[],
@@ -126,6 +138,8 @@ export function compareReplay(
  * @param observation - the original stream
  * @param attempt - the resume attempt
  * @returns the `resume` check
+ *
+ * @internal
  */
 export function evaluateResume(observation: StreamObservation, attempt: ResumeAttempt): CheckResult {
   const title = 'Event ids present, resume returns the right tail';

@@ -14,6 +14,8 @@ import type { StreamObservation } from './stream-observation.ts';
  *
  * @param observation - the recorded stream
  * @returns the `terminal` check
+ *
+ * @internal
  */
 export function evaluateTerminal(observation: StreamObservation): CheckResult {
   const title = 'Stream ends with a terminal event';

@@ -9,10 +9,18 @@ import { classifyTerminal, extractToken, parseJsonData, type TerminalSignal } fr
 import { fixForStreamError } from './stream-error-fix.ts';
 import type { ObservedEvent, StreamObservation } from './stream-observation.ts';
 
-/** A first token later than this is reported as slow (the guide's own 10 s alarm). */
+/**
+ * A first token later than this is reported as slow (the guide's own 10 s alarm).
+ *
+ * @internal
+ */
 export const SLOW_FIRST_TOKEN_MS = 10_000;
 
-/** Token arrivals of a stream, with the first terminal signal before any token. */
+/**
+ * Token arrivals of a stream, with the first terminal signal before any token.
+ *
+ * @internal
+ */
 export interface TokenTimeline {
   /** Arrival times of token events. */
   readonly tokenTimes: readonly number[];
@@ -25,6 +33,8 @@ export interface TokenTimeline {
  *
  * @param events - the observed events
  * @returns the timeline
+ *
+ * @internal
  */
 export function readTokenTimeline(events: readonly ObservedEvent[]): TokenTimeline {
   const tokenTimes: number[] = [];
@@ -53,6 +63,8 @@ function describeGaps(tokenTimes: readonly number[]): string {
  *
  * @param observation - the recorded stream
  * @returns the `timing` check
+ *
+ * @internal
  */
 export function evaluateTiming(observation: StreamObservation): CheckResult {
   const title = 'Time to first byte, first event, first token';

@@ -291,7 +291,7 @@ describe('evaluateResume', () => {
 });
 
 describe('evaluate-response', () => {
-  it('names the cause of a refused origin and of a GET on a POST endpoint', () => {
+  it('names the cause of a refused origin', () => {
     const refused = evaluateReachable(observe({ reads: [], status: 403 }), {
       url: 'u',
       method: 'POST',
@@ -299,8 +299,29 @@ describe('evaluate-response', () => {
       sentMessage: true,
     });
     expect(refused.fix).toContain('CORS_ORIGINS');
-    const get = evaluateReachable(observe({ reads: [], status: 405 }), { url: 'u', method: 'GET', sentMessage: false });
-    expect(get.fix).toContain('pass -m');
+  });
+
+  it('opens the evidence with the refused GET when the checks ran on a probe message', () => {
+    const fallback = { status: 405, allow: 'POST', message: 'probe' };
+    const probed = evaluateReachable(observe({ reads: [], status: 200 }), {
+      url: 'u',
+      method: 'POST',
+      sentMessage: true,
+      fallback,
+    });
+    expect(probed.status).toBe('pass');
+    expect(probed.evidence).toMatch(
+      /^GET u answered 405 \(Allow: POST\), so this diagnosis POSTed the probe message \{"message":"probe"\} and checked that reply: POST u answered 200 after \d+ ms\.$/,
+    );
+    const refused = evaluateReachable(observe({ reads: [], status: 405 }), {
+      url: 'u',
+      method: 'POST',
+      sentMessage: true,
+      fallback: { ...fallback, allow: undefined },
+    });
+    expect(refused.status).toBe('fail');
+    expect(refused.evidence).toMatch(/^GET u answered 405, so .* POST u answered 405 after/);
+    expect(refused.fix).toContain('does not accept POST');
   });
 
   it('names the target of a redirect', () => {

@@ -28,6 +28,8 @@ const FIXES: Readonly<Record<string, string>> = {
  *
  * @param code - the error code the server sent, if any
  * @returns advice text
+ *
+ * @internal
  */
 export function fixForStreamError(code: string | undefined): string {
   if (code !== undefined && FIXES[code] !== undefined) return FIXES[code] as string;

@@ -10,13 +10,21 @@
  * @module
  */
 
-/** One network read (a socket `data` event, or one `reader.read()` result). */
+/**
+ * One network read (a socket `data` event, or one `reader.read()` result).
+ *
+ * @internal
+ */
 export interface ObservedRead {
   readonly at: number;
   readonly bytes: number;
 }
 
-/** One dispatched SSE event. */
+/**
+ * One dispatched SSE event.
+ *
+ * @internal
+ */
 export interface ObservedEvent {
   /** Arrival time: the time of the read that completed the event. */
   readonly at: number;
@@ -30,14 +38,22 @@ export interface ObservedEvent {
   readonly lastEventId: string;
 }
 
-/** One comment line (`: ping`), the usual SSE keep-alive. */
+/**
+ * One comment line (`: ping`), the usual SSE keep-alive.
+ *
+ * @internal
+ */
 export interface ObservedComment {
   readonly at: number;
   readonly readIndex: number;
   readonly text: string;
 }
 
-/** Why the recording stopped. */
+/**
+ * Why the recording stopped.
+ *
+ * @internal
+ */
 export type StreamEndReason =
   /** The server closed the body (EOF). */
   | 'eof'
@@ -50,7 +66,11 @@ export type StreamEndReason =
   /** A size limit of the diagnosis was reached. */
   | 'limit';
 
-/** Everything recorded about one stream. */
+/**
+ * Everything recorded about one stream.
+ *
+ * @internal
+ */
 export interface StreamObservation {
   /** When the request was sent. */
   readonly requestedAt: number;

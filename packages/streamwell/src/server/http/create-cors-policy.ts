@@ -15,7 +15,11 @@
 import { StreamwellError } from '../../errors/index.ts';
 import type { HttpHeaders } from './http-types.ts';
 
-/** Request headers a browser may send cross-origin (answered in every preflight). */
+/**
+ * Request headers a browser may send cross-origin (answered in every preflight).
+ *
+ * @internal
+ */
 export const CORS_ALLOWED_HEADERS: readonly string[] = [
   'Content-Type',
   'Authorization',
@@ -23,10 +27,18 @@ export const CORS_ALLOWED_HEADERS: readonly string[] = [
   'Idempotency-Key',
 ];
 
-/** Response headers a cross-origin page may read. */
+/**
+ * Response headers a cross-origin page may read.
+ *
+ * @internal
+ */
 export const CORS_EXPOSED_HEADERS: readonly string[] = ['X-Stream-Id', 'X-Streamwell-Protocol', 'Retry-After'];
 
-/** Methods of the stream endpoints. */
+/**
+ * Methods of the stream endpoints.
+ *
+ * @internal
+ */
 export const CORS_ALLOWED_METHODS: readonly string[] = ['GET', 'POST', 'OPTIONS'];
 
 /**

@@ -14,10 +14,18 @@
  * @module
  */
 
-/** Sweeps per heartbeat interval: the resolution of "nothing was written for an interval". */
+/**
+ * Sweeps per heartbeat interval: the resolution of "nothing was written for an interval".
+ *
+ * @internal
+ */
 export const TICKS_PER_BEAT = 4;
 
-/** A connection the heartbeat looks after. */
+/**
+ * A connection the heartbeat looks after.
+ *
+ * @internal
+ */
 export interface HeartbeatMember {
   /** The heartbeat's tick at this member's last write. */
   lastWriteTick: number;
@@ -25,7 +33,11 @@ export interface HeartbeatMember {
   ping(): void;
 }
 
-/** The shared heartbeat. */
+/**
+ * The shared heartbeat.
+ *
+ * @internal
+ */
 export interface Heartbeat<Member extends HeartbeatMember> {
   /** The current tick; writers copy it into `lastWriteTick`. */
   readonly tick: number;
@@ -42,6 +54,8 @@ export interface Heartbeat<Member extends HeartbeatMember> {
  *
  * @param intervalMs - the keep-alive interval; 0 disables pings (members are still tracked)
  * @returns the heartbeat
+ *
+ * @internal
  */
 export function createHeartbeat<Member extends HeartbeatMember>(intervalMs: number): Heartbeat<Member> {
   const members = new Set<Member>();

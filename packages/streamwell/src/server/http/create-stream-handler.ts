@@ -26,9 +26,13 @@ import { type CorsPolicy, createCorsPolicy } from './create-cors-policy.ts';
 import { createHeartbeat } from './create-heartbeat.ts';
 import type { HttpBodyReply, HttpHeaders, HttpReply, HttpRequestLike, SseStreamReply } from './http-types.ts';
 import { assertJsonContentType, parseCursor, parseIdempotencyKey, parseStartBody } from './parse-start-request.ts';
-import { type SseCloseReason, SseConnection, type SseConnectionHub } from './sse-connection.ts';
+import { type SseCloseReason, SseResponseWriter, type SseResponseWriterHub } from './sse-response-writer.ts';
 
-/** Defaults of {@link StreamHandlerOptions}. */
+/**
+ * Defaults of {@link StreamHandlerOptions}.
+ *
+ * @internal
+ */
 export const STREAM_HANDLER_DEFAULTS = Object.freeze({
   basePath: '/api',
   heartbeatMs: 15_000,
@@ -146,6 +150,8 @@ function unknownStream(): StreamwellError {
  * @param value - the body, serialized with `JSON.stringify`
  * @param headers - extra headers
  * @returns the reply
+ *
+ * @internal
  */
 export function jsonReply(status: number, value: unknown, headers: HttpHeaders = {}): HttpBodyReply {
   return {
@@ -179,6 +185,8 @@ export function errorReply(error: unknown, headers: HttpHeaders = {}, retryAfter
  *
  * @param error - what was thrown
  * @returns the streamwell error
+ *
+ * @internal
  */
 export function toStreamwellError(error: unknown): StreamwellError {
   if (isStreamwellError(error)) return error;
@@ -207,8 +215,8 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
   const cors = options.cors ?? createCorsPolicy();
   const auth = options.auth ?? createApiKeyAuth();
   const onStreamClose = options.onStreamClose;
-  const hub: SseConnectionHub = {
-    heartbeat: createHeartbeat<SseConnection>(options.heartbeatMs ?? STREAM_HANDLER_DEFAULTS.heartbeatMs),
+  const hub: SseResponseWriterHub = {
+    heartbeat: createHeartbeat<SseResponseWriter>(options.heartbeatMs ?? STREAM_HANDLER_DEFAULTS.heartbeatMs),
     maxBufferedBytes: options.maxBufferedBytes ?? STREAM_HANDLER_DEFAULTS.maxBufferedBytes,
     onClose: onStreamClose === undefined ? undefined : (connection, reason) => onStreamClose(connection.run, reason),
   };
@@ -231,7 +239,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
         ...corsHeaders,
       },
       open(sink) {
-        const connection = new SseConnection(hub, sink, run);
+        const connection = new SseResponseWriter(hub, sink, run);
         connection.open(registry, after);
         return connection;
       },
@@ -362,6 +370,8 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
  *
  * @param limit - the byte limit
  * @returns the error
+ *
+ * @internal
  */
 export function bodyTooLarge(limit: number): StreamwellError {
   return new StreamwellError('body_too_large', `The request body is larger than ${limit} bytes.`, { status: 413 });

@@ -20,6 +20,8 @@ interface FrameworkRequest extends MaybeParsedRequest {
  *
  * @param request - the incoming request
  * @returns the request as the core sees it
+ *
+ * @internal
  */
 export function toHttpRequestLike(request: IncomingMessage): HttpRequestLike {
   const framework = request as FrameworkRequest;

@@ -47,6 +47,8 @@ async function readWebBody(request: Request, limit: number): Promise<Uint8Array>
  *
  * @param request - the request
  * @returns the request as the core sees it
+ *
+ * @internal
  */
 export function toWebRequestLike(request: Request): HttpRequestLike {
   const url = new URL(request.url);
@@ -123,6 +125,8 @@ function toHeaders(headers: HttpHeaders): Headers {
  * @param signal - aborted when the client goes away (the request's signal), if the runtime provides one
  * @param options - stream buffering
  * @returns the response
+ *
+ * @internal
  */
 export function toWebResponse(reply: HttpReply, signal?: AbortSignal, options: WebRequestOptions = {}): Response {
   if (reply.type === 'body') {

@@ -9,13 +9,21 @@
  */
 import { StreamwellError } from '../../errors/index.ts';
 
-/** A validated start request. */
+/**
+ * A validated start request.
+ *
+ * @internal
+ */
 export interface StartBody {
   readonly message: string;
   readonly threadId: string | undefined;
 }
 
-/** Limits of {@link parseStartBody}. */
+/**
+ * Limits of {@link parseStartBody}.
+ *
+ * @internal
+ */
 export interface StartBodyLimits {
   /** Longest message in characters (UTF-16 code units). */
   readonly maxMessageChars: number;
@@ -43,6 +51,8 @@ function badRequest(message: string): StreamwellError {
  *
  * @param contentType - the header value
  * @throws StreamwellError `unsupported_media_type` (415)
+ *
+ * @internal
  */
 export function assertJsonContentType(contentType: string | undefined): void {
   if (contentType === undefined) return;
@@ -63,6 +73,8 @@ export function assertJsonContentType(contentType: string | undefined): void {
  * @returns the message and optional thread id
  * @throws StreamwellError `invalid_json` (400), `bad_request` (400), `empty_message` (400),
  *   `message_too_long` (413)
+ *
+ * @internal
  */
 export function parseStartBody(bytes: Uint8Array, limits: StartBodyLimits): StartBody {
   let value: unknown;
@@ -88,6 +100,8 @@ export function parseStartBody(bytes: Uint8Array, limits: StartBodyLimits): Star
  * @returns the message and optional thread id
  * @throws StreamwellError `bad_request` (400), `empty_message` (400), `message_too_long` (413)
  * @example validateStartBody({ message: 'hi' }, { maxMessageChars: 8000 }) // { message: 'hi', threadId: undefined }
+ *
+ * @internal
  */
 export function validateStartBody(value: unknown, limits: StartBodyLimits): StartBody {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -126,6 +140,8 @@ export function validateStartBody(value: unknown, limits: StartBodyLimits): Star
  * @param value - the header value
  * @returns the key, or undefined when absent
  * @throws StreamwellError `bad_request` (400) for an empty, over-long or non-ASCII key
+ *
+ * @internal
  */
 export function parseIdempotencyKey(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -144,6 +160,8 @@ export function parseIdempotencyKey(value: string | undefined): string | undefin
  * @param after - the `after` query parameter
  * @returns the cursor, or undefined for "from the start"
  * @throws StreamwellError `invalid_cursor` (400) when the cursor is not a decimal integer
+ *
+ * @internal
  */
 export function parseCursor(lastEventId: string | undefined, after: string | null): number | undefined {
   const raw = lastEventId !== undefined && lastEventId.trim() !== '' ? lastEventId.trim() : after?.trim();

@@ -6,7 +6,11 @@
 import type { IncomingMessage } from 'node:http';
 import { bodyTooLarge } from './create-stream-handler.ts';
 
-/** A request a framework may have read already: Express puts a parsed body here. */
+/**
+ * A request a framework may have read already: Express puts a parsed body here.
+ *
+ * @internal
+ */
 export interface MaybeParsedRequest extends IncomingMessage {
   body?: unknown;
 }
@@ -20,6 +24,8 @@ const EMPTY = new Uint8Array(0);
  * @param request - the request, or a framework's request with a parsed `body`
  * @param limit - the most bytes to accept
  * @returns the body's bytes
+ *
+ * @internal
  */
 export function readNodeBody(request: MaybeParsedRequest, limit: number): Promise<Uint8Array> {
   // A body parser mounted before us (express.json(), express.text()) already consumed the

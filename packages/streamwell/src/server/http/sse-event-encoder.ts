@@ -14,6 +14,8 @@ import type { RunEvent, RunEventEncoder } from '../run-event-log.ts';
  * @param event - an event of a run
  * @returns the frame, ending with the blank line that dispatches it
  * @example encodeRunEventFrame({ id: 3, event: 'token', json: '{"token":"Hi"}' }) // 'id: 3\nevent: token\ndata: {"token":"Hi"}\n\n'
+ *
+ * @internal
  */
 export function encodeRunEventFrame(event: RunEvent): string {
   return `id: ${event.id}\nevent: ${event.event}\ndata: ${event.json}\n\n`;

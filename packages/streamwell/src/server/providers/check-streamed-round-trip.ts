@@ -8,10 +8,18 @@
 import { isStreamwellError } from '../../errors/index.ts';
 import type { ProviderEvent, ProviderRequest, ProviderSelfTestStep } from '../provider.ts';
 
-/** The prompt of the round trip: short, so that it costs a few tokens. */
+/**
+ * The prompt of the round trip: short, so that it costs a few tokens.
+ *
+ * @internal
+ */
 export const SELF_TEST_PROMPT = 'Reply with the single word OK.';
 
-/** Longest the round trip may take before it fails. */
+/**
+ * Longest the round trip may take before it fails.
+ *
+ * @internal
+ */
 export const SELF_TEST_TIMEOUT_MS = 30_000;
 
 /**

@@ -28,10 +28,18 @@ export type AgentsModule = typeof import('@openai/agents');
 // biome-ignore lint/suspicious/noExplicitAny: agents are generic over context and output types.
 export type AgentFactory = (sdk: AgentsModule) => Agent<any, any> | Promise<Agent<any, any>>;
 
-/** Default model of the Agents SDK provider. */
+/**
+ * Default model of the Agents SDK provider.
+ *
+ * @internal
+ */
 export const DEFAULT_AGENTS_MODEL = 'gpt-4o-mini';
 
-/** Default instructions of the built-in agent. */
+/**
+ * Default instructions of the built-in agent.
+ *
+ * @internal
+ */
 export const DEFAULT_AGENT_INSTRUCTIONS = 'You are a helpful assistant. Answer concisely, in Markdown when it helps.';
 
 /** Options of {@link createAgentsProvider}. */
@@ -220,6 +228,8 @@ function stringify(value: unknown): string {
  *
  * @param event - an event of the SDK's `StreamedRunResult`
  * @returns the provider event, or undefined for events that have no protocol counterpart
+ *
+ * @internal
  */
 export function mapRunStreamEvent(event: RunStreamEvent): ProviderEvent | undefined {
   if (event.type === 'raw_model_stream_event') {
@@ -283,6 +293,8 @@ function statusOf(error: unknown): number | undefined {
  * @param target - the API endpoint, for the message
  * @param apiKey - scrubbed from the message
  * @returns the error to throw
+ *
+ * @internal
  */
 export function translateAgentsError(error: unknown, target: string, apiKey: string): StreamwellError {
   if (isStreamwellError(error)) return error;

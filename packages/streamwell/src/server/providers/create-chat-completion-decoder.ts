@@ -18,7 +18,11 @@ import type { FinishReason } from '../../protocol/index.ts';
 import type { ProviderEvent } from '../provider.ts';
 import { createUpstreamError } from './create-upstream-error.ts';
 
-/** Decoder state for one response. */
+/**
+ * Decoder state for one response.
+ *
+ * @internal
+ */
 export interface ChatCompletionDecoder {
   /**
    * Handles one SSE `data` payload and appends the events it produces to `out`.
@@ -63,6 +67,8 @@ interface ChunkShape {
  *
  * @param reason - `stop`, `length`, `tool_calls`, `function_call`, `content_filter`, or a server's own
  * @returns the protocol finish reason; unknown ones are `stop`
+ *
+ * @internal
  */
 export function mapChatFinishReason(reason: string): FinishReason {
   switch (reason) {
@@ -84,6 +90,8 @@ export function mapChatFinishReason(reason: string): FinishReason {
  * @param target - `POST <url>`, for error messages
  * @param apiKey - the key in use, scrubbed from upstream messages (an error event may echo it)
  * @returns the decoder
+ *
+ * @internal
  */
 export function createChatCompletionDecoder(target: string, apiKey?: string): ChatCompletionDecoder {
   let finishReason: FinishReason | undefined;
@@ -183,6 +191,8 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
  * @param apiKey - the key in use, scrubbed from upstream messages
  * @param out - receives the `text` and `finish` events
  * @throws StreamwellError `upstream_error` when the body is not JSON
+ *
+ * @internal
  */
 export function decodeWholeCompletion(
   text: string,

@@ -21,9 +21,10 @@ import { createUpstreamParser, UPSTREAM_READ_LIMITS, type UpstreamParserOptions 
 import { dispatchChatCompletion } from './dispatch-chat-completion.ts';
 import { discoverModel, readLimited, translateError } from './list-models.ts';
 import { selfTestOpenAICompatible } from './self-test-openai-compatible.ts';
+import type { UpstreamHttpOptions } from './upstream-batch-handler.ts';
 
 /** Options of {@link createOpenAICompatibleProvider}. */
-export interface OpenAICompatibleProviderOptions {
+export interface OpenAICompatibleProviderOptions extends UpstreamHttpOptions {
   /**
    * The API base URL including the version path, as the OpenAI SDK's `baseURL`
    * (`LLM_BASE_URL`), e.g. `http://localhost:11434/v1`. `/chat/completions` and `/models` are
@@ -41,12 +42,6 @@ export interface OpenAICompatibleProviderOptions {
   readonly extraBody?: Readonly<Record<string, unknown>>;
   /** Extra request headers. */
   readonly headers?: Readonly<Record<string, string>>;
-  /** The undici dispatcher; by default a keep-alive `Agent` owned by this provider. */
-  readonly dispatcher?: Dispatcher;
-  /** Time to wait for the response headers (the model's queue and prompt time). @defaultValue 300000 */
-  readonly headersTimeoutMs?: number;
-  /** Longest SSE event accepted from the upstream. @defaultValue 1048576 */
-  readonly maxEventBytes?: number;
 }
 
 /** The provider, plus `close()` for its connection pool. */
@@ -65,6 +60,8 @@ const { maxErrorBodyBytes, maxWholeBodyBytes, endWaitMs, drainTimeoutMs } = UPST
  * Checks a base URL and removes a trailing slash.
  *
  * @throws StreamwellError `invalid_config` for anything but an absolute http(s) URL
+ *
+ * @internal
  */
 export function normalizeBaseUrl(baseUrl: string, variable = 'LLM_BASE_URL'): string {
   let parsed: URL;

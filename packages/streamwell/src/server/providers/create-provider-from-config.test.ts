@@ -23,6 +23,19 @@ describe('createProviderFromConfig', () => {
     expect(createProviderFromConfig({ openaiApiKey: 'sk-test', llmModel: 'gpt-4.1' }).model).toBe('gpt-4.1');
   });
 
+  it('uses the sse provider when UPSTREAM_URL is set, before LLM_BASE_URL and OPENAI_API_KEY', async () => {
+    const provider = createProviderFromConfig({
+      upstreamUrl: 'http://127.0.0.1:8001/api/stream/message',
+      upstreamHeaders: 'Authorization: Bearer x',
+    });
+    expect(provider.name).toBe('sse');
+    expect(provider.model).toBe('upstream');
+    await provider.close?.();
+    expect(
+      resolveProviderKind({ upstreamUrl: 'http://b/api', llmBaseUrl: 'http://x/v1', openaiApiKey: 'sk-the-backends' }),
+    ).toBe('sse');
+  });
+
   it('prefers LLM_BASE_URL over OPENAI_API_KEY', () => {
     expect(resolveProviderKind({ openaiApiKey: 'sk-test', llmBaseUrl: 'http://localhost:8000/v1' })).toBe('openai');
   });
@@ -43,10 +56,16 @@ describe('createProviderFromConfig', () => {
     expect(() => createProviderFromConfig({ provider: 'bogus' as 'demo' })).toThrow(invalid);
     expect(() => createProviderFromConfig({ llmBaseUrl: 'localhost:11434' })).toThrow(invalid);
     expect(() => createProviderFromConfig({ openaiApiKey: 'sk', openaiBaseUrl: 'ftp://x' })).toThrow(invalid);
+    expect(() => createProviderFromConfig({ provider: 'sse' })).toThrow(invalid);
+    expect(() => createProviderFromConfig({ upstreamUrl: 'ftp://backend/stream' })).toThrow(invalid);
+    expect(() => createProviderFromConfig({ upstreamUrl: 'http://b/api', upstreamHeaders: 'no colon' })).toThrow(
+      invalid,
+    );
   });
 
   it('names the missing variable in the message', () => {
     expect(() => createProviderFromConfig({ provider: 'openai' })).toThrow(/LLM_BASE_URL/);
     expect(() => createProviderFromConfig({ provider: 'agents' })).toThrow(/OPENAI_API_KEY/);
+    expect(() => createProviderFromConfig({ provider: 'sse' })).toThrow(/UPSTREAM_URL/);
   });
 });

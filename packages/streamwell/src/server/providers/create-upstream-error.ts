@@ -18,6 +18,11 @@ export interface UpstreamFailure {
   readonly upstreamMessage?: string | undefined;
   /** The API key in use: scrubbed from every message. */
   readonly apiKey?: string | undefined;
+  /**
+   * Replaces the message's opening (`The model server answered HTTP 502 to ...`) when the caller
+   * can say more precisely what went wrong; the upstream message still follows it.
+   */
+  readonly headline?: string | undefined;
   readonly cause?: unknown;
 }
 
@@ -30,6 +35,8 @@ const MAX_UPSTREAM_MESSAGE = 300;
  * @param text - any message
  * @param apiKey - the key to remove
  * @returns the message without the key
+ *
+ * @internal
  */
 export function scrubSecret(text: string, apiKey: string | undefined): string {
   let scrubbed = text;
@@ -42,6 +49,8 @@ export function scrubSecret(text: string, apiKey: string | undefined): string {
  *
  * @param url - an absolute URL
  * @returns origin and path only
+ *
+ * @internal
  */
 export function describeUrl(url: string): string {
   try {
@@ -65,11 +74,13 @@ export function createUpstreamError(failure: UpstreamFailure): StreamwellError {
   detail = scrubSecret(detail, failure.apiKey);
   const auth = status === 401 || status === 403;
   const head =
-    status === undefined
-      ? `The model request failed: ${target}`
-      : auth
-        ? `The model server rejected the API key (HTTP ${status} from ${target})`
-        : `The model server answered HTTP ${status} to ${target}`;
+    failure.headline !== undefined
+      ? failure.headline
+      : status === undefined
+        ? `The model request failed: ${target}`
+        : auth
+          ? `The model server rejected the API key (HTTP ${status} from ${target})`
+          : `The model server answered HTTP ${status} to ${target}`;
   const message = detail === '' ? `${head}.` : `${head}: ${detail}`;
   const error = new StreamwellError(auth ? 'upstream_auth' : 'upstream_error', message, {
     status: 502,
@@ -88,6 +99,8 @@ const UPSTREAM_STATUS = Symbol.for('streamwell.upstreamStatus');
  *
  * @param error - anything
  * @returns the upstream status, or undefined (network failure, or not such an error)
+ *
+ * @internal
  */
 export function upstreamStatusOf(error: unknown): number | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
@@ -101,6 +114,8 @@ export function upstreamStatusOf(error: unknown): number | undefined {
  *
  * @param body - the response body text
  * @returns the message, or '' for an empty body
+ *
+ * @internal
  */
 export function readUpstreamMessage(body: string): string {
   const trimmed = body.trim();
@@ -126,6 +141,8 @@ export function readUpstreamMessage(body: string): string {
  *
  * @param error - what the HTTP client threw
  * @returns a short reason such as `ECONNREFUSED`
+ *
+ * @internal
  */
 export function networkReason(error: unknown): string {
   let current: unknown = error;

@@ -4,12 +4,16 @@
  *
  * @module
  */
-import { createSseByteParser } from '../../client/sse-stream.ts';
+import { createSseByteParser } from '../../protocol/sse-stream.ts';
 import type { ProviderEvent } from '../provider.ts';
 import type { createChatCompletionDecoder } from './create-chat-completion-decoder.ts';
 import { createUpstreamError, readUpstreamMessage } from './create-upstream-error.ts';
 
-/** Limits and waits shared by the provider's two ways of reading an upstream reply. */
+/**
+ * Limits and waits shared by the provider's two ways of reading an upstream reply.
+ *
+ * @internal
+ */
 export const UPSTREAM_READ_LIMITS = Object.freeze({
   /** Most bytes of an error body that are read for its message. */
   maxErrorBodyBytes: 16 * 1024,
@@ -21,7 +25,11 @@ export const UPSTREAM_READ_LIMITS = Object.freeze({
   drainTimeoutMs: 2_000,
 });
 
-/** What the parser needs to know of the request. */
+/**
+ * What the parser needs to know of the request.
+ *
+ * @internal
+ */
 export interface UpstreamParserOptions {
   /** `POST <url>`, for error messages. */
   readonly target: string;
@@ -35,6 +43,8 @@ export interface UpstreamParserOptions {
  * Creates the parser of one upstream body: each `data`
  * goes through the Chat Completions decoder into the array `sink()` returns at that moment (the
  * callers swap arrays), and an SSE `error` event fails the stream with the upstream's message.
+ *
+ * @internal
  */
 export function createUpstreamParser(
   options: UpstreamParserOptions,

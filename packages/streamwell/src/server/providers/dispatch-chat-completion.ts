@@ -18,22 +18,16 @@ import { createChatCompletionDecoder, decodeWholeCompletion } from './create-cha
 import { createUpstreamError, readUpstreamMessage } from './create-upstream-error.ts';
 import { createUpstreamParser, UPSTREAM_READ_LIMITS } from './create-upstream-parser.ts';
 import { translateError } from './list-models.ts';
+import type { UpstreamRequest } from './upstream-batch-handler.ts';
 
 const { maxErrorBodyBytes, maxWholeBodyBytes, endWaitMs, drainTimeoutMs } = UPSTREAM_READ_LIMITS;
 
-/** What {@link dispatchChatCompletion} sends and how it reads the answer. */
-export interface DispatchChatCompletionOptions {
-  readonly dispatcher: Dispatcher;
-  /** The Chat Completions endpoint. */
-  readonly url: URL;
-  readonly headers: Readonly<Record<string, string>>;
-  /** The JSON request body. */
-  readonly body: string;
-  readonly headersTimeout: number;
-  /** The run's signal: aborting it destroys the connection (the upstream stops generating). */
-  readonly signal: AbortSignal;
-  /** `POST <url>`, for error messages. */
-  readonly target: string;
+/**
+ * What {@link dispatchChatCompletion} sends (to the Chat Completions endpoint) and how it reads the answer.
+ *
+ * @internal
+ */
+export interface DispatchChatCompletionOptions extends UpstreamRequest {
   /** The key in use, scrubbed from upstream messages. */
   readonly apiKey: string | undefined;
   readonly maxEventBytes: number;
@@ -46,6 +40,8 @@ export interface DispatchChatCompletionOptions {
  * @param onEvents - called synchronously with the events of each upstream read (never empty)
  * @returns settles when the reply is complete; rejects with the run's abort reason on abort, an
  *   `upstream_error` / `upstream_auth` StreamwellError on a failed reply, or what `onEvents` threw
+ *
+ * @internal
  */
 export function dispatchChatCompletion(
   options: DispatchChatCompletionOptions,

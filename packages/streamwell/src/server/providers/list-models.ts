@@ -8,7 +8,11 @@ import { type Dispatcher, request as undiciRequest } from 'undici';
 import { isStreamwellError } from '../../errors/index.ts';
 import { createUpstreamError, describeUrl, networkReason, readUpstreamMessage } from './create-upstream-error.ts';
 
-/** What {@link listModels} needs. */
+/**
+ * What {@link listModels} needs.
+ *
+ * @internal
+ */
 export interface ListModelsOptions {
   /** Base URL with the version path, no trailing slash. */
   readonly baseUrl: string;
@@ -26,6 +30,8 @@ export interface ListModelsOptions {
  * @param body - an undici response body
  * @param limit - most bytes kept
  * @returns the text
+ *
+ * @internal
  */
 export async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<string> {
   const chunks: Buffer[] = [];
@@ -52,6 +58,8 @@ export async function readLimited(body: Dispatcher.ResponseData['body'], limit: 
  * @param signal - the request's signal
  * @param target - `METHOD url`, for the message
  * @returns the error to throw
+ *
+ * @internal
  */
 export function translateError(error: unknown, signal: AbortSignal, target: string): unknown {
   if (signal.aborted) return signal.reason ?? error;
@@ -65,6 +73,8 @@ export function translateError(error: unknown, signal: AbortSignal, target: stri
  * @param options - base URL, headers, dispatcher, signal
  * @returns the ids, in the server's order
  * @throws StreamwellError `upstream_auth` or `upstream_error`
+ *
+ * @internal
  */
 export async function listModels(options: ListModelsOptions): Promise<string[]> {
   const url = `${options.baseUrl}/models`;
@@ -107,6 +117,8 @@ export async function listModels(options: ListModelsOptions): Promise<string[]> 
  * The first model the server lists: the default when `LLM_MODEL` is not set.
  *
  * @throws StreamwellError `upstream_error` when the list is empty
+ *
+ * @internal
  */
 export async function discoverModel(options: ListModelsOptions): Promise<string> {
   const first = (await listModels(options))[0];

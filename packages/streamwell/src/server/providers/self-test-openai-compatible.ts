@@ -11,7 +11,11 @@ import { checkStreamedRoundTrip } from './check-streamed-round-trip.ts';
 import { upstreamStatusOf } from './create-upstream-error.ts';
 import { listModels } from './list-models.ts';
 
-/** What the self-test needs from the provider. */
+/**
+ * What the self-test needs from the provider.
+ *
+ * @internal
+ */
 export interface OpenAICompatibleSelfTestOptions {
   readonly baseUrl: string;
   readonly apiKey: string | undefined;
@@ -32,6 +36,8 @@ const MODEL_LIST_SHOWN = 8;
  * @param options - the provider's settings
  * @param signal - aborts the test
  * @returns the `key`, `model` and `stream` steps
+ *
+ * @internal
  */
 export async function selfTestOpenAICompatible(
   options: OpenAICompatibleSelfTestOptions,

@@ -196,6 +196,11 @@ export function createRedisRunRegistry(options: RedisRunRegistryOptions): RedisR
 
     attach(run: RunHandle, after: number | undefined, subscriber: RunSubscriber): RunAttachment {
       if (run.local) return local.attach(run, after, subscriber);
+      // An ended run read at its terminal event has nothing more to deliver (as a local run): a
+      // follow from there would wait for an entry that never comes.
+      if (run.status !== 'running' && after !== undefined && after >= run.lastEventId) {
+        return { backlog: [], live: false, detach: () => {} };
+      }
       // The backlog is read by the loop and delivered to the subscriber, followed by live events.
       const detach = store.follow(run.id, after, subscriber);
       return { backlog: [], live: true, detach };

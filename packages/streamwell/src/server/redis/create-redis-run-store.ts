@@ -403,7 +403,8 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
       .catch((error: unknown) => onError(error, 'readers'));
   }
 
-  function deliver(follow: Follow, entries: readonly RawEntry[]): void {
+  /** Hands `entries` (the run's entries after `readFrom`, in order) to each follower they continue. */
+  function deliver(follow: Follow, entries: readonly RawEntry[], readFrom: number): void {
     const events = entries.map(toRunEvent);
     const newest = events[events.length - 1];
     if (newest === undefined) return;
@@ -411,6 +412,9 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
     const ended = TERMINAL.has(newest.event);
     for (const follower of [...follow.followers]) {
       if (follower.done) continue;
+      // A reader that joined behind this read's cursor (while it was under way) would miss the
+      // events in between: it waits for the next read, which starts at its own cursor.
+      if (follower.lastId < readFrom) continue;
       // A reader that joined at a later cursor skips what it had already.
       const fresh = follower.lastId < (events[0] as RunEvent).id ? batch : freshPart(events, follower.lastId);
       if (fresh === undefined) continue;
@@ -439,9 +443,13 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
     while (!closed) {
       const keys = [ctlKey];
       const ids = [ctlCursor];
+      // The cursor each run is read from: a reader that joins while the read is under way may
+      // be behind it (see deliver).
+      const readFrom = new Map<string, number>();
       for (const follow of follows.values()) {
         keys.push(follow.keys.events);
         ids.push(`0-${follow.cursor}`);
+        readFrom.set(follow.streamId, follow.cursor);
       }
       let reply: unknown;
       try {
@@ -473,7 +481,8 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
         }
         const streamId = key.slice(key.indexOf('{') + 1, key.lastIndexOf('}'));
         const follow = follows.get(streamId);
-        if (follow !== undefined) deliver(follow, entries);
+        const from = readFrom.get(streamId);
+        if (follow !== undefined && from !== undefined) deliver(follow, entries, from);
       }
     }
   }

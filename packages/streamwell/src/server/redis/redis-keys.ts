@@ -3,6 +3,7 @@
  * scripts that touch several of them stay in one Redis Cluster slot.
  *
  * @module
+ * @internal
  */
 
 /** The keys of one run. */

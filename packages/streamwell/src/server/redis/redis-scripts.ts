@@ -12,6 +12,7 @@
  * one Redis Cluster slot.
  *
  * @module
+ * @internal
  */
 
 /**

@@ -86,7 +86,11 @@ interface Subscription {
 
 const decoder = new TextDecoder();
 
-/** Keep-alive control frame, sent on a quiet socket that follows at least one stream. */
+/**
+ * Keep-alive control frame, sent on a quiet socket that follows at least one stream.
+ *
+ * @internal
+ */
 export const HEARTBEAT_FRAME = '{"type":"heartbeat"}';
 
 function byteLengthOf(data: WebSocketData): number {
@@ -111,6 +115,8 @@ function decode(data: WebSocketData): string {
  * @example
  * const session = createWebSocketSession(socket, { registry, principal });
  * socket.on('message', (data, isBinary) => session.handleMessage(data, isBinary));
+ *
+ * @internal
  */
 export function createWebSocketSession(socket: WebSocketLike, options: WebSocketSessionOptions): WebSocketSession {
   const { registry, principal } = options;

@@ -24,6 +24,8 @@ import type { RunEvent } from '../run.ts';
  *
  * @param streamId - the stream id
  * @returns `{"streamId":"…","id":`
+ *
+ * @internal
  */
 export function createEventFramePrefix(streamId: string): string {
   return `{"streamId":${JSON.stringify(streamId)},"id":`;
@@ -37,13 +39,19 @@ export function createEventFramePrefix(streamId: string): string {
  * @returns the frame text
  * @example encodeEventFrame(createEventFramePrefix('s1'), { id: 2, event: 'token', json: '{"token":"Hi"}' })
  * // '{"streamId":"s1","id":2,"event":"token","data":{"token":"Hi"}}'
+ *
+ * @internal
  */
 export function encodeEventFrame(prefix: string, event: RunEvent): string {
   // Event names are protocol identifiers (letters and dashes): no escaping needed.
   return `${prefix}${event.id},"event":"${event.event}","data":${event.json}}`;
 }
 
-/** Optional context of an error frame. */
+/**
+ * Optional context of an error frame.
+ *
+ * @internal
+ */
 export interface ErrorFrameContext {
   readonly streamId?: string | undefined;
   readonly requestId?: string | undefined;
@@ -58,6 +66,8 @@ export interface ErrorFrameContext {
  * @param message - a message safe to show a client
  * @param context - the stream or request it is about
  * @returns the frame text
+ *
+ * @internal
  */
 export function encodeErrorFrame(code: StreamwellErrorCode, message: string, context: ErrorFrameContext = {}): string {
   return JSON.stringify({
@@ -75,6 +85,8 @@ export function encodeErrorFrame(code: StreamwellErrorCode, message: string, con
  * @param streamId - the stream id
  * @param lastEventId - the id of its terminal event
  * @returns the frame text
+ *
+ * @internal
  */
 export function encodeEndedFrame(streamId: string, lastEventId: number): string {
   return JSON.stringify({ type: 'ended', streamId, lastEventId });
@@ -86,6 +98,8 @@ export function encodeEndedFrame(streamId: string, lastEventId: number): string 
  * @param streamId - the stream id
  * @param status - the run's status after the cancel (`cancelled`, or the status it had already)
  * @returns the frame text
+ *
+ * @internal
  */
 export function encodeCancelledFrame(streamId: string, status: string): string {
   return JSON.stringify({ type: 'cancelled', streamId, status });

@@ -9,7 +9,11 @@
 import { StreamwellError } from '../../errors/index.ts';
 import { parseCursor, parseIdempotencyKey, validateStartBody } from '../http/parse-start-request.ts';
 
-/** A validated `start` message. */
+/**
+ * A validated `start` message.
+ *
+ * @internal
+ */
 export interface StartMessage {
   readonly type: 'start';
   readonly message: string;
@@ -19,23 +23,39 @@ export interface StartMessage {
   readonly requestId?: string;
 }
 
-/** A validated `resume` message; `after` undefined means "from the start of the run". */
+/**
+ * A validated `resume` message; `after` undefined means "from the start of the run".
+ *
+ * @internal
+ */
 export interface ResumeMessage {
   readonly type: 'resume';
   readonly streamId: string;
   readonly after: number | undefined;
 }
 
-/** A validated `cancel` message. */
+/**
+ * A validated `cancel` message.
+ *
+ * @internal
+ */
 export interface CancelMessage {
   readonly type: 'cancel';
   readonly streamId: string;
 }
 
-/** Every message a client may send. */
+/**
+ * Every message a client may send.
+ *
+ * @internal
+ */
 export type ClientMessage = StartMessage | ResumeMessage | CancelMessage;
 
-/** Limits applied by {@link parseClientMessage}. */
+/**
+ * Limits applied by {@link parseClientMessage}.
+ *
+ * @internal
+ */
 export interface ClientMessageLimits {
   /** Longest `message` in characters (`MAX_MESSAGE_CHARS`). */
   readonly maxMessageChars: number;
@@ -100,6 +120,8 @@ function parseStart(record: Record<string, unknown>, limits: ClientMessageLimits
  * @throws StreamwellError `invalid_json` (not JSON), `bad_request` (wrong shape or unknown type),
  *   `empty_message`, `message_too_long`, `invalid_cursor` (a resume `after` that is not an event id)
  * @example parseClientMessage('{"type":"cancel","streamId":"abc"}', { maxMessageChars: 8000 })
+ *
+ * @internal
  */
 export function parseClientMessage(text: string, limits: ClientMessageLimits): ClientMessage {
   let value: unknown;

@@ -41,6 +41,8 @@ function decodeBase64Url(text: string): string | undefined {
  *
  * @param headers - the upgrade request's headers
  * @returns the offered subprotocol names
+ *
+ * @internal
  */
 export function offeredWebSocketProtocols(headers: UpgradeHeaders): string[] {
   const value = header(headers, 'sec-websocket-protocol');

@@ -37,12 +37,18 @@ export interface EventedWebSocketLike extends WebSocketLike {
   on(event: string, listener: (...args: never[]) => void): unknown;
 }
 
-/** `readyState` of an open socket. */
+/**
+ * `readyState` of an open socket.
+ *
+ * @internal
+ */
 export const WS_OPEN = 1;
 
 /**
  * Close codes the session uses (RFC 6455 section 7.4.1 and the IANA registry).
  * `MESSAGE_TOO_BIG` is what `ws` itself sends when `maxPayload` is exceeded.
+ *
+ * @internal
  */
 export const WS_CLOSE_CODES = Object.freeze({
   /** "indicates a normal closure" */

@@ -32,6 +32,8 @@ function defaultCreateProvider(env: Readonly<Record<string, string | undefined>>
     llmBaseUrl: env.LLM_BASE_URL,
     llmApiKey: env.LLM_API_KEY,
     llmModel: env.LLM_MODEL,
+    upstreamUrl: env.UPSTREAM_URL,
+    upstreamHeaders: env.UPSTREAM_HEADERS,
   });
 }
 
@@ -52,7 +54,7 @@ export async function runProviderCheck(options: ProviderCheckOptions): Promise<C
         'Provider configuration',
         'fail',
         `The provider could not be built from the environment: ${error instanceof Error ? error.message : String(error)}`,
-        'Fix the variable named above (see docs/configuration.md): STREAMWELL_PROVIDER, OPENAI_API_KEY, LLM_BASE_URL, LLM_API_KEY, LLM_MODEL.',
+        'Fix the variable named above (see docs/configuration.md): STREAMWELL_PROVIDER, OPENAI_API_KEY, LLM_BASE_URL, LLM_API_KEY, LLM_MODEL, UPSTREAM_URL, UPSTREAM_HEADERS.',
       ),
     ];
   }

@@ -6,12 +6,16 @@
  * @module
  */
 import { isStreamwellError, StreamwellError } from '../errors/index.ts';
+import type { SseEvent } from '../protocol/sse-parser.ts';
+import { createSseByteParser, type SseByteParser } from '../protocol/sse-stream.ts';
 import { parseRetryAfter } from './backoff.ts';
-import type { SseEvent } from './sse-parser.ts';
-import { createSseByteParser, type SseByteParser } from './sse-stream.ts';
 import { StreamHttpError } from './stream-http-error.ts';
 
-/** One request. */
+/**
+ * One request.
+ *
+ * @internal
+ */
 export interface SseConnectionRequest {
   readonly url: string;
   /** @defaultValue 'GET' */
@@ -46,6 +50,8 @@ export interface SseConnectionRequest {
 /**
  * How a connection ended without an error: `ended` when the body ended (cleanly, by the
  * server), `no-content` when the server answered 204 ("do not reconnect").
+ *
+ * @internal
  */
 export type SseConnectionResult = 'ended' | 'no-content';
 
@@ -73,6 +79,8 @@ async function readErrorBody(response: Response): Promise<{ code?: string; messa
  * @param response - a response with a non-2xx status
  * @param what - the request, for the message (`GET /api/streams/abc`)
  * @returns the error
+ *
+ * @internal
  */
 export async function toStreamHttpError(response: Response, what: string): Promise<StreamHttpError> {
   const body = await readErrorBody(response);
@@ -125,6 +133,8 @@ function describe(method: string, url: string): string {
  *   StreamwellError `bad_content_type` (not an event stream), `network` (retryable: the connection
  *   failed or dropped mid-body), `buffer_overflow` (an event over the parser limits), or the
  *   `signal`'s reason when it is a StreamwellError (else `aborted`)
+ *
+ * @internal
  */
 export async function openSseConnection(request: SseConnectionRequest): Promise<SseConnectionResult> {
   const method = request.method ?? 'GET';

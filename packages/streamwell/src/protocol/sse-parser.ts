@@ -114,9 +114,17 @@ export interface SseParser {
   readonly terminated: boolean;
 }
 
-/** Default of {@link SseParserOptions.maxEventBytes}. */
+/**
+ * Default of {@link SseParserOptions.maxEventBytes}.
+ *
+ * @internal
+ */
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
-/** Default of {@link SseParserOptions.maxLineBytes}. */
+/**
+ * Default of {@link SseParserOptions.maxLineBytes}.
+ *
+ * @internal
+ */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 const LF = 10;

@@ -28,13 +28,17 @@ export type SseCloseReason =
   /** The server ended every stream (shutdown). */
   | 'shutdown';
 
-/** Shared by the connections of one handler. */
-export interface SseConnectionHub {
-  readonly heartbeat: Heartbeat<SseConnection>;
+/**
+ * Shared by the connections of one handler.
+ *
+ * @internal
+ */
+export interface SseResponseWriterHub {
+  readonly heartbeat: Heartbeat<SseResponseWriter>;
   /** Most bytes one response may have buffered before its subscriber is dropped. */
   readonly maxBufferedBytes: number;
   /** Told once per connection when it ends. */
-  readonly onClose: ((connection: SseConnection, reason: SseCloseReason) => void) | undefined;
+  readonly onClose: ((connection: SseResponseWriter, reason: SseCloseReason) => void) | undefined;
 }
 
 const PING = encodeSseComment('ping');
@@ -42,11 +46,13 @@ const PING = encodeSseComment('ping');
 /**
  * One open event-stream response following one run. Methods are on the prototype (no closures)
  * to keep idle streams small.
+ *
+ * @internal
  */
-export class SseConnection implements RunSubscriber, SseStreamHandle {
+export class SseResponseWriter implements RunSubscriber, SseStreamHandle {
   readonly run: RunHandle;
   lastWriteTick: number;
-  #hub: SseConnectionHub;
+  #hub: SseResponseWriterHub;
   #sink: SseSink;
   #limit: number;
   #detach: (() => void) | undefined;
@@ -54,7 +60,7 @@ export class SseConnection implements RunSubscriber, SseStreamHandle {
   /** A remote run delivers its backlog as its first batch (it has to read it first). */
   #awaitingBacklog = false;
 
-  constructor(hub: SseConnectionHub, sink: SseSink, run: RunHandle) {
+  constructor(hub: SseResponseWriterHub, sink: SseSink, run: RunHandle) {
     this.#hub = hub;
     this.#sink = sink;
     this.run = run;

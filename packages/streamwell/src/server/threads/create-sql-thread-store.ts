@@ -1,0 +1,292 @@
+/**
+ * The durable thread store: SQLite (better-sqlite3) or PostgreSQL (pg), one query path through
+ * Kysely and one set of migrations, applied when the store is created.
+ *
+ * Costs, per call: `beginTurn` is one transaction of four statements; `updateMessage` one of
+ * two (the message, then its thread's `updatedAt`): one commit each. With better-sqlite3 every
+ * statement runs synchronously on the event loop, one store operation at a time with a loop turn
+ * between two (create-operation-gate.ts), so SQLite suits one instance; several instances share
+ * PostgreSQL.
+ *
+ * @module
+ */
+import { type Kysely, sql } from 'kysely';
+import { StreamwellError } from '../../errors/index.ts';
+import type { ChatMessage } from '../provider.ts';
+import { boundHistory } from './bound-history.ts';
+import { createItemId } from './create-item-id.ts';
+import { createOperationGate, type OperationGate } from './create-operation-gate.ts';
+import { createSqlItemQueries } from './create-sql-item-queries.ts';
+import { migrateThreadStore } from './migrate-thread-store.ts';
+import { type OpenDatabaseOptions, openDatabase } from './open-database.ts';
+import { PAGE_LIMITS, pageLimit } from './page-limit.ts';
+import { type DatabaseTarget, describeDatabase, parseDatabaseUrl } from './parse-database-url.ts';
+import { ownerFromKey, ownerKey, toThreadItem, toThreadSummary } from './sql-rows.ts';
+import { type StoreSchema, TABLES } from './store-schema.ts';
+import { decodeThreadCursor, encodeThreadCursor } from './thread-cursor.ts';
+import type { ThreadStore, ThreadStoreCommonOptions } from './thread-store.ts';
+import { titleFromMessage } from './thread-title.ts';
+import { toStoreError } from './to-store-error.ts';
+
+/** Options of {@link createSqlThreadStore}. */
+export interface SqlThreadStoreOptions extends ThreadStoreCommonOptions, OpenDatabaseOptions {
+  /**
+   * `DATABASE_URL`: unset for `./data/streamwell.db`, `file:/path/x.db` for another SQLite file,
+   * `postgres://...` for PostgreSQL (see `parseDatabaseUrl`).
+   */
+  readonly url?: string | undefined;
+  /** What relative SQLite paths are relative to. @defaultValue `process.cwd()` */
+  readonly cwd?: string;
+  /** Told which migrations this call applied (none when another instance, or an earlier start, did). */
+  readonly onMigrated?: (applied: readonly string[]) => void;
+}
+
+const T = TABLES.threads;
+const I = TABLES.items;
+
+const notFound = (threadId: string): StreamwellError =>
+  new StreamwellError('not_found', `Unknown thread ${threadId}.`, { status: 404 });
+
+/**
+ * Wraps every method: calls pass the operation gate, and driver failures that mean "database
+ * unreachable" become `store_unavailable`.
+ */
+function guard<S extends object>(store: S, gate: OperationGate, isClosed: () => boolean): S {
+  const guarded: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(store)) {
+    if (typeof value !== 'function' || name === 'close') {
+      guarded[name] = value;
+      continue;
+    }
+    const method = value as (...parameters: unknown[]) => Promise<unknown>;
+    guarded[name] = async (...args: unknown[]) => {
+      if (isClosed()) throw new StreamwellError('shutting_down', 'The thread store is closed.', { status: 503 });
+      try {
+        return await gate(() => method(...args));
+      } catch (error) {
+        throw toStoreError(error);
+      }
+    };
+  }
+  return guarded as S;
+}
+
+async function openAndMigrate(target: DatabaseTarget, options: SqlThreadStoreOptions): Promise<Kysely<StoreSchema>> {
+  let db: Kysely<StoreSchema> | undefined;
+  try {
+    db = await openDatabase(target, options);
+    const applied = await migrateThreadStore(db as Kysely<unknown>, target.dialect);
+    options.onMigrated?.(applied);
+    return db;
+  } catch (error) {
+    await db?.destroy().catch(() => {});
+    if (error instanceof StreamwellError && error.code === 'invalid_config') throw error;
+    const mapped = toStoreError(error);
+    const reason = error instanceof Error ? error.message : String(error);
+    // Start-up: the operator reads this, so it names the database (never its password).
+    throw new StreamwellError(
+      mapped instanceof StreamwellError ? 'store_unavailable' : 'internal_error',
+      `Cannot open the thread database (${describeDatabase(target)}, from DATABASE_URL): ${reason}`,
+      { cause: error, retryable: mapped instanceof StreamwellError },
+    );
+  }
+}
+
+/**
+ * Opens (and migrates) the durable thread store.
+ *
+ * @param options - `url` (`DATABASE_URL`), pool, timeouts, history limits
+ * @returns the store, ready; `close()` it at shutdown
+ * @throws StreamwellError `invalid_config` for a bad `url` or a missing driver package,
+ *   `store_unavailable` when the database cannot be reached, `internal_error` when a migration fails
+ * @example
+ * const threads = await createSqlThreadStore({ url: process.env.DATABASE_URL });
+ */
+export async function createSqlThreadStore(options: SqlThreadStoreOptions = {}): Promise<ThreadStore> {
+  const target = parseDatabaseUrl(options.url, options.cwd);
+  const db = await openAndMigrate(target, options);
+  const maxHistoryChars = options.maxHistoryChars ?? 32_000;
+  const maxHistoryMessages = options.maxHistoryMessages ?? 200;
+  const now = (): string => (options.now?.() ?? new Date()).toISOString();
+  let closed = false;
+
+  const store: ThreadStore = {
+    kind: target.dialect,
+    ...createSqlItemQueries(db, now),
+
+    beginTurn: ({ threadId, owner, message, streamId }) =>
+      db.transaction().execute(async (trx) => {
+        const at = now();
+        const key = ownerKey(owner);
+        const title = titleFromMessage(message);
+        const inserted = await trx
+          .insertInto(T)
+          .values({ id: threadId, owner: key, title, created_at: at, updated_at: at, metadata: '{}', last_seq: 0 })
+          .onConflict((conflict) => conflict.column('id').doNothing())
+          .executeTakeFirst();
+        const threadCreated = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+        // The ownership check and the two sequence numbers in one statement; the row stays
+        // locked (PostgreSQL) until commit, so concurrent turns of one thread take turns here.
+        const thread = await trx
+          .updateTable(T)
+          .set((row) => ({
+            last_seq: row('last_seq', '+', 2),
+            updated_at: at,
+            title: sql<string | null>`coalesce(title, ${title})`,
+          }))
+          .where('id', '=', threadId)
+          .where('owner', '=', key)
+          .returning('last_seq')
+          .executeTakeFirst();
+        if (thread === undefined) throw notFound(threadId);
+        const earlier = threadCreated
+          ? []
+          : await trx
+              .selectFrom(I)
+              .select(['role', 'content'])
+              .where('thread_id', '=', threadId)
+              .where('kind', '=', 'message')
+              .where('status', '!=', 'streaming')
+              .where('content', '!=', '')
+              .orderBy('seq', 'desc')
+              .limit(maxHistoryMessages)
+              .execute();
+        const userMessageId = createItemId();
+        const assistantMessageId = createItemId();
+        const common = { thread_id: threadId, kind: 'message', stream_id: streamId, created_at: at, data: null };
+        await trx
+          .insertInto(I)
+          .values([
+            {
+              ...common,
+              id: userMessageId,
+              seq: thread.last_seq - 1,
+              role: 'user',
+              content: message,
+              status: 'complete',
+            },
+            {
+              ...common,
+              id: assistantMessageId,
+              seq: thread.last_seq,
+              role: 'assistant',
+              content: '',
+              status: 'streaming',
+            },
+          ])
+          .execute();
+        const history = boundHistory(
+          earlier.reverse().map((row) => ({ role: row.role as ChatMessage['role'], content: row.content })),
+          message,
+          maxHistoryChars,
+        );
+        return { history, userMessageId, assistantMessageId, threadCreated };
+      }),
+
+    // One transaction, so one commit (one WAL flush) for both rows.
+    updateMessage: ({ threadId, messageId, content, status }) =>
+      db.transaction().execute(async (trx) => {
+        const result = await trx
+          .updateTable(I)
+          .set({ content, status })
+          .where('thread_id', '=', threadId)
+          .where('id', '=', messageId)
+          .where('status', '=', 'streaming')
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 0) return false;
+        await trx.updateTable(T).set({ updated_at: now() }).where('id', '=', threadId).execute();
+        return true;
+      }),
+
+    async listThreads(owner, listOptions = {}) {
+      const limit = pageLimit(listOptions.limit, PAGE_LIMITS.defaultPage, PAGE_LIMITS.maxPage);
+      const direction = listOptions.order === 'asc' ? 'asc' : 'desc';
+      const beyond = direction === 'asc' ? '>' : '<';
+      const cursor = listOptions.cursor === undefined ? undefined : decodeThreadCursor(listOptions.cursor);
+      const rows = await db
+        .selectFrom(T)
+        .select(['id', 'title', 'created_at', 'updated_at'])
+        .where('owner', '=', ownerKey(owner))
+        .$if(cursor !== undefined, (query) =>
+          query.where((row) =>
+            row.or([
+              row('updated_at', beyond, cursor?.updatedAt ?? ''),
+              row.and([row('updated_at', '=', cursor?.updatedAt ?? ''), row('id', beyond, cursor?.id ?? '')]),
+            ]),
+          ),
+        )
+        .orderBy('updated_at', direction)
+        .orderBy('id', direction)
+        .limit(limit + 1)
+        .execute();
+      const page = rows.slice(0, limit).map(toThreadSummary);
+      const last = page[page.length - 1];
+      return { threads: page, nextCursor: rows.length > limit && last !== undefined ? encodeThreadCursor(last) : null };
+    },
+
+    async getThread(threadId, owner, getOptions = {}) {
+      const limit = pageLimit(getOptions.limit, PAGE_LIMITS.defaultThreadMessages, PAGE_LIMITS.maxThreadMessages);
+      const thread = await db
+        .selectFrom(T)
+        .select(['id', 'title', 'created_at', 'updated_at'])
+        .where('id', '=', threadId)
+        .where('owner', '=', ownerKey(owner))
+        .executeTakeFirst();
+      if (thread === undefined) return undefined;
+      const rows = await db
+        .selectFrom(I)
+        .selectAll()
+        .where('thread_id', '=', threadId)
+        .where('kind', '=', 'message')
+        .orderBy('seq', 'desc')
+        .limit(limit + 1)
+        .execute();
+      const messages = rows.slice(0, limit).reverse().map(toThreadItem);
+      return { ...toThreadSummary(thread), messages, hasMore: rows.length > limit };
+    },
+
+    deleteThread: (threadId, owner) =>
+      db.transaction().execute(async (trx) => {
+        const deleted = await trx
+          .deleteFrom(T)
+          .where('id', '=', threadId)
+          .where('owner', '=', ownerKey(owner))
+          .executeTakeFirst();
+        if (Number(deleted.numDeletedRows) === 0) return false;
+        // The foreign key cascades already; explicit, so that a database without enforced
+        // foreign keys (an old SQLite connection) is left clean too.
+        await trx.deleteFrom(I).where('thread_id', '=', threadId).execute();
+        await trx.deleteFrom(TABLES.attachments).where('thread_id', '=', threadId).execute();
+        return true;
+      }),
+
+    async listStreamingMessages(listOptions = {}) {
+      const rows = await db
+        .selectFrom(I)
+        .innerJoin(T, `${T}.id`, `${I}.thread_id`)
+        .select([`${I}.thread_id`, `${I}.id`, `${T}.owner`, `${I}.stream_id`, `${I}.content`, `${I}.created_at`])
+        .where(`${I}.status`, '=', 'streaming')
+        .orderBy(`${I}.created_at`)
+        .limit(listOptions.limit ?? 1000)
+        .execute();
+      return rows.map((row) => ({
+        threadId: row.thread_id,
+        messageId: row.id,
+        owner: ownerFromKey(row.owner),
+        streamId: row.stream_id,
+        content: row.content,
+        createdAt: row.created_at,
+      }));
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await db.destroy();
+    },
+  };
+  // SQLite: one operation at a time, with an event-loop turn between two (see the gate's module).
+  const gate =
+    target.dialect === 'sqlite' ? createOperationGate(1, true) : createOperationGate(options.poolSize ?? 10, false);
+  return guard(store, gate, () => closed);
+}

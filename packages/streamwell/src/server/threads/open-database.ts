@@ -1,0 +1,79 @@
+/**
+ * Opens the thread store's database with Kysely: better-sqlite3 for SQLite, a pg Pool for
+ * PostgreSQL. Both drivers are optional peer dependencies, loaded only when used; a missing one
+ * is an `invalid_config` error that names the package to install.
+ *
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { importDriver } from './import-driver.ts';
+import type { DatabaseTarget } from './parse-database-url.ts';
+import type { StoreSchema } from './store-schema.ts';
+
+/** Options of {@link openDatabase}. */
+export interface OpenDatabaseOptions {
+  /** PostgreSQL: most connections of this instance. @defaultValue 10 */
+  readonly poolSize?: number;
+  /** PostgreSQL: how long to wait for a connection before failing with `store_unavailable`. @defaultValue 5000 */
+  readonly connectTimeoutMs?: number;
+  /** SQLite: how long to wait for another process's write lock. @defaultValue 5000 */
+  readonly busyTimeoutMs?: number;
+  /** Errors of idle connections (PostgreSQL restarted, network cut): reported, never thrown. */
+  readonly onError?: (error: unknown) => void;
+}
+
+async function openSqlite(path: string, options: OpenDatabaseOptions): Promise<Kysely<StoreSchema>> {
+  const Database = (await importDriver('better-sqlite3', () => import('better-sqlite3'))).default;
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+  try {
+    // WAL: readers never block the writer, and a commit is one append (no fsync per commit with
+    // synchronous=NORMAL; an OS crash may lose the last commits, a process crash loses none).
+    database.pragma('journal_mode = WAL');
+    database.pragma('synchronous = NORMAL');
+    database.pragma('foreign_keys = ON');
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  return new Kysely<StoreSchema>({ dialect: new SqliteDialect({ database }) });
+}
+
+async function openPostgres(connectionString: string, options: OpenDatabaseOptions): Promise<Kysely<StoreSchema>> {
+  const { Pool } = (await importDriver('pg', () => import('pg'))).default;
+  const pool = new Pool({
+    connectionString,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+    idleTimeoutMillis: 30_000,
+    application_name: 'streamwell',
+  });
+  // An idle connection that breaks (PostgreSQL restarted) is dropped from the pool, which then
+  // emits `error`: without a listener that would end the process. The next query opens a new
+  // connection, which is how the store recovers by itself.
+  pool.on('error', (error) => options.onError?.(error));
+  // A checked-out connection that breaks between two statements emits `error` on the client
+  // itself, where nobody listens either; the statement that follows fails and the connection is
+  // discarded on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
+  return new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * Opens a database.
+ *
+ * @param target - from `parseDatabaseUrl`
+ * @param options - pool and timeouts
+ * @returns a Kysely instance (not yet migrated; no connection is made yet for PostgreSQL)
+ * @throws StreamwellError `invalid_config` when the driver package is not installed; SQLite's
+ *   own error when the file cannot be opened
+ */
+export function openDatabase(target: DatabaseTarget, options: OpenDatabaseOptions = {}): Promise<Kysely<StoreSchema>> {
+  return target.dialect === 'sqlite'
+    ? openSqlite(target.path, options)
+    : openPostgres(target.connectionString, options);
+}
