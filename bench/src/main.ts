@@ -6,7 +6,9 @@
  * (`bench/results/latest.json`; `latest-quick.json` with `--quick`; `partial.json` when `--only`
  * or `--peers` picks a subset) and, for a full run, `docs/benchmarks.md` with one SVG chart per
  * scenario under `docs/bench/`. It first brings the build up to date (`tsc -b`): streamwell runs
- * as built JavaScript, as `npm start` runs it. Progress goes to
+ * as built JavaScript, as `npm start` runs it. The `streamwell-redis` peer uses the Redis server
+ * at `BENCH_REDIS_URL` (default `redis://127.0.0.1:6379`) under a key prefix of its own, deleted
+ * afterwards; without one it is left out (under `CI=true` the run fails). Progress goes to
  * stderr. Exits 1 when any sequence check failed (a lost or duplicated token) or a stream erred;
  * timings never fail the run.
  *
@@ -19,10 +21,12 @@ import { dirname, join, resolve } from 'node:path';
 import { checkSharedClock } from './lib/check-shared-clock.ts';
 import { canPin, killAllChildren, REPO_ROOT, startChild } from './lib/child.ts';
 import { fail, heading, info, ok, warn } from './lib/log.ts';
+import { type BenchRedis, connectBenchRedis, DEFAULT_BENCH_REDIS_URL } from './peers/bench-redis.ts';
 import { nginxVersion } from './peers/nginx.ts';
 import { PEER_IDS, PEERS, type PeerId } from './peers/peers.ts';
 import { writeReport } from './report/write-report.ts';
 import { type BenchContext, type BenchOptions, routeMarks } from './scenarios/context.ts';
+import { runCrossResume } from './scenarios/cross-resume.ts';
 import { runFragmentation } from './scenarios/fragmentation.ts';
 import { runIdle } from './scenarios/idle.ts';
 import {
@@ -46,6 +50,7 @@ const SCENARIOS = {
   saturation: runSaturation,
   idle: runIdle,
   resume: runResume,
+  'cross-resume': runCrossResume,
   'slow-clients': runSlowClients,
   fragmentation: runFragmentation,
   parser: runParser,
@@ -115,7 +120,18 @@ function nginxUsable(): string | undefined {
   return undefined;
 }
 
-function environment(args: Args, nginx: string | undefined) {
+/** The Redis server of the `streamwell-redis` peer, or undefined (then the peer is left out). */
+async function redisUsable(): Promise<BenchRedis | undefined> {
+  const url = process.env.BENCH_REDIS_URL ?? DEFAULT_BENCH_REDIS_URL;
+  const redis = await connectBenchRedis(url);
+  if (redis) return redis;
+  const hint = 'start one (redis-server --port 6379 --save "") or name it with BENCH_REDIS_URL';
+  if (process.env.CI === 'true') throw new Error(`no Redis server answers at ${url} under CI (${hint})`);
+  warn(`no Redis server answers at ${url}: skipping the streamwell-redis peer; ${hint}`);
+  return undefined;
+}
+
+function environment(args: Args, nginx: string | undefined, redis: BenchRedis | undefined) {
   const cpu = cpus()[0]?.model ?? 'unknown';
   let kernel = 'unknown';
   try {
@@ -131,6 +147,7 @@ function environment(args: Args, nginx: string | undefined) {
     kernel,
     pinned: canPin() && cpus().length >= 2,
     nginx: nginx ?? 'absent',
+    redis: redis?.info ?? 'absent',
     mode: args.quick ? 'quick' : 'full',
   };
 }
@@ -146,19 +163,25 @@ async function main(): Promise<number> {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const nginx = args.peers.includes('nginx') ? nginxUsable() : undefined;
-  const peers = args.peers.filter((id) => id !== 'nginx' || nginx !== undefined);
-  if (args.peers.includes('nginx') && nginx === undefined && args.out === resultsFile(false, false)) {
-    // The report compares every peer; one without the C floor must not replace it.
+  const redis = args.peers.includes('streamwell-redis') ? await redisUsable() : undefined;
+  const peers = args.peers.filter(
+    (id) => (id !== 'nginx' || nginx !== undefined) && (id !== 'streamwell-redis' || redis !== undefined),
+  );
+  const missing = args.peers.filter((id) => !peers.includes(id));
+  if (missing.length > 0 && args.out === resultsFile(false, false)) {
+    // The report compares every peer; a run without the C floor or the Redis store must not replace it.
     args.out = resultsFile(false, true);
     args.docs = false;
     warn(
-      'without nginx this full run is written as a partial run (bench/results/partial.json); the report is left alone',
+      `without ${missing.join(' and ')} this full run is written as a partial run (bench/results/partial.json); the report is left alone`,
     );
   }
   const pinned = canPin() && cpus().length >= 2;
   if (!pinned) warn('taskset or a second core is missing: processes are not pinned; numbers are indicative only');
+  if (redis)
+    info(`Redis ${redis.info.version} at ${redis.url}, on cores ${redis.info.cores}; keys under ${redis.info.prefix}`);
   if (pinned) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
-  const env = environment(args, nginx);
+  const env = environment(args, nginx, redis);
   heading(
     `streamwell bench (${env.mode}): ${env.cores} cores, ${env.cpu}, Node ${env.node}, peers ${peers.join(', ')}`,
   );
@@ -185,6 +208,7 @@ async function main(): Promise<number> {
     mock,
     loadgen,
     integrity: { lost: 0, duplicated: 0, errors: 0, tokens: 0, notes: [] },
+    redis,
   };
   const scenarios: Record<string, unknown> = {};
   try {
@@ -201,6 +225,8 @@ async function main(): Promise<number> {
     }
   } finally {
     await Promise.all([mock.stop(), loadgen.stop()]);
+    // Each streamwell-redis peer deletes its keys when it stops; this catches a peer that crashed.
+    if (redis) await redis.clear(redis.info.prefix).then(() => redis.close());
   }
   const results = {
     version: 1,

@@ -2,7 +2,9 @@
  * Keeps the benchmark harness working: runs a subset of `npm run bench -- --quick` (single
  * stream, resume with random drops, 1-byte fragmentation; peers direct, naive relay and the
  * streamwell reference server) and checks that it completes, writes a valid results file, and
- * that the sequence checks found no lost or duplicated token and no stream error.
+ * that the sequence checks found no lost or duplicated token and no stream error. Then the same
+ * for the Redis store's peer (single stream, resume on another instance), against the Redis on
+ * 127.0.0.1:6379, and that the run leaves none of its keys behind.
  * It never asserts a timing: performance is what the benchmark reports, not what a test checks.
  */
 import { spawn } from 'node:child_process';
@@ -10,11 +12,26 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { canRun, requireSystemPart } from '../helpers/system-part.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'streamwell-bench-test-'));
 const out = join(dir, 'results.json');
+const redisOut = join(dir, 'results-redis.json');
+const REDIS_URL = 'redis://127.0.0.1:6379';
+
+const redis = requireSystemPart(
+  `Redis at ${REDIS_URL}`,
+  () =>
+    canRun(process.execPath, [
+      '--input-type=module',
+      '-e',
+      `import { createClient } from 'redis'; const client = createClient({ url: '${REDIS_URL}', socket: { reconnectStrategy: false } }); await client.connect(); await client.close();`,
+    ]),
+  'sudo apt-get install -y redis-server (then: redis-server --daemonize yes --save "")',
+);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -34,19 +51,22 @@ function runBench(args: readonly string[]): Promise<{ code: number | null; stder
   });
 }
 
+interface ResumeSummary {
+  drops: number;
+  lost: number;
+  duplicated: number;
+  idRegressions: number;
+  replayedToFirstByte: { count: number };
+  floorToFirstByte: { count: number };
+}
+
 interface Results {
   integrity: { lost: number; duplicated: number; errors: number; tokens: number; notes: string[] };
-  environment: { clock: { ok: boolean } };
+  environment: { clock: { ok: boolean }; redis?: { prefix: string } | 'absent' };
   scenarios: {
-    ttft?: { rows: Record<string, { ttftP50: number }> };
-    resume?: {
-      drops: number;
-      lost: number;
-      duplicated: number;
-      idRegressions: number;
-      replayedToFirstByte: { count: number };
-      floorToFirstByte: { count: number };
-    };
+    ttft?: { rows: Record<string, { ttftP50: number; storeCpuPerStreamMs?: number }> };
+    resume?: ResumeSummary;
+    'cross-resume'?: ResumeSummary;
     fragmentation?: { variants: Record<string, Record<string, { tokensPerSecond: number; lost: number }>> };
   };
 }
@@ -82,6 +102,47 @@ describe('npm run bench -- --quick (subset)', () => {
     for (const id of ['direct', 'naive', 'streamwell']) {
       expect(fragmented[id]?.tokensPerSecond, id).toBeGreaterThan(0);
       expect(fragmented[id]?.lost, id).toBe(0);
+    }
+  });
+});
+
+describe.skipIf(!redis.available)('npm run bench -- --quick (the Redis store)', () => {
+  it('measures the Redis peer and resume on another instance, and deletes its keys', { timeout: 120_000 }, async () => {
+    const { code, stderr } = await runBench([
+      '--quick',
+      '--only',
+      'ttft,cross-resume',
+      '--peers',
+      'direct,streamwell,streamwell-redis',
+      '--out',
+      redisOut,
+    ]);
+    expect(code, stderr.slice(-2000)).toBe(0);
+    const results = JSON.parse(readFileSync(redisOut, 'utf8')) as Results;
+    expect(results.integrity.notes).toEqual([]);
+    const row = results.scenarios.ttft?.rows['streamwell-redis'];
+    expect(row?.ttftP50).toBeGreaterThan(0);
+    // The Redis server's CPU is its own figure, next to the gateway's.
+    expect(Number.isFinite(row?.storeCpuPerStreamMs)).toBe(true);
+    expect(results.scenarios.ttft?.rows.streamwell?.storeCpuPerStreamMs).toBeUndefined();
+    const cross = results.scenarios['cross-resume'];
+    expect(cross?.drops).toBe(300);
+    expect(cross?.lost).toBe(0);
+    expect(cross?.duplicated).toBe(0);
+    expect(cross?.idRegressions).toBe(0);
+    expect(cross?.replayedToFirstByte.count).toBeGreaterThan(150);
+    const environment = results.environment.redis;
+    if (environment === undefined || environment === 'absent') throw new Error('no Redis in the results');
+    expect(environment.prefix).toMatch(/^streamwell-bench-\d+-[a-z0-9]+-$/);
+    const client = createClient({ url: REDIS_URL });
+    await client.connect();
+    try {
+      const left: string[] = [];
+      for await (const keys of client.scanIterator({ MATCH: `${environment.prefix}*`, COUNT: 1000 }))
+        left.push(...keys);
+      expect(left).toEqual([]);
+    } finally {
+      await client.close();
     }
   });
 });

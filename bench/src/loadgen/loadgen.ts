@@ -7,8 +7,8 @@
  *   warm-up, a measuring window announced to the orchestrator (`mark` messages, so it can read
  *   the gateway's CPU at both edges), and optional slow readers;
  * - `idle-open` / `idle-close`: hold many idle SSE connections and count their heartbeats;
- * - `resume`: drop connections at random tokens and resume with `Last-Event-ID`, checking that
- *   no event is lost or duplicated across reconnects.
+ * - `resume`: drop connections at random tokens and resume with `Last-Event-ID` (on the same
+ *   gateway or on another instance), checking that no event is lost or duplicated across reconnects.
  *
  * @module
  */
@@ -259,6 +259,8 @@ function idleClose() {
 
 interface ResumeJob {
   target: Target;
+  /** Where every reconnect goes (another instance sharing the runs); by default `target`'s port. */
+  resumePort?: number;
   prompt: string;
   expectTokens: number;
   concurrency: number;
@@ -324,6 +326,7 @@ async function resume(job: ResumeJob) {
       let lastId: string | undefined;
       let terminal = false;
       const connect = (resuming: boolean) => {
+        const cursor = lastId;
         let seen = 0;
         let dropAt = 1 + Math.floor(Math.random() * job.maxTokensBeforeDrop);
         let status = 0;
@@ -332,7 +335,7 @@ async function resume(job: ResumeJob) {
         let firstToken = false;
         const request = resuming
           ? {
-              port: job.target.port,
+              port: job.resumePort ?? job.target.port,
               method: 'GET' as const,
               path: `/api/streams/${streamId}`,
               headers: { 'Last-Event-ID': lastId ?? '' },
@@ -376,8 +379,19 @@ async function resume(job: ResumeJob) {
               lastId = event.id;
             }
             if (event.event === 'done' || event.event === 'error') terminal = true;
+            // A run that ends with an error event ends "complete" but short: say why.
+            if (event.event === 'error')
+              recordError(group, `error event (${resuming ? 'resume' : 'start'}): ${event.data}`);
             const before = tracker?.expected ?? 0;
+            const lostBefore = group.lost;
             tracker?.onData(event.data, recvNs);
+            if (group.lost > lostBefore && group.errorSamples.length < 5) {
+              // Where a gap opened tells a lost replay from a lost live event.
+              group.errorSamples.push(
+                `gap of ${group.lost - lostBefore} tokens before event id ${event.id}, ${seen} tokens after ` +
+                  `${resuming ? `a resume from Last-Event-ID ${cursor}` : 'the start'}`,
+              );
+            }
             if ((tracker?.expected ?? 0) > before) {
               if (resuming && !firstToken) {
                 reconnectToFirstToken.record(recvNs - connection.startNs);

@@ -1,20 +1,31 @@
 /**
  * The peers under test, all started against the same mock upstream, each gateway pinned to
  * the gateway core: direct (the floor), nginx (the C floor), the naive node:http relay, a Hono
- * `streamSSE` relay, the Vercel AI SDK and streamwell's reference server.
+ * `streamSSE` relay, the Vercel AI SDK and streamwell's reference server, once with its default
+ * memory store and once with the Redis store (`REDIS_URL`; Redis itself runs where the machine
+ * runs it, see `bench-redis.ts`).
  *
  * @module
  */
 import { join } from 'node:path';
 import { type Child, startChild } from '../lib/child.ts';
 import type { Target } from '../loadgen/targets.ts';
+import type { BenchRedis } from './bench-redis.ts';
 import { startNginx } from './nginx.ts';
 
 /** Peer ids, in report order. */
-export type PeerId = 'direct' | 'nginx' | 'naive' | 'hono' | 'ai-sdk' | 'streamwell';
+export type PeerId = 'direct' | 'nginx' | 'naive' | 'hono' | 'ai-sdk' | 'streamwell' | 'streamwell-redis';
 
 /** Every peer, in report order. */
-export const PEER_IDS: readonly PeerId[] = ['direct', 'nginx', 'naive', 'hono', 'ai-sdk', 'streamwell'];
+export const PEER_IDS: readonly PeerId[] = [
+  'direct',
+  'nginx',
+  'naive',
+  'hono',
+  'ai-sdk',
+  'streamwell',
+  'streamwell-redis',
+];
 
 /** What the report says about each peer. */
 export const PEERS: Record<PeerId, { readonly label: string; readonly description: string }> = {
@@ -37,6 +48,11 @@ export const PEERS: Record<PeerId, { readonly label: string; readonly descriptio
     label: 'streamwell',
     description: 'the reference server (apps/server createApp) with LLM_BASE_URL → mock: ids, resume log, checkpoints',
   },
+  'streamwell-redis': {
+    label: 'streamwell + Redis',
+    description:
+      'the same server with REDIS_URL: every event also appended to Redis Streams (the run store of several instances)',
+  },
 };
 
 /** A started peer. */
@@ -47,6 +63,8 @@ export interface RunningPeer {
   pids(): number[];
   /** Runs a full garbage collection in a Node gateway (no-op for nginx and direct). */
   gc(): Promise<void>;
+  /** The shared store behind the gateway (Redis), whose own CPU a fair comparison counts. */
+  readonly store?: { cpuNs(): Promise<number> };
   stop(): Promise<void>;
 }
 
@@ -59,6 +77,11 @@ export interface PeerStartOptions {
   readonly streamwellEnv?: Record<string, string>;
   /** Where `--cpu-prof` writes each Node gateway's profile (`<dir>/<peer>/`); undefined: no profiling. */
   readonly profileDir?: string | undefined;
+  /**
+   * The Redis server of `streamwell-redis`, and the key prefix of this instance (instances that
+   * share runs share it). Its keys are deleted when the peer stops.
+   */
+  readonly redis?: { readonly server: BenchRedis; readonly prefix: string };
 }
 
 const APP_PATH = '/api/stream/message';
@@ -80,7 +103,21 @@ const SCRIPTS: Partial<Record<PeerId, string>> = {
   hono: 'bench/src/peers/hono-relay.ts',
   'ai-sdk': 'bench/src/peers/ai-sdk-relay.ts',
   streamwell: 'bench/src/peers/streamwell-server.ts',
+  'streamwell-redis': 'bench/src/peers/streamwell-server.ts',
 };
+
+/** Whether a peer is streamwell's reference server (with either store). */
+export function isStreamwell(id: PeerId): boolean {
+  return id === 'streamwell' || id === 'streamwell-redis';
+}
+
+/** The store's environment of a streamwell peer: Redis for `streamwell-redis`, memory otherwise. */
+function redisEnv(id: PeerId, options: PeerStartOptions): Record<string, string> {
+  // A REDIS_URL in the orchestrator's own environment must not turn the memory peer into a Redis one.
+  if (id !== 'streamwell-redis') return isStreamwell(id) ? { REDIS_URL: '' } : {};
+  if (options.redis === undefined) throw new Error('the streamwell-redis peer needs a Redis server');
+  return { REDIS_URL: options.redis.server.url, REDIS_PREFIX: options.redis.prefix };
+}
 
 /** Starts one peer. */
 export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<RunningPeer> {
@@ -104,19 +141,30 @@ export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<
       stop: () => nginx.stop(),
     };
   }
+  const streamwell = isStreamwell(id);
   const child = await startChild({
     name: id,
     script: SCRIPTS[id] as string,
     core: options.core,
-    env: { MOCK_URL: mockUrl, ...(id === 'streamwell' ? options.streamwellEnv : {}) },
+    env: { MOCK_URL: mockUrl, ...(streamwell ? options.streamwellEnv : {}), ...redisEnv(id, options) },
     nodeFlags: [
       '--expose-gc',
-      ...(id === 'streamwell' ? (process.env.BENCH_STREAMWELL_FLAGS?.split(' ').filter(Boolean) ?? []) : []),
+      ...(streamwell ? (process.env.BENCH_STREAMWELL_FLAGS?.split(' ').filter(Boolean) ?? []) : []),
       ...(options.profileDir === undefined
         ? []
         : ['--cpu-prof', '--cpu-prof-interval=250', `--cpu-prof-dir=${join(options.profileDir, id)}`]),
     ],
-    built: id === 'streamwell',
+    built: streamwell,
   });
-  return fromChild(id, child);
+  const peer = fromChild(id, child);
+  const redis = options.redis;
+  if (id !== 'streamwell-redis' || redis === undefined) return peer;
+  return {
+    ...peer,
+    store: { cpuNs: () => redis.server.cpuNs() },
+    async stop() {
+      await peer.stop();
+      await redis.server.clear(redis.prefix);
+    },
+  };
 }

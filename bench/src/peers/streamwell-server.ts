@@ -4,7 +4,8 @@
  * stream routes, the run registry with ids, checkpoints and the resume log, metrics, logs), and
  * the OpenAI-compatible provider talks to the mock through `LLM_BASE_URL`. Only the listening
  * address differs from `apps/server/src/main.ts`: port 0 on loopback, reported to the
- * orchestrator.
+ * orchestrator. The `streamwell-redis` peer is this same server with `REDIS_URL` and
+ * `REDIS_PREFIX` set (the Redis run store, as on several instances).
  *
  * @module
  */

@@ -1,15 +1,16 @@
 /**
- * The targets of issue 6, checked against a results file: each one met, missed or not
- * measured (quick mode skips the 1,000-stream level and the 10,000-drop resume run).
+ * The targets of issue 6 and the Redis store's goals of issue 13, checked against a results
+ * file: each one met, missed or not measured (quick mode skips the 1,000-stream level and the
+ * 10,000-drop resume runs).
  *
  * @module
  */
 import type { StreamsRow } from '../scenarios/aggregate.ts';
 import type { IdleResult } from '../scenarios/idle.ts';
 import type { InstructionsResult } from '../scenarios/instructions.ts';
+import type { ResumeResult } from '../scenarios/measure-resume.ts';
 import type { MemoryResult } from '../scenarios/memory.ts';
 import type { ParserResult } from '../scenarios/parser.ts';
-import type { ResumeResult } from '../scenarios/resume.ts';
 import type { SaturationResult } from '../scenarios/saturation.ts';
 import type { SlowClientsResult } from '../scenarios/slow-clients.ts';
 import type { SweepResult } from '../scenarios/sweep.ts';
@@ -23,6 +24,7 @@ export interface ScenarioResults {
   readonly saturation?: SaturationResult;
   readonly idle?: IdleResult;
   readonly resume?: ResumeResult;
+  readonly 'cross-resume'?: ResumeResult;
   readonly 'slow-clients'?: SlowClientsResult;
   readonly parser?: ParserResult;
   readonly instructions?: InstructionsResult;
@@ -49,6 +51,22 @@ function level(sweep: SweepResult | undefined, concurrency: number): Partial<Rec
 
 const known = (...values: (number | undefined)[]): boolean =>
   values.every((value) => value !== undefined && Number.isFinite(value));
+
+/** A resume target: the added p99 over the floor within `p99Ms`, nothing lost or repeated, over 10,000 drops. */
+function resumeVerdict(id: string, target: string, resume: ResumeResult | undefined, p99Ms: number): TargetVerdict {
+  return verdict(
+    id,
+    target,
+    resume
+      ? `added p99 ${resume.addedToFirstByte.p99} ms (p50 ${resume.addedToFirstByte.p50}); absolute p99 ` +
+          `${resume.replayedToFirstByte.p99} ms, floor p99 ${resume.floorToFirstByte.p99} ms; ${resume.drops} drops, ` +
+          `lost ${resume.lost}, duplicated ${resume.duplicated}`
+      : 'n/a',
+    resume && resume.drops >= 10_000
+      ? resume.addedToFirstByte.p99 <= p99Ms && resume.lost === 0 && resume.duplicated === 0
+      : undefined,
+  );
+}
 
 /** Checks every target. */
 export function checkTargets(scenarios: ScenarioResults): TargetVerdict[] {
@@ -136,19 +154,12 @@ export function checkTargets(scenarios: ScenarioResults): TargetVerdict[] {
         : undefined,
     ),
   );
-  const resume = scenarios.resume;
   verdicts.push(
-    verdict(
+    resumeVerdict(
       'T7',
       'resume: reconnect → first replayed byte p99 ≤ 2 ms (added over a bare node:http floor); 0 lost, 0 duplicated over 10,000 random drops',
-      resume
-        ? `added p99 ${resume.addedToFirstByte.p99} ms (p50 ${resume.addedToFirstByte.p50}); absolute p99 ` +
-            `${resume.replayedToFirstByte.p99} ms, floor p99 ${resume.floorToFirstByte.p99} ms; ${resume.drops} drops, ` +
-            `lost ${resume.lost}, duplicated ${resume.duplicated}`
-        : 'n/a',
-      resume && resume.drops >= 10_000
-        ? resume.addedToFirstByte.p99 <= 2 && resume.lost === 0 && resume.duplicated === 0
-        : undefined,
+      scenarios.resume,
+      2,
     ),
   );
   const parser = scenarios.parser;
@@ -191,5 +202,47 @@ export function checkTargets(scenarios: ScenarioResults): TargetVerdict[] {
       counted?.ratioToBaseline === undefined ? undefined : counted.ratioToBaseline <= 1.05,
     ),
   );
+  verdicts.push(...storeVerdicts(scenarios, thousand));
   return verdicts;
+}
+
+/**
+ * Issue 13's goals for the Redis store: CPU per relayed token ≤ 1.5× the memory store's, the
+ * Redis server's own CPU included (a fair comparison counts the store), at 1,000 streams × 30
+ * tokens/s and at saturation; resume on another instance p99 ≤ 5 ms over the same floor as T7.
+ */
+function storeVerdicts(
+  scenarios: ScenarioResults,
+  thousand: Partial<Record<string, StreamsRow>> | undefined,
+): TargetVerdict[] {
+  const ratios = (rows: Partial<Record<string, StreamsRow>> | undefined) => {
+    const memory = rows?.streamwell?.cpuPer1kTokensMs;
+    const redis = rows?.['streamwell-redis'];
+    if (memory === undefined || redis === undefined || !known(memory, redis.cpuPer1kTokensMs) || memory <= 0)
+      return undefined;
+    const total = redis.cpuPer1kTokensMs + (redis.storeCpuPer1kTokensMs ?? Number.NaN);
+    return {
+      text: `${redis.cpuPer1kTokensMs} + Redis ${fmt(redis.storeCpuPer1kTokensMs)} ms against ${memory} ms (gateway ×${(redis.cpuPer1kTokensMs / memory).toFixed(2)}, with Redis ×${(total / memory).toFixed(2)})`,
+      total: total / memory,
+    };
+  };
+  const atThousand = ratios(thousand);
+  const atSaturation = ratios(scenarios.saturation?.rows);
+  const measured = [atThousand, atSaturation].filter((entry) => entry !== undefined);
+  return [
+    verdict(
+      'R1',
+      'Redis store: CPU per 1,000 relayed tokens (gateway + Redis server) ≤ 1.5× the memory store, at 1,000 streams and at saturation',
+      `1,000 streams: ${atThousand?.text ?? 'n/a'}; saturation: ${atSaturation?.text ?? 'n/a'}`,
+      atThousand === undefined
+        ? undefined
+        : measured.every((entry) => Number.isFinite(entry.total) && entry.total <= 1.5),
+    ),
+    resumeVerdict(
+      'R2',
+      'Redis store: resume on another instance, reconnect → first replayed byte p99 ≤ 5 ms (added over the floor, as T7); 0 lost, 0 duplicated over 10,000 random drops',
+      scenarios['cross-resume'],
+      5,
+    ),
+  ];
 }

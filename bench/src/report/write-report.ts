@@ -8,7 +8,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BenchRedisInfo } from '../peers/bench-redis.ts';
 import type { StreamsRow } from '../scenarios/aggregate.ts';
+import type { ResumeResult } from '../scenarios/measure-resume.ts';
+import { chart, n, signed, table, times } from './markdown.ts';
+import { renderStoreSection } from './store-section.ts';
 import { renderBarChart } from './svg-chart.ts';
 import { checkTargets, type ScenarioResults } from './targets.ts';
 
@@ -23,25 +27,19 @@ export interface Results {
 }
 
 const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
-const n = (value: number | undefined): string =>
-  value === undefined || !Number.isFinite(value) ? 'n/a' : String(value);
-const signed = (value: number | undefined): string =>
-  value === undefined || !Number.isFinite(value) ? 'n/a' : value > 0 ? `+${value}` : String(value);
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+/** The Redis server of the `streamwell-redis` peer, as the environment table shows it. */
+function redisEnvironment(redis: unknown): string {
+  if (redis === undefined || typeof redis !== 'object' || redis === null) return 'absent';
+  const info = redis as BenchRedisInfo;
+  return (
+    `${info.version} at ${info.url}, not pinned by the harness (cores ${info.cores}; shared with other work on ` +
+    `the machine), CPU read from ${info.cpuSource === 'proc' ? '`/proc/<pid>/task/*/schedstat`' : '`INFO cpu`'}`
+  );
 }
 
 function label(results: Results, id: string): string {
   return results.peers[id]?.label ?? id;
-}
-
-function times(value: number | undefined, base: number | undefined): string {
-  if (value === undefined || base === undefined || !Number.isFinite(value) || !Number.isFinite(base) || base <= 0) {
-    return 'n/a';
-  }
-  return `×${(value / base).toFixed(1)}`;
 }
 
 function streamsTable(
@@ -51,6 +49,7 @@ function streamsTable(
 ): string {
   const ids = Object.keys(rows);
   const swCpu = rows.streamwell?.cpuPer1kTokensMs;
+  const withStore = ids.some((id) => rows[id]?.storeCpuPer1kTokensMs !== undefined);
   const header = [
     'peer',
     'tokens/s',
@@ -59,6 +58,7 @@ function streamsTable(
     'per-token delay p50 / p99',
     ...(options.added ? ['added delay p50 / p99'] : []),
     'gateway CPU / 1k tokens (ms)',
+    ...(withStore ? ['Redis server CPU / 1k tokens (ms)'] : []),
     'vs streamwell',
     'gateway CPU %',
     'RSS / stream (kB)',
@@ -76,7 +76,12 @@ function streamsTable(
       `${n(row.delayP50)} / ${n(row.delayP99)}`,
       ...(options.added ? [isDirect ? '(floor)' : `${signed(row.addedDelayP50)} / ${signed(row.addedDelayP99)}`] : []),
       isDirect ? '—' : n(row.cpuPer1kTokensMs),
-      isDirect || id === 'streamwell' ? '—' : times(row.cpuPer1kTokensMs, swCpu),
+      ...(withStore ? [n(row.storeCpuPer1kTokensMs)] : []),
+      isDirect || id === 'streamwell'
+        ? '—'
+        : row.storeCpuPer1kTokensMs === undefined
+          ? times(row.cpuPer1kTokensMs, swCpu)
+          : `${times(row.cpuPer1kTokensMs, swCpu)} (${times(row.cpuPer1kTokensMs + row.storeCpuPer1kTokensMs, swCpu)} with Redis)`,
       isDirect ? '—' : n(row.gatewayCpuPct),
       isDirect ? '—' : row.rssPerStreamKb < 0 ? '≈0 (noise)' : n(row.rssPerStreamKb),
       n(row.harnessCpuPct),
@@ -84,12 +89,6 @@ function streamsTable(
     ];
   });
   return table(header, body);
-}
-
-function chart(dir: string, name: string, svg: string, written: string[]): string {
-  writeFileSync(join(dir, `${name}.svg`), svg);
-  written.push(`docs/bench/${name}.svg`);
-  return `![${name}](bench/${name}.svg)`;
 }
 
 function gatewayIds(rows: Partial<Record<string, StreamsRow>>): string[] {
@@ -113,7 +112,7 @@ export function writeReport(results: Results, root: string): string[] {
       'the harness lives in [`bench/`](../bench/src/main.ts).',
     '',
   );
-  out.push('## Targets (issue 6)', '');
+  out.push('## Targets (issues 6 and 13)', '');
   out.push(
     table(
       ['#', 'target', 'measured (streamwell)', 'verdict'],
@@ -149,6 +148,7 @@ export function writeReport(results: Results, root: string): string[] {
           env.pinned ? 'gateway on core 1, mock + load generator + orchestrator on core 0 (`taskset`)' : 'none',
         ],
         ['nginx', String(env.nginx)],
+        ['Redis', redisEnvironment(env.redis)],
         [
           'shared clock',
           env.clock ? `CLOCK_MONOTONIC verified across processes (${env.clock.ok ? 'ok' : 'FAILED'})` : 'n/a',
@@ -173,6 +173,7 @@ export function writeReport(results: Results, root: string): string[] {
         'round, then the median over rounds.',
       '',
     );
+    const withStore = Object.values(ttft.rows).some((row) => row?.storeCpuPerStreamMs !== undefined);
     out.push(
       table(
         [
@@ -182,6 +183,7 @@ export function writeReport(results: Results, root: string): string[] {
           'per-token delay p50 / p99',
           'added delay p50 / p99',
           'gateway CPU / stream (ms)',
+          ...(withStore ? ['Redis server CPU / stream (ms)'] : []),
         ],
         Object.entries(ttft.rows).map(([id, row]) => [
           label(results, id),
@@ -190,6 +192,7 @@ export function writeReport(results: Results, root: string): string[] {
           `${row?.delayP50} / ${row?.delayP99}`,
           id === 'direct' ? '(floor)' : `${signed(row?.addedDelayP50)} / ${signed(row?.addedDelayP99)}`,
           id === 'direct' ? '—' : n(row?.cpuPerStreamMs),
+          ...(withStore ? [row?.storeCpuPerStreamMs === undefined ? '—' : n(row.storeCpuPerStreamMs)] : []),
         ]),
       ),
       '',
@@ -405,43 +408,50 @@ export function writeReport(results: Results, root: string): string[] {
   }
 
   const resume = scenarios.resume;
-  if (resume) {
+  const cross = scenarios['cross-resume'];
+  const resumed = resume ?? cross;
+  if (resumed) {
     out.push('## Resume', '');
+    const counts = (result: ResumeResult): string =>
+      `${result.drops.toLocaleString('en-US')} drops over ${result.streams} streams: lost ${result.lost}, ` +
+      `duplicated ${result.duplicated}, id regressions ${result.idRegressions}, errors ${result.errors}; ` +
+      `${result.gone204} reconnects found the stream already finished at the cursor (204); ` +
+      `${result.replayedToFirstByte.count.toLocaleString('en-US')} reconnects replayed (their first token was sent ` +
+      `before the reconnect began), ${result.liveToFirstToken.count} found nothing new yet and waited for the next token`;
     out.push(
-      `Streams of 100 tokens at 500 tokens/s, 20 at a time; each connection is dropped after a random 1–20 tokens and ` +
-        `reconnected 5–10 ms later with \`Last-Event-ID\` (\`GET /api/streams/{id}\`), so the stream has moved on and the ` +
-        `reconnect has something to replay. ${resume.drops.toLocaleString('en-US')} drops ` +
-        `over ${resume.streams} streams: lost ${resume.lost}, duplicated ${resume.duplicated}, id regressions ` +
-        `${resume.idRegressions}, errors ${resume.errors}; ${resume.gone204} reconnects found the stream already ` +
-        `finished at the cursor (204); ${resume.replayedToFirstByte.count.toLocaleString('en-US')} reconnects replayed ` +
-        `(their first token was sent before the reconnect began), ${resume.liveToFirstToken.count} found nothing new ` +
-        'yet and waited for the next token. No peer resumes, so there is no side-by-side here; the floor is a bare ' +
+      'Streams of 100 tokens at 500 tokens/s, 20 at a time; each connection is dropped after a random 1–20 tokens and ' +
+        'reconnected 5–10 ms later with `Last-Event-ID` (`GET /api/streams/{id}`), so the stream has moved on and the ' +
+        'reconnect has something to replay. ' +
+        (resume ? `One instance (memory store): ${counts(resume)}. ` : '') +
+        (cross
+          ? `On another instance (two \`streamwell + Redis\` servers sharing runs, both on the gateway core; every stream ` +
+            `starts on A and every reconnect goes to B, which reads the run from Redis while A produces it): ${counts(cross)}. `
+          : '') +
+        'No other peer resumes, so there is no side-by-side here; the floor is a bare ' +
         "node:http server on the gateway's core that answers with its head and a comment at once, probed by the same " +
         'load generator all along (so it carries the same harness and machine delays). "Added" is streamwell minus ' +
-        'the floor, percentile by percentile; the T7 verdict uses it.',
+        'the floor of the same run, percentile by percentile; the T7 and R2 verdicts use it.',
       '',
     );
     const keys = ['p50', 'p90', 'p99', 'p999', 'max'] as const;
+    const rows = (name: string, result: ResumeResult): string[][] => [
+      [`${name}: reconnect → first replayed byte (ms)`, ...keys.map((key) => n(result.replayedToFirstByte[key]))],
+      [`${name}: floor, connect → first byte (ms)`, ...keys.map((key) => n(result.floorToFirstByte[key]))],
+      [
+        `${name}: added (streamwell − floor)`,
+        ...(['p50', 'p90', 'p99'] as const).map((key) => n(result.addedToFirstByte[key])),
+        '',
+        '',
+      ],
+      [
+        `${name}: reconnect → first replayed token (ms), every reconnect`,
+        ...keys.map((key) => n(result.reconnectToFirstToken[key])),
+      ],
+    ];
     out.push(
       table(
         ['measure', 'p50', 'p90', 'p99', 'p99.9', 'max'],
-        [
-          [
-            'streamwell: reconnect → first replayed byte (ms)',
-            ...keys.map((key) => n(resume.replayedToFirstByte[key])),
-          ],
-          ['floor: connect → first byte (ms)', ...keys.map((key) => n(resume.floorToFirstByte[key]))],
-          [
-            'added (streamwell − floor)',
-            ...(['p50', 'p90', 'p99'] as const).map((key) => n(resume.addedToFirstByte[key])),
-            '',
-            '',
-          ],
-          [
-            'streamwell: reconnect → first replayed token (ms), every reconnect',
-            ...keys.map((key) => n(resume.reconnectToFirstToken[key])),
-          ],
-        ],
+        [...(resume ? rows('one instance', resume) : []), ...(cross ? rows('another instance (Redis)', cross) : [])],
       ),
       '',
     );
@@ -460,8 +470,9 @@ export function writeReport(results: Results, root: string): string[] {
           unit: 'ms (lower is better)',
           categories: ['p50', 'p90', 'p99', 'p99.9'],
           series: [
-            { name: 'streamwell', values: bars(resume.replayedToFirstByte) },
-            { name: 'floor (bare node:http)', values: bars(resume.floorToFirstByte) },
+            ...(resume ? [{ name: 'streamwell, one instance', values: bars(resume.replayedToFirstByte) }] : []),
+            ...(cross ? [{ name: 'another instance (Redis)', values: bars(cross.replayedToFirstByte) }] : []),
+            { name: 'floor (bare node:http)', values: bars(resumed.floorToFirstByte) },
           ],
           target: { value: 2, label: 'p99 target 2 ms' },
         }),
@@ -470,6 +481,15 @@ export function writeReport(results: Results, root: string): string[] {
       '',
     );
   }
+
+  out.push(
+    ...renderStoreSection(
+      scenarios,
+      typeof env.redis === 'object' && env.redis !== null ? (env.redis as BenchRedisInfo) : undefined,
+      chartDir,
+      written,
+    ),
+  );
 
   const slow = scenarios['slow-clients'];
   if (slow) {

@@ -25,6 +25,10 @@ export interface StreamsRow {
   readonly addedDelayP99?: number;
   /** Gateway CPU per 1,000 delivered tokens, ms. */
   readonly cpuPer1kTokensMs: number;
+  /** With a store (Redis): the store server's CPU per 1,000 delivered tokens, ms (its idle rate taken out). */
+  readonly storeCpuPer1kTokensMs?: number;
+  /** With a store: the store server's idle CPU measured before each cell, % of one core (median). */
+  readonly storeIdlePct?: number;
   readonly gatewayCpuPct: number;
   readonly harnessCpuPct: number;
   /** (median RSS in the window − RSS after warm-up) / streams, kB (1,000 bytes). */
@@ -92,6 +96,7 @@ export function aggregateCells(
           ) / 10
         : Number.NaN,
     ...collectedRss(cells, baselineRss, streams),
+    ...storeCpu(cells, tokens),
     rssMaxMb: Math.round((Math.max(...cells.map((cell) => cell.resources.gatewayRssMaxBytes)) / MB) * 10) / 10,
     lost: cells.reduce((sum, cell) => sum + cell.main.lost + cell.slow.lost, 0),
     duplicated: cells.reduce((sum, cell) => sum + cell.main.duplicated + cell.slow.duplicated, 0),
@@ -106,6 +111,20 @@ export function aggregateCells(
   };
   for (const [key, value] of Object.entries(a)) if (value !== undefined) (extra as Record<string, number>)[key] = value;
   return { ...row, ...extra };
+}
+
+function storeCpu(
+  cells: readonly StreamsCell[],
+  tokens: (cell: StreamsCell) => number,
+): { storeCpuPer1kTokensMs?: number; storeIdlePct?: number } {
+  const measured = cells.filter((cell) => cell.resources.store !== undefined && tokens(cell) > 0);
+  if (measured.length === 0) return {};
+  return {
+    storeCpuPer1kTokensMs: round3(
+      median(measured.map((cell) => ((cell.resources.store?.cpuMs ?? 0) / tokens(cell)) * 1000)),
+    ),
+    storeIdlePct: Math.round(median(measured.map((cell) => cell.resources.store?.idlePct ?? 0)) * 10) / 10,
+  };
 }
 
 function collectedRss(

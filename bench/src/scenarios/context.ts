@@ -10,6 +10,7 @@ import { type HistogramData, type Summary, summarize } from '../lib/histogram.ts
 import { type ProcReading, readProcs, startRssSampler } from '../lib/proc-sampler.ts';
 import type { GroupResult } from '../loadgen/stream-tracker.ts';
 import type { Target } from '../loadgen/targets.ts';
+import type { BenchRedis } from '../peers/bench-redis.ts';
 import { type PeerId, type PeerStartOptions, type RunningPeer, startPeer } from '../peers/peers.ts';
 
 /** Options of one benchmark run. */
@@ -35,19 +36,31 @@ export interface BenchContext {
   readonly loadgen: Child;
   /** Totals of sequence checks over the whole run (CI asserts these are zero). */
   readonly integrity: { lost: number; duplicated: number; errors: number; tokens: number; notes: string[] };
+  /** The Redis server of the `streamwell-redis` peer (undefined when that peer is not in the run). */
+  readonly redis?: BenchRedis | undefined;
 }
 
-/** Starts a peer with the run's pinning and the given streamwell environment. */
+/**
+ * Starts a peer with the run's pinning and the given streamwell environment.
+ *
+ * @param redisPrefix - for `streamwell-redis`: the key prefix, to share runs with another
+ *   instance started with the same one; by default a prefix of its own
+ */
 export function launchPeer(
   context: BenchContext,
   id: PeerId,
   streamwellEnv: Record<string, string> = {},
+  redisPrefix?: string,
 ): Promise<RunningPeer> {
+  const redis = context.redis;
   const options: PeerStartOptions = {
     mockPort: context.mock.info.port as number,
     core: context.options.gatewayCore,
     streamwellEnv: { ...BASE_STREAMWELL_ENV, ...streamwellEnv },
     profileDir: context.options.profileDir,
+    ...(id === 'streamwell-redis' && redis !== undefined
+      ? { redis: { server: redis, prefix: redisPrefix ?? redis.nextPrefix() } }
+      : {}),
   };
   return startPeer(id, options);
 }
@@ -119,6 +132,45 @@ export interface CellResources {
    * while every stream was still open (garbage not counted).
    */
   readonly gatewayRssCollectedBytes?: number;
+  /** A gateway with a store (Redis): what the store server used in the window, see {@link StoreCpu}. */
+  readonly store?: StoreCpu;
+}
+
+/**
+ * CPU of the store server (Redis) over a measured stretch. The server is shared (other clients,
+ * its own timers), so what it burns with no load of ours, measured just before on idle gateways,
+ * is taken out.
+ */
+export interface StoreCpu {
+  /** CPU in the stretch, ms, minus the idle rate over the same time. */
+  readonly cpuMs: number;
+  /** The idle rate measured before, % of one core (all of the server's clients). */
+  readonly idlePct: number;
+}
+
+/** How long the store server's idle rate is measured before a stretch. */
+const STORE_IDLE_MS = 500;
+
+/** Reads the store's idle CPU rate (ns per ns), then starts a stretch; `end()` gives its {@link StoreCpu}. */
+async function startStoreStretch(peer: RunningPeer): Promise<{ mark(): void; end(): Promise<StoreCpu> } | undefined> {
+  const store = peer.store;
+  if (store === undefined) return undefined;
+  const idleFrom = { cpu: await store.cpuNs(), at: nowNs() };
+  await new Promise((resolve) => setTimeout(resolve, STORE_IDLE_MS));
+  const idleTo = { cpu: await store.cpuNs(), at: nowNs() };
+  const idleRate = Math.max(0, (idleTo.cpu - idleFrom.cpu) / (idleTo.at - idleFrom.at));
+  let from: { cpu: Promise<number>; at: number } = { cpu: Promise.resolve(idleTo.cpu), at: idleTo.at };
+  return {
+    mark() {
+      from = { cpu: store.cpuNs(), at: nowNs() };
+    },
+    async end() {
+      const at = nowNs();
+      const cpu = await store.cpuNs();
+      const used = cpu - (await from.cpu) - idleRate * (at - from.at);
+      return { cpuMs: used / 1e6, idlePct: Math.round(idleRate * 1000) / 10 };
+    },
+  };
 }
 
 /** Result of {@link runStreamsCell}. */
@@ -174,13 +226,17 @@ export async function runStreamsCell(context: BenchContext, peer: RunningPeer, j
   let rss = { median: before.rssBytes, max: before.rssBytes };
   let collected: Promise<number | undefined> | undefined;
   const holdMs = COLLECT_HOLD_MS[context.options.quick ? 'quick' : 'full'];
+  const store = await startStoreStretch(peer);
+  let storeEnd: Promise<StoreCpu> | undefined;
   markHandler = (phase) => {
     const reading = { gateway: tryRead(gatewayPids), harness: tryRead(harnessPids), at: nowNs() };
     if (phase === 'measure-start') {
       start = reading;
+      store?.mark();
       if (gatewayPids.length > 0) sampler = startRssSampler(gatewayPids);
     } else {
       end = reading;
+      storeEnd = store?.end();
       if (sampler) rss = sampler.stop();
       if (job.collectAtEnd && gatewayPids.length > 0) {
         const asked = nowNs();
@@ -199,6 +255,7 @@ export async function runStreamsCell(context: BenchContext, peer: RunningPeer, j
   });
   markHandler = undefined;
   const collectedRss = await collected;
+  const storeCpu = await storeEnd;
   if (!start || !end) throw new Error('the load generator did not mark its measuring window');
   const windowMs = (end.at - start.at) / 1e6;
   const gatewayCpuMs = (end.gateway.cpuNs - start.gateway.cpuNs) / 1e6;
@@ -213,6 +270,7 @@ export async function runStreamsCell(context: BenchContext, peer: RunningPeer, j
       gatewayRssMedianBytes: rss.median,
       gatewayRssMaxBytes: rss.max,
       ...(collectedRss === undefined ? {} : { gatewayRssCollectedBytes: collectedRss }),
+      ...(storeCpu === undefined ? {} : { store: storeCpu }),
     },
   };
 }
@@ -226,13 +284,19 @@ export function routeMarks(loadgen: Child): void {
   });
 }
 
-/** The `sequential` job (lone streams, one after another). */
+/**
+ * The `sequential` job (lone streams, one after another).
+ *
+ * @param measureStore - also measure the store server's CPU (half a second longer: its idle rate first)
+ */
 export async function runSequential(
   context: BenchContext,
   peer: RunningPeer,
   job: { prompt: string; count: number; warmup: number; gapMs: number; expectTokens: number },
-): Promise<{ main: GroupResult; gatewayCpuMs: number }> {
+  measureStore = false,
+): Promise<{ main: GroupResult; gatewayCpuMs: number; store?: StoreCpu }> {
   const pids = peer.pids();
+  const store = measureStore ? await startStoreStretch(peer) : undefined;
   const before = tryRead(pids);
   const result = await context.loadgen.request<{ main: GroupResult; warmupErrors: number }>({
     type: 'sequential',
@@ -240,7 +304,12 @@ export async function runSequential(
     ...job,
   });
   const after = tryRead(pids);
-  return { main: result.main, gatewayCpuMs: (after.cpuNs - before.cpuNs) / 1e6 };
+  const storeCpu = await store?.end();
+  return {
+    main: result.main,
+    gatewayCpuMs: (after.cpuNs - before.cpuNs) / 1e6,
+    ...(storeCpu === undefined ? {} : { store: storeCpu }),
+  };
 }
 
 /** Median of numbers (NaN for none). */

@@ -34,14 +34,21 @@ export interface MatrixResult {
 }
 
 /**
- * The peers of the secondary scenarios: all of them in a full run; in quick mode (which only
- * keeps the harness working) direct, the naive relay and streamwell, to stay under two minutes.
+ * The peers of the scenarios about the relay itself (memory, slow clients, fragmentation): every
+ * peer but `streamwell-redis`, whose column belongs to the scenarios about the store (time to
+ * first token, CPU per token, resume).
+ */
+export function relayPeers(context: BenchContext): PeerId[] {
+  return context.options.peers.filter((id) => id !== 'streamwell-redis');
+}
+
+/**
+ * The peers of the secondary scenarios: {@link relayPeers} in a full run; in quick mode (which
+ * only keeps the harness working) direct, the naive relay and streamwell, to stay under two minutes.
  */
 export function quickPeers(context: BenchContext): PeerId[] {
-  const all = context.options.peers;
-  return context.options.quick
-    ? all.filter((id) => id === 'direct' || id === 'naive' || id === 'streamwell')
-    : [...all];
+  const all = relayPeers(context);
+  return context.options.quick ? all.filter((id) => id === 'direct' || id === 'naive' || id === 'streamwell') : all;
 }
 
 /** Starts the given peers in turn (parallel starts would fight over the gateway core). */
@@ -167,6 +174,9 @@ export async function runMatrix(
           info(
             `  ${label} ${variant.name} rep ${rep + 1}/${reps} ${peer.id.padEnd(10)} ` +
               `${Math.round(tokensPerSecond)} tok/s, gateway CPU ${cell.resources.gatewayCpuPct.toFixed(0)}%, ` +
+              (cell.resources.store === undefined
+                ? ''
+                : `Redis CPU ${((cell.resources.store.cpuMs / cell.resources.windowMs) * 100).toFixed(0)}%, `) +
               `harness CPU ${cell.resources.harnessCpuPct.toFixed(0)}%, errors ${cell.main.errors}`,
           );
           if (cell.resources.harnessCpuPct > 80) {

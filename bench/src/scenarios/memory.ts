@@ -13,7 +13,7 @@ import { formatParams } from '../mock/stream-params.ts';
 import type { PeerId } from '../peers/peers.ts';
 import { aggregateCells, type StreamsRow } from './aggregate.ts';
 import type { BenchContext } from './context.ts';
-import { quickPeers, runMatrix } from './matrix.ts';
+import { quickPeers, relayPeers, runMatrix } from './matrix.ts';
 
 /** Result: one row per peer. */
 export interface MemoryResult {
@@ -31,7 +31,7 @@ export async function runMemory(context: BenchContext): Promise<MemoryResult> {
   const streams = quick ? 50 : 1000;
   const rate = 10;
   const tokens = quick ? 30 : 150;
-  const peers = quick ? quickPeers(context).filter((id) => id !== 'naive') : [...context.options.peers];
+  const peers = quick ? quickPeers(context).filter((id) => id !== 'naive') : relayPeers(context);
   heading(`memory per active stream: ${streams} streams open throughout the window`);
   const matrix = await runMatrix(
     context,

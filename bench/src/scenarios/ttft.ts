@@ -1,6 +1,6 @@
 /**
  * Single stream: lone streams one after another (10 tokens at 400 tokens/s, no thinking
- * delay), every peer, interleaved rounds. Time to first token (connect → first token's bytes)
+ * delay), every peer (streamwell with either store), interleaved rounds. Time to first token (connect → first token's bytes)
  * and per-token delay; the added numbers are the peer minus direct in the same round, then the
  * median over rounds (the round-medians method).
  *
@@ -27,6 +27,8 @@ export interface TtftRow {
   readonly addedDelayP99: number;
   /** Gateway CPU per stream (request handling + 10 tokens), ms. */
   readonly cpuPerStreamMs: number;
+  /** With a store (Redis): the store server's CPU per stream, ms (its idle rate taken out). */
+  readonly storeCpuPerStreamMs?: number;
 }
 
 /** Result of the single-stream scenario. */
@@ -41,6 +43,7 @@ interface Round {
   delayP50: number;
   delayP99: number;
   cpuPerStreamMs: number;
+  storeCpuPerStreamMs: number | undefined;
 }
 
 /** Runs the single-stream scenario. */
@@ -57,13 +60,18 @@ export async function runTtft(context: BenchContext): Promise<TtftResult> {
     for (let round = 0; round < rounds; round++) {
       const order = peers.map((_, index) => peers[(index + round) % peers.length] as RunningPeer);
       for (const peer of order) {
-        const result = await runSequential(context, peer, {
-          prompt: formatParams({ tokens, rate: 400 }),
-          count,
-          warmup: 5,
-          gapMs: 2,
-          expectTokens: tokens,
-        });
+        const result = await runSequential(
+          context,
+          peer,
+          {
+            prompt: formatParams({ tokens, rate: 400 }),
+            count,
+            warmup: 5,
+            gapMs: 2,
+            expectTokens: tokens,
+          },
+          true,
+        );
         account(context, `single stream ${peer.id}`, result.main);
         const ttft = summarize(result.main.ttft);
         const delay = summarize(result.main.delay);
@@ -74,6 +82,7 @@ export async function runTtft(context: BenchContext): Promise<TtftResult> {
           delayP50: delay.p50,
           delayP99: delay.p99,
           cpuPerStreamMs: result.gatewayCpuMs / count,
+          storeCpuPerStreamMs: result.store === undefined ? undefined : result.store.cpuMs / count,
         });
         info(`  round ${round + 1}/${rounds} ${peer.id.padEnd(10)} TTFT p50 ${ttft.p50} ms p99 ${ttft.p99} ms`);
       }
@@ -88,6 +97,9 @@ export async function runTtft(context: BenchContext): Promise<TtftResult> {
     );
   const rows: Partial<Record<PeerId, TtftRow>> = {};
   for (const [id, mine] of Object.entries(perPeer) as [PeerId, Round[]][]) {
+    const storeCpu = mine.flatMap((round) =>
+      round.storeCpuPerStreamMs === undefined ? [] : [round.storeCpuPerStreamMs],
+    );
     rows[id] = {
       rounds: mine.length,
       streamsPerRound: count,
@@ -100,6 +112,7 @@ export async function runTtft(context: BenchContext): Promise<TtftResult> {
       addedDelayP50: addedMedian(mine, (round) => round.delayP50),
       addedDelayP99: addedMedian(mine, (round) => round.delayP99),
       cpuPerStreamMs: round3(median(mine.map((round) => round.cpuPerStreamMs))),
+      ...(storeCpu.length === 0 ? {} : { storeCpuPerStreamMs: round3(median(storeCpu)) }),
     };
   }
   return { tokensPerStream: tokens, rows };
