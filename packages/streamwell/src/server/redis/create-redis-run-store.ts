@@ -445,14 +445,28 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
     for (const follower of follow.followers) if (!follower.done && follower.lastId < cursor) cursor = follower.lastId;
     follow.cursor = cursor;
     if (ended) {
-      follow.followers.clear();
-      if (follows.get(follow.streamId) === follow) follows.delete(follow.streamId);
+      // Only the readers that got the end are done: one that joined behind this read still needs
+      // the events in between and the end, from the next read at its own cursor.
+      for (const follower of [...follow.followers]) if (follower.done) follow.followers.delete(follower);
+      if (follow.followers.size === 0 && follows.get(follow.streamId) === follow) follows.delete(follow.streamId);
     }
   }
 
   async function loop(): Promise<void> {
     let failures = 0;
     while (!closed) {
+      // Before the key set is taken: a reader added during this round trip is then in it (it
+      // could not unblock a read that has no client id yet).
+      if (blockingId === undefined) {
+        try {
+          blockingId = String(await blocking.sendCommand(['CLIENT', 'ID']));
+        } catch (error) {
+          if (closed) break;
+          onError(error, 'reader loop');
+          await new Promise((resolve) => setTimeout(resolve, 250).unref());
+          continue;
+        }
+      }
       const keys = [ctlKey];
       const ids = [ctlCursor];
       // The cursor each run is read from: a reader that joins while the read is under way may
@@ -465,7 +479,6 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
       }
       let reply: unknown;
       try {
-        if (blockingId === undefined) blockingId = String(await blocking.sendCommand(['CLIENT', 'ID']));
         blocked = true;
         unblockSent = false;
         reply = await blocking.sendCommand(['XREAD', 'COUNT', '512', 'BLOCK', '1000', 'STREAMS', ...keys, ...ids]);
