@@ -183,6 +183,8 @@ interface Follow {
   /** The cursor the loop reads from: the lowest of its followers'. */
   cursor: number;
   readonly followers: Set<Follower>;
+  /** `performance.now()` when the loop last delivered an event of this run. */
+  lastEventAt: number;
 }
 
 /**
@@ -328,7 +330,13 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
       const follower: Follower = { subscriber, lastId: Math.max(0, after ?? 0), done: false };
       let follow = follows.get(streamId);
       if (follow === undefined) {
-        follow = { streamId, keys: runKeys(prefix, streamId), cursor: follower.lastId, followers: new Set() };
+        follow = {
+          streamId,
+          keys: runKeys(prefix, streamId),
+          cursor: follower.lastId,
+          followers: new Set(),
+          lastEventAt: 0,
+        };
         follows.set(streamId, follow);
         touchReaders(follow);
       }
@@ -422,6 +430,7 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
     if (newest === undefined) return;
     const batch = new RunEventBatch(events);
     const ended = TERMINAL.has(newest.event);
+    follow.lastEventAt = performance.now();
     for (const follower of [...follow.followers]) {
       if (follower.done) continue;
       // A reader that joined behind this read's cursor (while it was under way) would miss the
@@ -515,8 +524,12 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
   /** Lease refreshes for local runs; reader presence, lapsed leases and expiry for followed ones. */
   async function maintain(): Promise<void> {
     for (const replica of producing.values()) replica.refresh();
+    const now = performance.now();
     for (const follow of [...follows.values()]) {
       touchReaders(follow);
+      // A run whose events arrived within a lease is alive and not expired: no lookup (three
+      // commands) per followed run and second while it streams.
+      if (now - follow.lastEventAt < leaseMs) continue;
       try {
         const snapshot = await store.lookup(follow.streamId);
         if (snapshot === undefined) {
