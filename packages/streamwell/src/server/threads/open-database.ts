@@ -31,7 +31,7 @@ async function openSqlite(path: string, options: OpenDatabaseOptions): Promise<K
   try {
     // WAL: readers never block the writer, and a commit is one append (no fsync per commit with
     // synchronous=NORMAL; an OS crash may lose the last commits, a process crash loses none).
-    database.pragma('journal_mode = WAL');
+    await switchToWal(database, options.busyTimeoutMs ?? 5000);
     database.pragma('synchronous = NORMAL');
     database.pragma('foreign_keys = ON');
   } catch (error) {
@@ -39,6 +39,25 @@ async function openSqlite(path: string, options: OpenDatabaseOptions): Promise<K
     throw error;
   }
   return new Kysely<StoreSchema>({ dialect: new SqliteDialect({ database }) });
+}
+
+/**
+ * Sets WAL mode. On a file that several processes open at once, the switch can answer
+ * SQLITE_BUSY ("database is locked") without waiting on the busy timeout (seen in CI: three
+ * processes migrating a fresh file), so it is retried until the timeout.
+ */
+async function switchToWal(database: { pragma(source: string): unknown }, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      database.pragma('journal_mode = WAL');
+      return;
+    } catch (error) {
+      const busy = (error as { code?: unknown }).code === 'SQLITE_BUSY';
+      if (!busy || performance.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }
 
 async function openPostgres(connectionString: string, options: OpenDatabaseOptions): Promise<Kysely<StoreSchema>> {
