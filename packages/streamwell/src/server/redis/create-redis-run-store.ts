@@ -44,6 +44,11 @@ export interface RedisRunStoreOptions {
   readonly maxRunMs?: number;
   /** This instance's id. @defaultValue 96 random bits */
   readonly instanceId?: string;
+  /**
+   * How long one blocking read of the reader loop waits for new events. The loop is woken early
+   * when a reader is added, so this bounds only how often an idle loop asks. @defaultValue 1000
+   */
+  readonly readBlockMs?: number;
   /** Something went wrong talking to Redis (logs). Never throws into the store. */
   readonly onError?: (error: unknown, context: string) => void;
 }
@@ -213,6 +218,7 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
   const maxRunMs = options.maxRunMs ?? 3_600_000;
   const instanceId = options.instanceId ?? randomBytes(12).toString('base64url');
   const onError = options.onError ?? (() => {});
+  const readBlockMs = String(options.readBlockMs ?? 1000);
   // Keys of a run that nobody finalizes (every instance gone) still expire.
   const safetyTtlMs = maxRunMs + retentionMs + leaseMs;
   let connectedOnce = false;
@@ -275,6 +281,8 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
   let closed = false;
   let blocked = false;
   let unblockSent = false;
+  /** Counts the loop's reads, so that a late wake-up retry knows whether its read is still pending. */
+  let readNumber = 0;
   const store: RedisRunStore = {
     instanceId,
     prefix,
@@ -414,7 +422,20 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
   function wakeLoop(): void {
     if (!blocked || unblockSent || blockingId === undefined) return;
     unblockSent = true;
-    client.sendCommand(['CLIENT', 'UNBLOCK', blockingId]).catch((error: unknown) => onError(error, 'unblock'));
+    const read = readNumber;
+    const unblock = (): void => {
+      if (blockingId === undefined) return;
+      client.sendCommand(['CLIENT', 'UNBLOCK', blockingId]).then(
+        (reply) => {
+          // 0: nothing was blocked. The read went out on the other connection and may not have
+          // reached Redis yet (the two connections are not ordered): while that same read is
+          // still pending, ask again, or it would block with the old key set for readBlockMs.
+          if (Number(reply) === 0 && blocked && readNumber === read) setTimeout(unblock, 1).unref();
+        },
+        (error: unknown) => onError(error, 'unblock'),
+      );
+    };
+    unblock();
   }
 
   function touchReaders(follow: Follow): void {
@@ -490,7 +511,8 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
       try {
         blocked = true;
         unblockSent = false;
-        reply = await blocking.sendCommand(['XREAD', 'COUNT', '512', 'BLOCK', '1000', 'STREAMS', ...keys, ...ids]);
+        readNumber += 1;
+        reply = await blocking.sendCommand(['XREAD', 'COUNT', '512', 'BLOCK', readBlockMs, 'STREAMS', ...keys, ...ids]);
         blocked = false;
         failures = 0;
       } catch (error) {
