@@ -1,6 +1,7 @@
 /**
  * Writes `docs/benchmarks.md` and one SVG chart per scenario under `docs/bench/` from a results
- * file. The method and the profiling findings are prose kept next to this file
+ * file. Each section has its renderer (`render-<scenario>.ts`, see `report-context.ts`); this
+ * file puts them in order. The method and the profiling findings are prose kept next to this file
  * (`method.md`, `findings.md`); everything with a number comes from the results.
  *
  * @module
@@ -8,673 +9,72 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchRedisInfo } from '../peers/bench-redis.ts';
-import type { StreamsRow } from '../scenarios/aggregate.ts';
-import type { ResumeResult } from '../scenarios/measure-resume.ts';
-import { chart, n, signed, table, times } from './markdown.ts';
-import { renderStoreSection } from './store-section.ts';
-import { renderBarChart } from './svg-chart.ts';
-import { checkTargets, type ScenarioResults } from './targets.ts';
+import { renderEnvironment } from './render-environment.ts';
+import { renderFragmentation } from './render-fragmentation.ts';
+import { renderIdle } from './render-idle.ts';
+import { renderInstructions } from './render-instructions.ts';
+import { renderMemory } from './render-memory.ts';
+import { renderOverview } from './render-overview.ts';
+import { renderParser } from './render-parser.ts';
+import { renderResume } from './render-resume.ts';
+import { renderSaturation } from './render-saturation.ts';
+import { renderSlowClients } from './render-slow-clients.ts';
+import { renderStore } from './render-store.ts';
+import { renderSweep } from './render-sweep.ts';
+import { renderTtft } from './render-ttft.ts';
+import type { ReportContext, SectionRenderer } from './report-context.ts';
+import type { Results } from './results.ts';
+import type { ScenarioResults } from './targets.ts';
 
-/** A results file as `main.ts` writes it. */
-export interface Results {
-  readonly startedAt: string;
-  readonly durationSeconds: number;
-  readonly environment: Record<string, unknown> & { clock?: { ok: boolean; maxRoundTripUs: number } };
-  readonly peers: Record<string, { label: string; description: string }>;
-  readonly integrity: { lost: number; duplicated: number; errors: number; tokens: number; notes: string[] };
-  readonly scenarios: Record<string, unknown>;
-}
+export type { Results } from './results.ts';
 
-const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url));
+/** A prose file kept next to this one, as a section. */
+const prose =
+  (name: string): SectionRenderer =>
+  () => [readFileSync(fileURLToPath(new URL(name, import.meta.url)), 'utf8').trim(), ''];
 
-/** The Redis server of the `streamwell-redis` peer, as the environment table shows it. */
-function redisEnvironment(redis: unknown): string {
-  if (redis === undefined || typeof redis !== 'object' || redis === null) return 'absent';
-  const info = redis as BenchRedisInfo;
-  return (
-    `${info.version} at ${info.url}, not pinned by the harness (cores ${info.cores}; shared with other work on ` +
-    `the machine), CPU read from ${info.cpuSource === 'proc' ? '`/proc/<pid>/task/*/schedstat`' : '`INFO cpu`'}`
-  );
-}
+/** The report's sections in order; a scenario's renderer goes where its section belongs. */
+const SECTIONS: readonly SectionRenderer[] = [
+  renderOverview,
+  prose('method.md'),
+  renderEnvironment,
+  renderTtft,
+  renderSweep,
+  renderMemory,
+  renderSaturation,
+  renderIdle,
+  renderResume,
+  renderStore,
+  renderSlowClients,
+  renderFragmentation,
+  renderParser,
+  renderInstructions,
+  prose('findings.md'),
+];
 
-function label(results: Results, id: string): string {
-  return results.peers[id]?.label ?? id;
-}
-
-function streamsTable(
-  results: Results,
-  rows: Partial<Record<string, StreamsRow>>,
-  options: { added: boolean },
-): string {
-  const ids = Object.keys(rows);
-  const swCpu = rows.streamwell?.cpuPer1kTokensMs;
-  const withStore = ids.some((id) => rows[id]?.storeCpuPer1kTokensMs !== undefined);
-  const header = [
-    'peer',
-    'tokens/s',
-    'TTFT p50 / p99 (ms)',
-    ...(options.added ? ['added TTFT p50 / p99'] : []),
-    'per-token delay p50 / p99',
-    ...(options.added ? ['added delay p50 / p99'] : []),
-    'gateway CPU / 1k tokens (ms)',
-    ...(withStore ? ['Redis server CPU / 1k tokens (ms)'] : []),
-    'vs streamwell',
-    'gateway CPU %',
-    'RSS / stream (kB)',
-    'harness CPU %',
-    'lost / dup / err',
-  ];
-  const body = ids.map((id) => {
-    const row = rows[id] as StreamsRow;
-    const isDirect = id === 'direct';
-    return [
-      label(results, id),
-      n(row.tokensPerSecond),
-      `${n(row.ttftP50)} / ${n(row.ttftP99)}`,
-      ...(options.added ? [isDirect ? '(floor)' : `${signed(row.addedTtftP50)} / ${signed(row.addedTtftP99)}`] : []),
-      `${n(row.delayP50)} / ${n(row.delayP99)}`,
-      ...(options.added ? [isDirect ? '(floor)' : `${signed(row.addedDelayP50)} / ${signed(row.addedDelayP99)}`] : []),
-      isDirect ? '—' : n(row.cpuPer1kTokensMs),
-      ...(withStore ? [n(row.storeCpuPer1kTokensMs)] : []),
-      isDirect || id === 'streamwell'
-        ? '—'
-        : row.storeCpuPer1kTokensMs === undefined
-          ? times(row.cpuPer1kTokensMs, swCpu)
-          : `${times(row.cpuPer1kTokensMs, swCpu)} (${times(row.cpuPer1kTokensMs + row.storeCpuPer1kTokensMs, swCpu)} with Redis)`,
-      isDirect ? '—' : n(row.gatewayCpuPct),
-      isDirect ? '—' : row.rssPerStreamKb < 0 ? '≈0 (noise)' : n(row.rssPerStreamKb),
-      n(row.harnessCpuPct),
-      `${row.lost} / ${row.duplicated} / ${row.errors}`,
-    ];
-  });
-  return table(header, body);
-}
-
-function gatewayIds(rows: Partial<Record<string, StreamsRow>>): string[] {
-  return Object.keys(rows).filter((id) => id !== 'direct');
-}
-
-/** Writes the report; returns the files written (repository-relative). */
+/** Writes the report under `root`; returns the files written (repository-relative). */
 export function writeReport(results: Results, root: string): string[] {
-  const scenarios = results.scenarios as ScenarioResults & Record<string, unknown>;
   const chartDir = join(root, 'docs/bench');
   mkdirSync(chartDir, { recursive: true });
-  const written: string[] = [];
-  const out: string[] = [];
-  const env = results.environment;
-  const verdicts = checkTargets(scenarios);
-
-  out.push('# Benchmarks', '');
-  out.push(
-    `Generated by \`npm run bench\` on ${results.startedAt.slice(0, 10)} (${results.durationSeconds} s run; raw results in ` +
-      '[`bench/results/latest.json`](../bench/results/latest.json)). Every number below comes from that file; ' +
-      'the harness lives in [`bench/`](../bench/src/main.ts).',
-    '',
-  );
-  out.push('## Targets (issues 6 and 13)', '');
-  out.push(
-    table(
-      ['#', 'target', 'measured (streamwell)', 'verdict'],
-      verdicts.map((entry) => [
-        entry.id,
-        entry.target,
-        entry.measured,
-        entry.status === 'met' ? '**met**' : entry.status === 'missed' ? '**missed**' : 'not measured',
-      ]),
-    ),
-    '',
-  );
-  out.push(
-    `Sequence checks: ${results.integrity.tokens.toLocaleString('en-US')} tokens checked across all scenarios; ` +
-      `lost ${results.integrity.lost}, duplicated ${results.integrity.duplicated}, stream errors ${results.integrity.errors}.`,
-    '',
-  );
-  for (const note of results.integrity.notes) out.push(`- ${note}`);
-  if (results.integrity.notes.length > 0) out.push('');
-
-  out.push(readFileSync(here('method.md'), 'utf8').trim(), '');
-  out.push('## Environment', '');
-  out.push(
-    table(
-      ['item', 'value'],
-      [
-        ['CPU', `${env.cpu} × ${env.cores} cores (VM)`],
-        ['memory', `${env.memoryGb} GiB`],
-        ['kernel', String(env.kernel)],
-        ['Node', String(env.node)],
-        [
-          'pinning',
-          env.pinned ? 'gateway on core 1, mock + load generator + orchestrator on core 0 (`taskset`)' : 'none',
-        ],
-        ['nginx', String(env.nginx)],
-        ['Redis', redisEnvironment(env.redis)],
-        [
-          'shared clock',
-          env.clock ? `CLOCK_MONOTONIC verified across processes (${env.clock.ok ? 'ok' : 'FAILED'})` : 'n/a',
-        ],
-        [
-          'peers',
-          Object.entries(results.peers)
-            .map(([id, peer]) => `${peer.label} (\`${id}\`): ${peer.description}`)
-            .join('<br>'),
-        ],
-      ],
-    ),
-    '',
-  );
-
-  const ttft = scenarios.ttft;
-  if (ttft) {
-    out.push('## Single stream: time to first token', '');
-    out.push(
-      `Lone streams one after another (${ttft.tokensPerStream} tokens at 400 tokens/s, no model delay). TTFT is from the ` +
-        'client\'s `connect()` to the arrival of the first token\'s bytes; "added" is the peer minus direct in the same ' +
-        'round, then the median over rounds.',
-      '',
-    );
-    const withStore = Object.values(ttft.rows).some((row) => row?.storeCpuPerStreamMs !== undefined);
-    out.push(
-      table(
-        [
-          'peer',
-          'TTFT p50 / p99 (ms)',
-          'added p50 / p99',
-          'per-token delay p50 / p99',
-          'added delay p50 / p99',
-          'gateway CPU / stream (ms)',
-          ...(withStore ? ['Redis server CPU / stream (ms)'] : []),
-        ],
-        Object.entries(ttft.rows).map(([id, row]) => [
-          label(results, id),
-          `${row?.ttftP50} / ${row?.ttftP99}`,
-          id === 'direct' ? '(floor)' : `${signed(row?.addedTtftP50)} / ${signed(row?.addedTtftP99)}`,
-          `${row?.delayP50} / ${row?.delayP99}`,
-          id === 'direct' ? '(floor)' : `${signed(row?.addedDelayP50)} / ${signed(row?.addedDelayP99)}`,
-          id === 'direct' ? '—' : n(row?.cpuPerStreamMs),
-          ...(withStore ? [row?.storeCpuPerStreamMs === undefined ? '—' : n(row.storeCpuPerStreamMs)] : []),
-        ]),
-      ),
-      '',
-    );
-    const ids = Object.keys(ttft.rows).filter((id) => id !== 'direct');
-    out.push(
-      chart(
-        chartDir,
-        'ttft',
-        renderBarChart({
-          title: 'Added time to first token, one stream',
-          unit: 'ms over direct (lower is better)',
-          categories: ids.map((id) => label(results, id)),
-          series: [
-            { name: 'p50', values: ids.map((id) => ttft.rows[id as keyof typeof ttft.rows]?.addedTtftP50) },
-            { name: 'p99', values: ids.map((id) => ttft.rows[id as keyof typeof ttft.rows]?.addedTtftP99) },
-          ],
-          target: { value: 1, label: 'p99 target 1 ms' },
-        }),
-        written,
-      ),
-      '',
-    );
-  }
-
-  const sweep = scenarios.sweep;
-  if (sweep) {
-    out.push('## Concurrency sweep', '');
-    out.push(
-      'Closed loop: each of N streams is replaced as soon as ' +
-        'it ends, so new streams start all the time under full load. Per-token delay is receive time minus the send ' +
-        'time the mock embedded in the token.',
-      '',
-    );
-    for (const entry of sweep.levels) {
-      out.push(
-        `### ${entry.concurrency.toLocaleString('en-US')} streams × ${entry.rate ?? sweep.rate} tokens/s (${entry.tokensPerStream ?? sweep.tokensPerStream} tokens each)`,
-        '',
-      );
-      out.push(streamsTable(results, entry.rows, { added: true }), '');
-    }
-    const ids = gatewayIds(sweep.levels[0]?.rows ?? {});
-    out.push(
-      chart(
-        chartDir,
-        'sweep-delay',
-        renderBarChart({
-          title: 'Added per-token delay p99 by concurrency',
-          unit: 'ms over direct (lower is better)',
-          categories: ids.map((id) => label(results, id)),
-          series: sweep.levels.map((entry) => ({
-            name: `${entry.concurrency}×${entry.rate ?? sweep.rate}/s`,
-            values: ids.map((id) => entry.rows[id as keyof typeof entry.rows]?.addedDelayP99),
-          })),
-          log: true,
-        }),
-        written,
-      ),
-      '',
-      chart(
-        chartDir,
-        'sweep-cpu',
-        renderBarChart({
-          title: 'Gateway CPU per 1,000 relayed tokens by concurrency',
-          unit: 'ms of CPU (lower is better)',
-          categories: ids.map((id) => label(results, id)),
-          series: sweep.levels.map((entry) => ({
-            name: `${entry.concurrency}×${entry.rate ?? sweep.rate}/s`,
-            values: ids.map((id) => entry.rows[id as keyof typeof entry.rows]?.cpuPer1kTokensMs),
-          })),
-          log: true,
-          target: { value: 6, label: 'target 6 ms' },
-        }),
-        written,
-      ),
-      '',
-    );
-  }
-
-  const memory = scenarios.memory;
-  if (memory) {
-    out.push('## Memory per active stream', '');
-    out.push(
-      `${memory.streams.toLocaleString('en-US')} streams of ${memory.tokensPerStream} tokens at ${memory.rate} tokens/s, ` +
-        'all open through the measuring window (it ends before the first of them finishes), so that no run finishes, ' +
-        'is retained for resumes or is replaced while RSS is sampled. RSS per stream = (median RSS in the window − RSS ' +
-        'after warm-up and a full collection) / streams; it includes each stream’s upstream connection and garbage ' +
-        'not collected yet. The sweep’s RSS column above also carries its churn: at 1,000 × 30 tokens/s, 500 streams ' +
-        'finish every second and streamwell retains each finished run for resumes (5 minutes, ~4 kB per 60-token run).',
-      '',
-    );
-    out.push(streamsTable(results, memory.rows, { added: true }), '');
-    const ids = gatewayIds(memory.rows);
-    out.push(
-      'The median RSS in the window carries whatever garbage the process had not collected yet, which depends on ' +
-        'when its collections happened to run. Right after the window, with every stream still open, each gateway ' +
-        'was made to collect its garbage (`global.gc()`; nginx has none) and its RSS read again:',
-      '',
-      table(
-        ['peer', 'RSS / stream in the window (kB)', 'RSS / stream after a full collection (kB)'],
-        ids.map((id) => {
-          const row = memory.rows[id as keyof typeof memory.rows];
-          return [label(results, id), n(row?.rssPerStreamKb), n(row?.rssCollectedPerStreamKb)];
-        }),
-      ),
-      '',
-    );
-    out.push(
-      chart(
-        chartDir,
-        'memory',
-        renderBarChart({
-          title: `RSS per active stream, ${memory.streams.toLocaleString('en-US')} open streams`,
-          unit: 'kB per stream (lower is better)',
-          categories: ids.map((id) => label(results, id)),
-          series: [
-            {
-              name: 'in the window (median)',
-              values: ids.map((id) => memory.rows[id as keyof typeof memory.rows]?.rssPerStreamKb),
-            },
-            {
-              name: 'after a full collection',
-              values: ids.map((id) => memory.rows[id as keyof typeof memory.rows]?.rssCollectedPerStreamKb),
-            },
-          ],
-          target: { value: 48, label: 'target 48 kB' },
-        }),
-        written,
-      ),
-      '',
-    );
-  }
-
-  const saturation = scenarios.saturation;
-  if (saturation) {
-    out.push('## Saturation: relayed tokens per second on one core', '');
-    out.push(
-      `${saturation.streams} streams of ${saturation.tokensPerStream} tokens from an unthrottled upstream (one token ` +
-        'per upstream write). A gateway at ~100 % CPU shows its one-core capacity; one below that was limited by the ' +
-        'harness core (see its harness CPU).',
-      '',
-    );
-    out.push(streamsTable(results, saturation.rows, { added: false }), '');
-    const ids = Object.keys(saturation.rows);
-    out.push(
-      chart(
-        chartDir,
-        'saturation',
-        renderBarChart({
-          title: 'Relayed tokens per second, gateway on one core',
-          unit: 'tokens/s (higher is better)',
-          categories: ids.map((id) => label(results, id)),
-          series: [
-            {
-              name: 'tokens/s',
-              values: ids.map((id) => saturation.rows[id as keyof typeof saturation.rows]?.tokensPerSecond),
-            },
-          ],
-        }),
-        written,
-      ),
-      '',
-    );
-  }
-
-  const idle = scenarios.idle;
-  if (idle) {
-    out.push('## Idle capacity', '');
-    out.push(
-      `Open SSE streams that receive only heartbeats (every ${Object.values(idle.rows)[0]?.heartbeatMs ?? 'n/a'} ms here, ` +
-        `to exercise them; the default is 15 s). RSS per stream = (RSS with N open − RSS before) / N. The process fd ` +
-        `limit is ${idle.fdLimit} (soft = hard): a run with its own upstream request needs two fds per stream.`,
-      '',
-    );
-    out.push(
-      table(
-        [
-          'case',
-          'streams',
-          'failed / ended early',
-          'RSS before → after (MB)',
-          'RSS / stream (kB)',
-          'heartbeat CPU % of a core',
-          'heartbeats / stream',
-        ],
-        Object.entries(idle.rows).map(([name, row]) => [
-          name,
-          String(row.streams),
-          `${row.failed} / ${row.endedEarly}`,
-          `${row.rssBeforeMb} → ${row.rssAfterMb}`,
-          String(row.rssPerStreamKb),
-          String(row.heartbeatCpuPct),
-          String(row.heartbeatsPerStream),
-        ]),
-      ),
-      '',
-    );
-    out.push(
-      chart(
-        chartDir,
-        'idle',
-        renderBarChart({
-          title: 'Memory per idle SSE stream',
-          unit: 'kB of RSS per stream (lower is better)',
-          categories: Object.keys(idle.rows),
-          series: [{ name: 'kB / stream', values: Object.values(idle.rows).map((row) => row.rssPerStreamKb) }],
-          target: { value: 12, label: 'target 12 kB' },
-        }),
-        written,
-      ),
-      '',
-    );
-  }
-
-  const resume = scenarios.resume;
-  const cross = scenarios['cross-resume'];
-  const resumed = resume ?? cross;
-  if (resumed) {
-    out.push('## Resume', '');
-    const counts = (result: ResumeResult): string =>
-      `${result.drops.toLocaleString('en-US')} drops over ${result.streams} streams: lost ${result.lost}, ` +
-      `duplicated ${result.duplicated}, id regressions ${result.idRegressions}, errors ${result.errors}; ` +
-      `${result.gone204} reconnects found the stream already finished at the cursor (204); ` +
-      `${result.replayedToFirstByte.count.toLocaleString('en-US')} reconnects replayed (their first token was sent ` +
-      `before the reconnect began), ${result.liveToFirstToken.count} found nothing new yet and waited for the next token`;
-    out.push(
-      'Streams of 100 tokens at 500 tokens/s, 20 at a time; each connection is dropped after a random 1–20 tokens and ' +
-        'reconnected 5–10 ms later with `Last-Event-ID` (`GET /api/streams/{id}`), so the stream has moved on and the ' +
-        'reconnect has something to replay. ' +
-        (resume ? `One instance (memory store): ${counts(resume)}. ` : '') +
-        (cross
-          ? `On another instance (two \`streamwell + Redis\` servers sharing runs, both on the gateway core; every stream ` +
-            `starts on A and every reconnect goes to B, which reads the run from Redis while A produces it): ${counts(cross)}. `
-          : '') +
-        'No other peer resumes, so there is no side-by-side here; the floor is a bare ' +
-        "node:http server on the gateway's core that answers with its head and a comment at once, probed by the same " +
-        'load generator all along (so it carries the same harness and machine delays). "Added" is streamwell minus ' +
-        'the floor of the same run, percentile by percentile; the T7 and R2 verdicts use it.',
-      '',
-    );
-    const keys = ['p50', 'p90', 'p99', 'p999', 'max'] as const;
-    const rows = (name: string, result: ResumeResult): string[][] => [
-      [`${name}: reconnect → first replayed byte (ms)`, ...keys.map((key) => n(result.replayedToFirstByte[key]))],
-      [`${name}: floor, connect → first byte (ms)`, ...keys.map((key) => n(result.floorToFirstByte[key]))],
-      [
-        `${name}: added (streamwell − floor)`,
-        ...(['p50', 'p90', 'p99'] as const).map((key) => n(result.addedToFirstByte[key])),
-        '',
-        '',
-      ],
-      [
-        `${name}: reconnect → first replayed token (ms), every reconnect`,
-        ...keys.map((key) => n(result.reconnectToFirstToken[key])),
-      ],
-    ];
-    out.push(
-      table(
-        ['measure', 'p50', 'p90', 'p99', 'p99.9', 'max'],
-        [...(resume ? rows('one instance', resume) : []), ...(cross ? rows('another instance (Redis)', cross) : [])],
-      ),
-      '',
-    );
-    const bars = (summary: { p50: number; p90: number; p99: number; p999: number }): number[] => [
-      summary.p50,
-      summary.p90,
-      summary.p99,
-      summary.p999,
-    ];
-    out.push(
-      chart(
-        chartDir,
-        'resume',
-        renderBarChart({
-          title: 'Resume: reconnect to first replayed byte, and the floor',
-          unit: 'ms (lower is better)',
-          categories: ['p50', 'p90', 'p99', 'p99.9'],
-          series: [
-            ...(resume ? [{ name: 'streamwell, one instance', values: bars(resume.replayedToFirstByte) }] : []),
-            ...(cross ? [{ name: 'another instance (Redis)', values: bars(cross.replayedToFirstByte) }] : []),
-            { name: 'floor (bare node:http)', values: bars(resumed.floorToFirstByte) },
-          ],
-          target: { value: 2, label: 'p99 target 2 ms' },
-        }),
-        written,
-      ),
-      '',
-    );
-  }
-
-  out.push(
-    ...renderStoreSection(
-      scenarios,
-      typeof env.redis === 'object' && env.redis !== null ? (env.redis as BenchRedisInfo) : undefined,
-      chartDir,
-      written,
-    ),
-  );
-
-  const slow = scenarios['slow-clients'];
-  if (slow) {
-    out.push('## Slow clients: head-of-line isolation and bounded memory', '');
-    out.push(
-      `${slow.fastStreams} normal streams (60 tokens at 30 tokens/s), alone and then next to ${slow.slowStreams} clients ` +
-        `that read 1 KiB/s from ${(slow.slowBytesPerStream / 1e6).toFixed(1)} MB streams (unthrottled upstream). The ` +
-        "normal streams' per-token delay should not move, and the gateway's RSS should not grow with what the slow " +
-        'clients leave unread (the kernel socket buffers absorb the first few MB per connection).',
-      '',
-    );
-    const ids = Object.keys(slow.variants.alone ?? {});
-    out.push(
-      table(
-        [
-          'peer',
-          'delay p50 / p99 alone (ms)',
-          'delay p50 / p99 with slow clients',
-          'Δ p99',
-          'gateway RSS max alone → with slow (MB)',
-        ],
-        ids.map((id) => {
-          const alone = slow.variants.alone?.[id as keyof (typeof slow.variants)['alone']];
-          const loaded = slow.variants['with slow clients']?.[id as keyof (typeof slow.variants)['alone']];
-          return [
-            label(results, id),
-            `${n(alone?.delayP50)} / ${n(alone?.delayP99)}`,
-            `${n(loaded?.delayP50)} / ${n(loaded?.delayP99)}`,
-            alone && loaded ? signed(Math.round((loaded.delayP99 - alone.delayP99) * 1000) / 1000) : 'n/a',
-            id === 'direct' ? '—' : `${n(alone?.rssMaxMb)} → ${n(loaded?.rssMaxMb)}`,
-          ];
-        }),
-      ),
-      '',
-    );
-    const gateways = ids.filter((id) => id !== 'direct');
-    out.push(
-      chart(
-        chartDir,
-        'slow-clients',
-        renderBarChart({
-          title: 'Gateway RSS with 1 KiB/s readers next to normal streams',
-          unit: 'MB, peak RSS in the window (lower is better)',
-          categories: gateways.map((id) => label(results, id)),
-          series: [
-            { name: 'alone', values: gateways.map((id) => slow.variants.alone?.[id as 'streamwell']?.rssMaxMb) },
-            {
-              name: 'with slow clients',
-              values: gateways.map((id) => slow.variants['with slow clients']?.[id as 'streamwell']?.rssMaxMb),
-            },
-          ],
-        }),
-        written,
-      ),
-      '',
-    );
-  }
-
-  const fragmentation = scenarios.fragmentation as
-    | { streams: number; rate: number; variants: Record<string, Partial<Record<string, StreamsRow>>> }
-    | undefined;
-  if (fragmentation) {
-    out.push('## 1-byte fragmentation', '');
-    out.push(
-      `${fragmentation.streams} streams at ${fragmentation.rate} tokens/s; the upstream writes each event whole, or one ` +
-        'byte per event-loop turn (each gateway parser then sees 1-byte reads). Sequence checks must pass in both.',
-      '',
-    );
-    for (const [name, rows] of Object.entries(fragmentation.variants)) {
-      out.push(`### ${name}`, '', streamsTable(results, rows, { added: true }), '');
-    }
-    const ids = gatewayIds(fragmentation.variants.whole ?? {});
-    out.push(
-      chart(
-        chartDir,
-        'fragmentation',
-        renderBarChart({
-          title: 'Gateway CPU per 1,000 tokens: whole events vs 1-byte upstream reads',
-          unit: 'ms of CPU (lower is better)',
-          categories: ids.map((id) => label(results, id)),
-          series: Object.entries(fragmentation.variants).map(([name, rows]) => ({
-            name,
-            values: ids.map((id) => rows[id]?.cpuPer1kTokensMs),
-          })),
-          log: true,
-        }),
-        written,
-      ),
-      '',
-    );
-  }
-
-  const parser = scenarios.parser;
-  if (parser) {
-    out.push('## Client parser throughput', '');
-    out.push(
-      'In process, bytes in (each parser behind a streaming `TextDecoder` or its own byte handling), 183-byte OpenAI ' +
-        'chunk events. streamwell is `createSseByteParser` (with its event and line limits raised to 16 MiB for the ' +
-        '8 MiB case; the default limit is 1 MiB and refuses that event by design). Linearity = events/s with 10× the ' +
-        'events in 1-byte chunks ÷ events/s at 1× (1.0 = linear, lower = superlinear cost).',
-      '',
-    );
-    const names = Object.keys(Object.values(parser.shapes)[0] ?? {});
-    out.push(
-      table(
-        ['input', ...names.map((name) => `${name} (M events/s · MB/s)`)],
-        Object.entries(parser.shapes).map(([shape, row]) => [
-          shape,
-          ...names.map((name) => {
-            const entry = row[name];
-            return entry
-              ? `${(entry.eventsPerSecond / 1e6).toFixed(3)} · ${entry.megabytesPerSecond}${entry.correct ? '' : ' (WRONG COUNT)'}`
-              : 'n/a';
-          }),
-        ]),
-      ),
-      '',
-      `Linearity under 1-byte chunks: ${Object.entries(parser.linearity)
-        .map(([name, value]) => `${name} ${value}`)
-        .join(', ')}.`,
-      '',
-    );
-    const shapes = Object.keys(parser.shapes);
-    out.push(
-      chart(
-        chartDir,
-        'parser',
-        renderBarChart({
-          title: 'Client SSE parser throughput',
-          unit: 'MB/s of input (higher is better)',
-          categories: shapes,
-          series: names.map((name) => ({
-            name,
-            values: shapes.map((shape) => parser.shapes[shape]?.[name]?.megabytesPerSecond),
-          })),
-          log: true,
-        }),
-        written,
-      ),
-      '',
-    );
-  }
-
-  const instructions = scenarios.instructions;
-  if (instructions?.available === true) {
-    out.push('## Instructions per relayed token (callgrind)', '');
-    out.push(
-      'The library’s whole per-stream and per-token path — HTTP core, registry and run, the OpenAI-compatible ' +
-        'provider’s batch path behind a stand-in undici dispatcher that hands it real Chat Completions chunks one per ' +
-        'event-loop turn, and the SSE connection — in a loop (`bench/src/instructions/core-loop.mjs`, on the built ' +
-        'package) under `valgrind --tool=callgrind`, with V8 made repeatable (`--predictable`, fixed seeds). Start-up ' +
-        'and 200 warm-up streams run uninstrumented; `callgrind_control` counts the measured loop only, which ends ' +
-        'with a full collection so that its garbage is paid for in the count. Sockets, Node’s HTTP and the kernel ' +
-        'are not counted ' +
-        '(how bytes group into reads depends on timing). Repeat runs agree within ~1.5 %: CI compares with ' +
-        '`bench/callgrind-baseline.json` and fails on more than 5 % growth.',
-      '',
-      table(
-        ['streams × tokens', 'instructions (measured loop)', 'seconds under callgrind'],
-        instructions.runs.map((run) => [
-          `${run.streams} × ${run.tokensPerStream}`,
-          run.instructions.toLocaleString('en-US'),
-          run.seconds.toFixed(1),
-        ]),
-      ),
-      '',
-      `Per relayed token of a 60-token reply (its share of per-stream work and collections included): ` +
-        `**${Math.round(instructions.perTokenAt60 ?? 0).toLocaleString('en-US')}** instructions` +
-        (instructions.ratioToBaseline === undefined
-          ? ' (no committed baseline for this Node version).'
-          : ` (${instructions.ratioToBaseline}× the baseline of ${instructions.baseline?.commit}).`),
-      '',
-    );
-  }
-
-  out.push(readFileSync(here('findings.md'), 'utf8').trim(), '');
+  const report: ReportContext = {
+    results,
+    scenarios: results.scenarios as ScenarioResults & Record<string, unknown>,
+    chartDir,
+    written: [],
+  };
+  const out = SECTIONS.flatMap((render) => render(report));
   writeFileSync(join(root, 'docs/benchmarks.md'), `${out.join('\n')}\n`);
-  written.unshift('docs/benchmarks.md');
-  return written;
+  report.written.unshift('docs/benchmarks.md');
+  return report.written;
 }
 
-/** `node --import tsx bench/src/report/write-report.ts [results.json]`: re-renders the docs. */
+/**
+ * `node --import tsx bench/src/report/write-report.ts [results.json] [root]`: re-renders the docs
+ * (under `root`, the repository by default; another directory leaves the committed docs alone).
+ */
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const root = fileURLToPath(new URL('../../../', import.meta.url));
-  const file = process.argv[2] ?? join(root, 'bench/results/latest.json');
-  const written = writeReport(JSON.parse(readFileSync(file, 'utf8')) as Results, root);
+  const repo = fileURLToPath(new URL('../../../', import.meta.url));
+  const file = process.argv[2] ?? join(repo, 'bench/results/latest.json');
+  const written = writeReport(JSON.parse(readFileSync(file, 'utf8')) as Results, process.argv[3] ?? repo);
   process.stderr.write(`wrote ${written.join(', ')}\n`);
 }

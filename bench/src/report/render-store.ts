@@ -9,6 +9,7 @@ import type { BenchRedisInfo } from '../peers/bench-redis.ts';
 import type { StreamsRow } from '../scenarios/aggregate.ts';
 import type { ResumeResult } from '../scenarios/measure-resume.ts';
 import { chart, n, signed, table } from './markdown.ts';
+import type { ReportContext } from './report-context.ts';
 import { renderBarChart } from './svg-chart.ts';
 import type { ScenarioResults } from './targets.ts';
 
@@ -97,20 +98,10 @@ const ratio = (value: number | undefined, base: number): number | undefined =>
 const times2 = (value: number | undefined): string => (value === undefined ? 'n/a' : `×${value.toFixed(2)}`);
 const perSecond = (value: number | undefined): string => (value === undefined ? '—' : n(value));
 
-/**
- * Renders the section (empty when the run has no `streamwell-redis` peer).
- *
- * @param redis - the environment's Redis entry
- * @param chartDir - where the chart goes
- * @param written - files written, appended to
- * @returns Markdown lines
- */
-export function renderStoreSection(
-  scenarios: ScenarioResults,
-  redis: BenchRedisInfo | undefined,
-  chartDir: string,
-  written: string[],
-): string[] {
+/** Renders the Redis store's section (nothing when the run has no `streamwell-redis` peer). */
+export function renderStore({ results, scenarios, chartDir, written }: ReportContext): string[] {
+  const env = results.environment;
+  const redis = typeof env.redis === 'object' && env.redis !== null ? (env.redis as BenchRedisInfo) : undefined;
   const loads = storeLoads(scenarios);
   const cross = scenarios['cross-resume'];
   if (loads.length === 0 && cross === undefined) return [];
