@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type {
   ChatHandler,
   ChatKitHandler,
+  ConnectionLimiter,
   Conversations,
   LocalRunRegistry,
   Provider,
@@ -41,6 +42,8 @@ export interface AppContext {
   readonly conversations: Conversations;
   /** The AI SDK chat endpoints (`/api/chat`, `/api/chat/*`), on the same runs and writer. */
   readonly chat: ChatHandler;
+  /** Open event streams and WebSocket sockets, against their caps (shared by every route). */
+  readonly connections: ConnectionLimiter;
   readonly log: Logger;
   readonly metrics: ServerMetrics;
   /**

@@ -15,6 +15,7 @@ import {
   type Conversations,
   createApiKeyAuth,
   createChatHandler,
+  createConnectionLimiter,
   createConversations,
   createCorsPolicy,
   createMemoryChatRunIndex,
@@ -144,10 +145,18 @@ async function createContext(
   let localRuns: LocalRunRegistry | undefined;
   let streams: StreamHandler | undefined;
   let chatkit: ChatKitHandler | undefined;
+  // One limiter for every stream endpoint and the WebSocket route, so the caps hold server-wide.
+  const connections = createConnectionLimiter({
+    maxEventStreams: config.maxOpenEventStreams,
+    maxWebSockets: config.maxOpenWebSockets,
+    maxConnectionsPerPrincipal: config.maxConnectionsPerPrincipal,
+    onRefused: (kind, code) => metrics.connectionRefused(kind, code),
+  });
   const metrics = createServerMetrics({
     activeRuns: () => localRuns?.activeCount ?? 0,
     openStreams: () => (streams?.openStreams ?? 0) + (chatkit?.openStreams ?? 0),
     retainedBytes: () => localRuns?.retainedBytes ?? 0,
+    openConnections: (kind) => connections.open(kind),
   });
   // Conversations: each message is stored before the model is called, the reply at every
   // checkpoint and at its end (docs/scaling.md, "The database's part").
@@ -164,6 +173,7 @@ async function createContext(
     retentionMs: config.streamRetentionMs,
     disconnectGraceMs: config.disconnectGraceMs,
     maxConcurrentStreams: config.maxConcurrentStreams,
+    maxStreamsPerOwner: config.maxStreamsPerPrincipal,
     observer: withConversations(createRunObserver(log, metrics, config.checkpointEvery), conversations.observer),
   };
   let registry: RunRegistry;
@@ -209,6 +219,7 @@ async function createContext(
     heartbeatMs: config.heartbeatMs,
     maxBodyBytes: config.maxBodyBytes,
     maxMessageChars: config.maxMessageChars,
+    connections,
     onStreamOpen(info) {
       if (debug) {
         const path = OPEN_PATHS[info.endpoint];
@@ -254,7 +265,7 @@ async function createContext(
         ? createMemoryChatRunIndex({ ttlMs: chatTtlMs })
         : createRedisChatRunIndex({ store: runStore, ttlMs: chatTtlMs }),
   });
-  chatkit = createChatKitBackend({ config, registry, threads, cors, auth, log, metrics });
+  chatkit = createChatKitBackend({ config, registry, threads, cors, auth, log, metrics, connections });
   return {
     config,
     provider,
@@ -266,6 +277,7 @@ async function createContext(
     threads,
     conversations,
     chat,
+    connections,
     log,
     metrics,
     authenticate: (credential) => auth.authenticate(credential),
@@ -306,8 +318,12 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     // the URL; Fastify's default of 100 would answer 414 to ids the stream endpoint accepts.
     routerOptions: { maxParamLength: 1024 },
     clientErrorHandler: handleClientError,
-    // Slow or stuck uploads are cut; long-lived *responses* are not affected by this timeout.
-    requestTimeout: 30_000,
+    // Slow or stuck uploads are cut (408); long-lived *responses* are not affected by this
+    // timeout. The headers' own, shorter timeout is set in the server factory.
+    requestTimeout: config.requestTimeoutMs,
+    // Longer than the 60 s idle timeout of common proxies (nginx upstream keepalive, AWS ALB),
+    // so the server never closes a connection a proxy is about to reuse.
+    keepAliveTimeout: config.keepAliveTimeoutMs,
     // During a drain, /healthz must still answer (503 "draining") and resumes still work.
     return503OnClosing: false,
     forceCloseConnections: 'idle',

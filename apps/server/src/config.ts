@@ -38,6 +38,22 @@ export interface ServerConfig {
   readonly maxBodyBytes: number;
   readonly maxMessageChars: number;
   readonly maxConcurrentStreams: number;
+  /** `MAX_STREAMS_PER_PRINCIPAL`: running streams of one API key id (0: no cap). */
+  readonly maxStreamsPerPrincipal: number;
+  /** `MAX_OPEN_EVENT_STREAMS`: open event-stream responses, server-wide. */
+  readonly maxOpenEventStreams: number;
+  /** `MAX_OPEN_WEBSOCKETS`: open WebSocket sockets, server-wide. */
+  readonly maxOpenWebSockets: number;
+  /** `MAX_CONNECTIONS_PER_PRINCIPAL`: open event streams and sockets of one API key id (0: no cap). */
+  readonly maxConnectionsPerPrincipal: number;
+  /** `HEADERS_TIMEOUT_MS`: time to receive a request's headers (also a new connection's first request). */
+  readonly headersTimeoutMs: number;
+  /** `REQUEST_TIMEOUT_MS`: time to receive a whole request, headers and body. */
+  readonly requestTimeoutMs: number;
+  /** `KEEP_ALIVE_TIMEOUT_MS`: how long an idle keep-alive connection waits for its next request. */
+  readonly keepAliveTimeoutMs: number;
+  /** `WS_IDLE_TIMEOUT_MS`: a WebSocket that follows no stream and sends nothing is closed after this (0: never). */
+  readonly wsIdleTimeoutMs: number;
   readonly apiKeys: readonly ApiKey[];
   readonly redisUrl: string | undefined;
   readonly redisPrefix: string;
@@ -187,6 +203,14 @@ const ENV_SCHEMA = z.object({
   MAX_BODY_BYTES: integer(65_536, 64, 64 * 1024 * 1024),
   MAX_MESSAGE_CHARS: integer(8000, 1, 16 * 1024 * 1024),
   MAX_CONCURRENT_STREAMS: integer(1000, 1),
+  MAX_STREAMS_PER_PRINCIPAL: integer(100, 0),
+  MAX_OPEN_EVENT_STREAMS: integer(10_000, 1),
+  MAX_OPEN_WEBSOCKETS: integer(2000, 1),
+  MAX_CONNECTIONS_PER_PRINCIPAL: integer(1000, 0),
+  HEADERS_TIMEOUT_MS: integer(10_000, 100, 600_000),
+  REQUEST_TIMEOUT_MS: integer(30_000, 100, 3_600_000),
+  KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 100, 600_000),
+  WS_IDLE_TIMEOUT_MS: integer(60_000, 0),
   API_KEYS: apiKeyList,
   REDIS_URL: z.preprocess(
     blankToUndefined,
@@ -276,6 +300,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxBodyBytes: value.MAX_BODY_BYTES,
     maxMessageChars: value.MAX_MESSAGE_CHARS,
     maxConcurrentStreams: value.MAX_CONCURRENT_STREAMS,
+    maxStreamsPerPrincipal: value.MAX_STREAMS_PER_PRINCIPAL,
+    maxOpenEventStreams: value.MAX_OPEN_EVENT_STREAMS,
+    maxOpenWebSockets: value.MAX_OPEN_WEBSOCKETS,
+    maxConnectionsPerPrincipal: value.MAX_CONNECTIONS_PER_PRINCIPAL,
+    headersTimeoutMs: value.HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: value.REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: value.KEEP_ALIVE_TIMEOUT_MS,
+    wsIdleTimeoutMs: value.WS_IDLE_TIMEOUT_MS,
     apiKeys: value.API_KEYS,
     redisUrl: value.REDIS_URL,
     redisPrefix: value.REDIS_PREFIX,
@@ -287,6 +319,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     logLevel: value.LOG_LEVEL,
     shutdownDeadlineMs: value.SHUTDOWN_DEADLINE_MS,
   };
+  if (config.headersTimeoutMs > config.requestTimeoutMs) {
+    throw new ConfigError([
+      {
+        variable: 'HEADERS_TIMEOUT_MS',
+        message: `must not be larger than REQUEST_TIMEOUT_MS (${config.requestTimeoutMs}), which covers the headers too (got ${config.headersTimeoutMs})`,
+      },
+    ]);
+  }
   if (config.provider === 'openai' && config.llmBaseUrl === undefined) {
     throw new ConfigError([
       {

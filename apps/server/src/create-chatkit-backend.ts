@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import {
   type ApiKeyAuth,
   type ChatKitHandler,
+  type ConnectionLimiter,
   type CorsPolicy,
   createChatKitHandler,
   createLocalAttachmentStore,
@@ -29,6 +30,8 @@ export interface ChatKitBackendParts {
   readonly auth: ApiKeyAuth;
   readonly log: Logger;
   readonly metrics: ServerMetrics;
+  /** The server's connection caps, shared with the stream endpoints. */
+  readonly connections: ConnectionLimiter;
 }
 
 /** The path of the ChatKit endpoint. */
@@ -64,6 +67,7 @@ export function createChatKitBackend(parts: ChatKitBackendParts): ChatKitHandler
     heartbeatMs: config.heartbeatMs,
     maxBodyBytes: config.maxBodyBytes,
     maxMessageChars: config.maxMessageChars,
+    connections: parts.connections,
     checkpointEvery: config.checkpointEvery,
     attachments: createLocalAttachmentStore({
       directory: path.resolve(config.chatkitAttachmentsDir),

@@ -74,17 +74,26 @@ export function createServerFactory(
   fastifyHandler: (request: IncomingMessage, response: ServerResponse) => void,
   options: FastifyServerOptions,
 ) => Server {
+  const { headersTimeoutMs, requestTimeoutMs } = context.config;
   return (fastifyHandler, options) => {
-    const server = createServer((request, response) => {
-      if (isStreamPath(request.url)) serveStream(context.streams, context, request, response, fastifyHandler);
-      else if (isChatPath(request.url)) serveStream(context.chat, context, request, response, fastifyHandler);
-      else if (isChatKitPath(request.url)) serveStream(context.chatkit, context, request, response, fastifyHandler);
-      else fastifyHandler(request, response);
-    });
+    // Node checks its header and request timeouts every `connectionsCheckingInterval` (30 s by
+    // default, which let a 30 s timeout fire after up to 60 s): check often enough that each
+    // fires within a quarter of its length (at most 1 s late). Only connections in the middle of
+    // receiving a request are checked, so open streams cost nothing here.
+    const connectionsCheckingInterval = Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4)));
+    const server = createServer(
+      { headersTimeout: headersTimeoutMs, connectionsCheckingInterval },
+      (request, response) => {
+        if (isStreamPath(request.url)) serveStream(context.streams, context, request, response, fastifyHandler);
+        else if (isChatPath(request.url)) serveStream(context.chat, context, request, response, fastifyHandler);
+        else if (isChatKitPath(request.url)) serveStream(context.chatkit, context, request, response, fastifyHandler);
+        else fastifyHandler(request, response);
+      },
+    );
     // Fastify sets these on a server it creates itself, not on one from a factory; it passes its
     // resolved values (its own defaults included) for the factory to apply.
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
-    if (options.requestTimeout !== undefined) server.requestTimeout = options.requestTimeout;
+    server.requestTimeout = options.requestTimeout ?? requestTimeoutMs;
     if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
     return server;
   };

@@ -6,7 +6,7 @@
  * @module
  */
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { RegistryObserver, Run, RunSummary, SseCloseReason } from 'streamwell/server';
+import type { ConnectionKind, RegistryObserver, Run, RunSummary, SseCloseReason } from 'streamwell/server';
 import { createLeanHistogram } from './create-lean-histogram.ts';
 
 /** The metrics and the hooks that feed them. */
@@ -19,6 +19,8 @@ export interface ServerMetrics {
   streamClosed(reason: SseCloseReason): void;
   /** A request was refused with this code. */
   refused(code: string): void;
+  /** A connection was refused by a connection cap (`too_many_connections`, `too_many_principal_connections`). */
+  connectionRefused(kind: ConnectionKind, code: string): void;
 }
 
 /** Where the gauges read current values. */
@@ -26,6 +28,8 @@ export interface MetricsSources {
   readonly activeRuns: () => number;
   readonly openStreams: () => number;
   readonly retainedBytes: () => number;
+  /** Open stream connections of a kind, as the connection limiter counts them. */
+  readonly openConnections: (kind: ConnectionKind) => number;
 }
 
 /** Sampling interval of the `nodejs_eventloop_lag_*` metrics. */
@@ -59,6 +63,22 @@ export function createServerMetrics(sources: MetricsSources): ServerMetrics {
     collect() {
       this.set(sources.openStreams());
     },
+  });
+  new Gauge({
+    name: 'streamwell_open_connections',
+    help: 'Open stream connections counted against MAX_OPEN_EVENT_STREAMS (kind="sse") and MAX_OPEN_WEBSOCKETS (kind="websocket").',
+    labelNames: ['kind'],
+    registers: [register],
+    collect() {
+      this.set({ kind: 'sse' }, sources.openConnections('sse'));
+      this.set({ kind: 'websocket' }, sources.openConnections('websocket'));
+    },
+  });
+  const connectionRefusals = new Counter({
+    name: 'streamwell_connection_refusals_total',
+    help: 'Event streams and WebSocket upgrades refused by a connection cap, by kind and code.',
+    labelNames: ['kind', 'code'],
+    registers: [register],
   });
   new Gauge({
     name: 'streamwell_retained_bytes',
@@ -131,6 +151,9 @@ export function createServerMetrics(sources: MetricsSources): ServerMetrics {
     },
     refused(code) {
       refusals.inc({ code });
+    },
+    connectionRefused(kind, code) {
+      connectionRefusals.inc({ kind, code });
     },
   };
 }

@@ -58,24 +58,46 @@ function toCode(error: FastifyError): { status: number; code: StreamwellErrorCod
   }
 }
 
-const MALFORMED =
-  'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n' +
-  `Content-Length: ${Buffer.byteLength(JSON.stringify(new StreamwellError('bad_request', 'Malformed HTTP request.').toJSON()))}\r\n\r\n` +
-  JSON.stringify(new StreamwellError('bad_request', 'Malformed HTTP request.').toJSON());
+/** A whole HTTP/1.1 error answer with a JSON body, written straight to a socket. */
+function rawJsonError(statusLine: string, error: StreamwellError): string {
+  const body = JSON.stringify(error.toJSON());
+  return (
+    `HTTP/1.1 ${statusLine}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+const MALFORMED = rawJsonError('400 Bad Request', new StreamwellError('bad_request', 'Malformed HTTP request.'));
+
+const REQUEST_TIMEOUT = rawJsonError(
+  '408 Request Timeout',
+  new StreamwellError(
+    'request_timeout',
+    'The request did not arrive in time (HEADERS_TIMEOUT_MS for its headers, REQUEST_TIMEOUT_MS for all of it).',
+  ),
+);
 
 /**
- * Answers bytes that are not HTTP (the parser failed) with a JSON 400 and closes that socket;
- * nothing else is affected. Fastify's `clientErrorHandler` option.
+ * Answers a client error on a socket with a JSON error and closes that socket; nothing else is
+ * affected. Bytes that are not HTTP (the parser failed) get `400 bad_request`; headers or a body
+ * that did not arrive within their timeout (slowloris) get `408 request_timeout`. Nothing is
+ * written when the socket cannot take it or a response already started on it. Fastify's
+ * `clientErrorHandler` option.
  *
- * @param error - the parser error
+ * @param error - the parser or timeout error
  * @param socket - the client's socket
  */
 export function handleClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent === true) {
     socket.destroy();
     return;
   }
-  socket.end(MALFORMED);
+  // Node 20 reports both the headers and the request timeout as ERR_HTTP_REQUEST_TIMEOUT.
+  const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' || error.code === 'ERR_HTTP_HEADERS_TIMEOUT';
+  socket.end(timedOut ? REQUEST_TIMEOUT : MALFORMED);
+  // A dribbling client may never read our answer: do not let it hold the socket open.
+  socket.setTimeout(1000, () => socket.destroy());
 }
 
 /**

@@ -11,6 +11,7 @@
 import { isStreamwellError } from 'streamwell/server';
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
+import { fdsNeeded, readFdLimit } from './read-fd-limit.ts';
 
 function fail(message: string): never {
   process.stderr.write(`streamwell: ${message}\n`);
@@ -51,6 +52,16 @@ async function main(): Promise<void> {
       ? `streamwell listening on ${address} with the built-in DEMO model (set OPENAI_API_KEY or LLM_BASE_URL for a real one)`
       : `streamwell listening on ${address}`,
   );
+
+  const fdLimit = readFdLimit();
+  const needed = fdsNeeded(config);
+  if (fdLimit !== undefined && fdLimit < needed) {
+    // Past the limit, accepts and upstream requests fail instead of the caps refusing cleanly.
+    log.warn(
+      { fdLimit, needed },
+      'the open-file limit (ulimit -n) is below what MAX_OPEN_EVENT_STREAMS + MAX_OPEN_WEBSOCKETS + MAX_CONCURRENT_STREAMS can use: raise the limit or lower the caps',
+    );
+  }
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -11,6 +11,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import {
+  type ConnectionLimiter,
+  type ConnectionSlot,
   createOriginNotAllowedError,
   isStreamwellError,
   type RunRegistry,
@@ -41,6 +43,15 @@ export interface WebSocketRouteOptions
   readonly isOriginAllowed: (origin: string, request: IncomingMessage) => boolean;
   /** @defaultValue `/ws/stream` */
   readonly path?: string;
+  /**
+   * The server's connection caps: an upgrade past the WebSocket cap (or the principal's) is
+   * refused with an HTTP `503 too_many_connections` (`429 too_many_principal_connections`) and
+   * `Retry-After`, before any WebSocket exists; each socket holds its slot until its TCP socket
+   * closes. @defaultValue none: not capped
+   */
+  readonly connections?: ConnectionLimiter;
+  /** `Retry-After` of a `429`/`503` refusal. @defaultValue 2 */
+  readonly retryAfterSeconds?: number;
   /** An upgrade was refused (for metrics), with the error code. */
   readonly onRefused?: (code: string) => void;
   /** Structured logger (pino's shape). */
@@ -62,18 +73,21 @@ const REASONS: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
 /** Answers an upgrade request with an HTTP error and a JSON body, then closes the socket. */
-function refuseUpgrade(socket: Duplex, error: StreamwellError): void {
+function refuseUpgrade(socket: Duplex, error: StreamwellError, retryAfterSeconds = 2): void {
   const status = error.status ?? 500;
   const body = JSON.stringify(error.toJSON());
+  const retryAfter = status === 429 || status === 503 ? `Retry-After: ${retryAfterSeconds}\r\n` : '';
   socket.end(
     `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      retryAfter +
       'Connection: close\r\n\r\n' +
       body,
   );
@@ -92,7 +106,10 @@ function pathnameOf(target: string | undefined): string | undefined {
   }
 }
 
-function checkUpgrade(request: IncomingMessage, options: WebSocketRouteOptions): string | undefined {
+function checkUpgrade(
+  request: IncomingMessage,
+  options: WebSocketRouteOptions,
+): { principal: string | undefined; slot: ConnectionSlot | undefined } {
   const origin = request.headers.origin;
   // Browsers send Origin on every WebSocket handshake and the same-origin policy does not apply
   // to WebSockets, so this check is what stops another site from using a visitor's session.
@@ -105,7 +122,9 @@ function checkUpgrade(request: IncomingMessage, options: WebSocketRouteOptions):
       retryable: true,
     });
   }
-  return options.authenticate(readWebSocketCredential(request.headers), request);
+  const principal = options.authenticate(readWebSocketCredential(request.headers), request);
+  // Last, so that only an allowed, authenticated upgrade takes (and can be refused) a slot.
+  return { principal, slot: options.connections?.acquire('websocket', principal) };
 }
 
 /**
@@ -144,14 +163,19 @@ export function attachWebSocketRoute(server: Server, options: WebSocketRouteOpti
     socket.on('error', () => socket.destroy());
     let principal: string | undefined;
     try {
-      principal = checkUpgrade(request, options);
+      const checked = checkUpgrade(request, options);
+      principal = checked.principal;
+      const slot = checked.slot;
+      // The TCP socket closes however the WebSocket ends (closing handshake, cut, failed
+      // handshake, terminate): the one place that frees the slot exactly once.
+      if (slot !== undefined) socket.once('close', () => slot.release());
     } catch (error) {
       const refusal = isStreamwellError(error)
         ? error
         : new StreamwellError('internal_error', 'The upgrade could not be checked.', { status: 500, cause: error });
       options.onRefused?.(refusal.code);
       options.log?.info({ code: refusal.code, origin: request.headers.origin }, 'websocket upgrade refused');
-      refuseUpgrade(socket, refusal);
+      refuseUpgrade(socket, refusal, options.retryAfterSeconds);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {
@@ -209,6 +233,8 @@ export function registerWebSocketRoute(app: FastifyInstance, context: AppContext
     heartbeatMs: context.config.heartbeatMs,
     maxMessageChars: context.config.maxMessageChars,
     maxPayloadBytes: context.config.maxBodyBytes,
+    idleTimeoutMs: context.config.wsIdleTimeoutMs,
+    connections: context.connections,
     log: context.log,
     onRefused: (code) => context.metrics.refused(code),
   });

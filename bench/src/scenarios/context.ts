@@ -68,6 +68,8 @@ export function launchPeer(
 /** Environment of the streamwell server in every scenario (limits raised to the bench's sizes). */
 export const BASE_STREAMWELL_ENV: Record<string, string> = {
   MAX_CONCURRENT_STREAMS: '20000',
+  // The idle-streams scenario holds 15,000 open responses (the default cap is 10,000).
+  MAX_OPEN_EVENT_STREAMS: '20000',
   LOG_LEVEL: 'error',
   STREAMWELL_PROVIDER: 'openai',
   LLM_MODEL: 'bench',

@@ -27,6 +27,14 @@ export type StreamwellErrorCode =
   | 'not_found'
   | 'method_not_allowed'
   | 'too_many_streams'
+  // one principal (API key id) runs as many streams at once as it may
+  | 'too_many_principal_streams'
+  // the server holds as many open event-stream responses or WebSocket sockets as it may
+  | 'too_many_connections'
+  // one principal holds as many open stream connections as it may
+  | 'too_many_principal_connections'
+  // the request (headers and body) did not arrive within the server's request timeout
+  | 'request_timeout'
   | 'idempotency_conflict'
   // HTTP resume: the Last-Event-ID / ?after= cursor is not an event id of the stream
   | 'invalid_cursor'
@@ -68,14 +76,18 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<StreamwellErrorCode, n
   origin_not_allowed: 403,
   not_found: 404,
   method_not_allowed: 405,
+  request_timeout: 408,
   idempotency_conflict: 409,
   body_too_large: 413,
   message_too_long: 413,
   unsupported_media_type: 415,
   too_many_streams: 429,
+  too_many_principal_streams: 429,
+  too_many_principal_connections: 429,
   internal_error: 500,
   not_implemented: 501,
   shutting_down: 503,
+  too_many_connections: 503,
   store_unavailable: 503,
   chatkit_not_configured: 503,
 });

@@ -104,6 +104,13 @@ export {
   createChatHandler,
 } from './http/create-chat-handler.ts';
 export {
+  type ConnectionKind,
+  type ConnectionLimiter,
+  type ConnectionLimiterOptions,
+  type ConnectionSlot,
+  createConnectionLimiter,
+} from './http/create-connection-limiter.ts';
+export {
   type CorsOptions,
   type CorsPolicy,
   createCorsPolicy,

@@ -30,6 +30,13 @@ export interface RunRegistryOptions {
   readonly disconnectGraceMs?: number;
   /** Most running runs at once; past it `start` throws `too_many_streams`. @defaultValue 1000 */
   readonly maxConcurrentStreams?: number;
+  /**
+   * Most running runs one owner (principal) may have at once in this registry; past it `start`
+   * throws `too_many_principal_streams` (429). Runs without an owner are not counted. Keeps one
+   * API key from taking every slot of {@link RunRegistryOptions.maxConcurrentStreams}. 0 disables.
+   * @defaultValue 0 (disabled)
+   */
+  readonly maxStreamsPerOwner?: number;
   /** Most bytes one run retains. @defaultValue 8 MiB */
   readonly maxRunBytes?: number;
   /** Most bytes all runs retain together; finished runs are evicted oldest first past it. @defaultValue 256 MiB */
@@ -225,6 +232,9 @@ export function createRunRegistry(options: RunRegistryOptions): LocalRunRegistry
   const retentionMs = options.retentionMs ?? 300_000;
   const graceMs = options.disconnectGraceMs ?? 30_000;
   const maxConcurrent = options.maxConcurrentStreams ?? 1000;
+  const maxPerOwner = options.maxStreamsPerOwner ?? 0;
+  // Running runs per owner; an owner leaves the map when its last run ends.
+  const activeByOwner = new Map<string, number>();
   const maxTotalBytes = options.maxTotalBytes ?? 256 * 1024 * 1024;
   const threads = options.threads ?? createThreadStore();
   const createId = options.createId ?? createStreamId;
@@ -325,6 +335,14 @@ export function createRunRegistry(options: RunRegistryOptions): LocalRunRegistry
           retryable: true,
         });
       }
+      const owner = request.owner;
+      if (maxPerOwner > 0 && owner !== undefined && (activeByOwner.get(owner) ?? 0) >= maxPerOwner) {
+        throw new StreamwellError(
+          'too_many_principal_streams',
+          `At most ${maxPerOwner} streams of one principal may run at once; retry when one has ended.`,
+          { status: 429, retryable: true },
+        );
+      }
       // Expiry is the interval's job (and `get` checks it exactly); a start only pays for a walk
       // when the byte cap is actually reached.
       if (retention.bytes > maxTotalBytes) sweep();
@@ -365,12 +383,18 @@ export function createRunRegistry(options: RunRegistryOptions): LocalRunRegistry
         byIdempotencyKey.set(idempotencyScope(request.owner, request.idempotencyKey), run.id);
       }
       active += 1;
+      if (maxPerOwner > 0 && owner !== undefined) activeByOwner.set(owner, (activeByOwner.get(owner) ?? 0) + 1);
       observer?.onStart?.(run);
       ensureSweeper();
       // Until someone attaches, the run counts as abandoned-in-waiting.
       startGrace(entry);
       void run.finished.then(() => {
         active -= 1;
+        if (maxPerOwner > 0 && owner !== undefined) {
+          const left = (activeByOwner.get(owner) ?? 1) - 1;
+          if (left > 0) activeByOwner.set(owner, left);
+          else activeByOwner.delete(owner);
+        }
         if (entry.graceTimer !== undefined) clearTimeout(entry.graceTimer);
         entry.graceTimer = undefined;
         // The caller keeps the conversation (a durable store, written from the observer).

@@ -21,6 +21,7 @@
 import { isStreamwellError, StreamwellError } from '../../errors/index.ts';
 import { SSE_HEADERS } from '../../protocol/index.ts';
 import { type ApiKeyAuth, createApiKeyAuth } from '../http/create-api-key-auth.ts';
+import { type ConnectionLimiter, holdConnectionSlot } from '../http/create-connection-limiter.ts';
 import { type CorsPolicy, createCorsPolicy } from '../http/create-cors-policy.ts';
 import { createHeartbeat } from '../http/create-heartbeat.ts';
 import { bodyTooLarge, errorReply, toStreamwellError } from '../http/create-stream-handler.ts';
@@ -89,6 +90,12 @@ export interface ChatKitHandlerOptions {
   readonly maxBufferedBytes?: number;
   /** `Retry-After` of `429`/`503` answers. @defaultValue 2 */
   readonly retryAfterSeconds?: number;
+  /**
+   * Caps on open event-stream responses, shared with the server's other handlers: a streaming
+   * request past a cap is refused before anything is stored (`503 too_many_connections`,
+   * `429 too_many_principal_connections`). @defaultValue none: not capped
+   */
+  readonly connections?: ConnectionLimiter;
   /** Text deltas between two writes of a streaming assistant message. @defaultValue 50 */
   readonly checkpointEvery?: number;
   /** Characters of thread history sent to the model. @defaultValue 32000 */
@@ -320,9 +327,27 @@ export function createChatKitHandler(options: ChatKitHandlerOptions): ChatKitHan
         body: encodeChatKitJson(answer),
       };
     }
+    // Before the thread is touched: a refused request changes nothing.
+    const slot = options.connections?.acquire('sse', principal);
     let prepared: PreparedChatKitStream | ChatKitEvent;
     try {
-      prepared = await prepareChatKitStream(parsed as ChatKitStreamingRequest, {
+      prepared = await prepareOrError(parsed as ChatKitStreamingRequest, principal, context);
+    } catch (error) {
+      slot?.release();
+      throw error;
+    }
+    const reply = streamReply(prepared, parsed.type, principal, context, corsHeaders);
+    return slot === undefined ? reply : holdConnectionSlot(reply, slot);
+  }
+
+  async function prepareOrError(
+    parsed: ChatKitStreamingRequest,
+    principal: string | undefined,
+    context: ChatKitRequestContext,
+  ): Promise<PreparedChatKitStream | ChatKitEvent> {
+    let prepared: PreparedChatKitStream | ChatKitEvent;
+    try {
+      prepared = await prepareChatKitStream(parsed, {
         store,
         owner: principal,
         context,
@@ -339,7 +364,7 @@ export function createChatKitHandler(options: ChatKitHandlerOptions): ChatKitHan
           ? { type: 'error', code: 'custom', message: error.message, allow_retry: error.allowRetry }
           : { type: 'error', code: 'stream.error', allow_retry: error.allowRetry };
     }
-    return streamReply(prepared, parsed.type, principal, context, corsHeaders);
+    return prepared;
   }
 
   async function route(request: HttpRequestLike, pathname: string, corsHeaders: HttpHeaders): Promise<HttpReply> {

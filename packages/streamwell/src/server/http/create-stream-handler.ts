@@ -22,6 +22,7 @@ import { STREAM_ID_HEADER } from '../../protocol/index.ts';
 import type { RunHandle } from '../run-handle.ts';
 import type { RunRegistry } from '../run-registry.ts';
 import { type ApiKeyAuth, createApiKeyAuth } from './create-api-key-auth.ts';
+import { type ConnectionLimiter, holdConnectionSlot } from './create-connection-limiter.ts';
 import { type CorsPolicy, createCorsPolicy } from './create-cors-policy.ts';
 import { createHeartbeat } from './create-heartbeat.ts';
 import type {
@@ -91,6 +92,14 @@ export interface StreamHandlerOptions {
   readonly auth?: ApiKeyAuth;
   /** `Retry-After` of `429`/`503` answers. @defaultValue 2 */
   readonly retryAfterSeconds?: number;
+  /**
+   * Caps on open event-stream responses (server-wide and per principal): a request that would
+   * open one past a cap is refused before the run starts (`503 too_many_connections`,
+   * `429 too_many_principal_connections`), and each response holds its slot until it ends.
+   * Share one limiter among every handler of a server ({@link createConnectionLimiter}).
+   * @defaultValue none: not capped
+   */
+  readonly connections?: ConnectionLimiter;
   /** A stream response opened (logs: "endpoint hit"). */
   readonly onStreamOpen?: (info: StreamOpenInfo) => void;
   /** A stream response ended. */
@@ -166,6 +175,9 @@ interface Route {
 }
 
 const STREAM_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/** The endpoints whose answer may be an event stream (and so take a connection slot). */
+const STREAMING_ENDPOINTS: ReadonlySet<StreamEndpoint> = new Set(['start', 'resume', 'chat', 'chat-resume']);
 
 function matchRoute(pathname: string, base: string): Route | 'unknown-stream' | undefined {
   if (!pathname.startsWith(base)) return undefined;
@@ -272,6 +284,7 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
   const cors = options.cors ?? createCorsPolicy();
   const auth = options.auth ?? createApiKeyAuth();
   const onStreamClose = options.onStreamClose;
+  const connections = options.connections;
   const hub: SseResponseWriterHub = {
     heartbeat: createHeartbeat<SseResponseWriter>(options.heartbeatMs ?? STREAM_HANDLER_DEFAULTS.heartbeatMs),
     maxBufferedBytes: options.maxBufferedBytes ?? STREAM_HANDLER_DEFAULTS.maxBufferedBytes,
@@ -394,7 +407,20 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
           );
         }
         const principal = auth.authenticateHeader(request.header('authorization'));
-        return await dispatchRoute(principal, corsHeaders);
+        // Before anything starts: a refused request costs no run and no model call.
+        const slot =
+          connections !== undefined && STREAMING_ENDPOINTS.has(route.endpoint)
+            ? connections.acquire('sse', principal)
+            : undefined;
+        if (slot === undefined) return await dispatchRoute(principal, corsHeaders);
+        let reply: HttpReply;
+        try {
+          reply = await dispatchRoute(principal, corsHeaders);
+        } catch (error) {
+          slot.release();
+          throw error;
+        }
+        return holdConnectionSlot(reply, slot);
       } catch (error) {
         const failure = toStreamwellError(error);
         options.onRequestError?.(failure, route.endpoint);

@@ -169,6 +169,7 @@ export async function handleNodeRequest(
   if (reply === undefined) return false;
   if (response.destroyed || response.writableEnded) {
     // The client left while we read its body: a started run waits for a resume (grace period).
+    if (reply.type === 'stream') reply.discard?.();
     return true;
   }
   if (reply.type === 'stream' && reply.startedRun === true) {
@@ -181,6 +182,9 @@ export async function handleNodeRequest(
 
 /** Writes a started run's reply a turn later, unless the client left in between (the run then waits for a resume). */
 function writeStartedReply(reply: HttpReply, request: IncomingMessage, response: ServerResponse): void {
-  if (response.destroyed || response.writableEnded) return;
+  if (response.destroyed || response.writableEnded) {
+    if (reply.type === 'stream') reply.discard?.();
+    return;
+  }
   writeNodeReply(reply, request, response);
 }

@@ -153,7 +153,9 @@ export function toWebResponse(reply: HttpReply, signal?: AbortSignal, options: W
     },
     { highWaterMark, size: (chunk) => chunk.byteLength },
   );
-  signal?.addEventListener('abort', () => handle?.close(), { once: true });
+  // A client that left while the reply was decided: close now (an aborted signal fires no event).
+  if (signal?.aborted === true) handle?.close();
+  else signal?.addEventListener('abort', () => handle?.close(), { once: true });
   return new Response(body, { status: 200, headers: toHeaders(reply.headers) });
 }
 

@@ -102,6 +102,11 @@ export interface SseStreamReply {
    * @returns the handle
    */
   open(sink: SseSink): SseStreamHandle;
+  /**
+   * The adapter will not open this reply (its client left before the headers were written):
+   * releases what the reply holds (its connection slot). Adapters must call it in that case.
+   */
+  discard?(): void;
 }
 
 /** What the core answers. */

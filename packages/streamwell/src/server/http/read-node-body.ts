@@ -4,6 +4,7 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http';
+import { StreamwellError } from '../../errors/index.ts';
 import { bodyTooLarge } from './create-stream-handler.ts';
 
 /**
@@ -69,17 +70,26 @@ export function readNodeBody(request: MaybeParsedRequest, limit: number): Promis
       cleanup();
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
     };
+    // A client that leaves mid-body (or is cut by the server's request timeout) is the client's
+    // failure, not the server's: a 4xx, which nobody reads, rather than a logged 500.
     const onError = (error: Error): void => {
       cleanup();
-      reject(error);
+      reject(incompleteBody(error));
     };
     const onClose = (): void => {
       cleanup();
-      reject(new Error('The client closed the connection before sending the whole body.'));
+      reject(incompleteBody(undefined));
     };
     request.on('data', onData);
     request.on('end', onEnd);
     request.on('error', onError);
     request.on('close', onClose);
+  });
+}
+
+function incompleteBody(cause: unknown): StreamwellError {
+  return new StreamwellError('bad_request', 'The connection closed before the whole request body arrived.', {
+    status: 400,
+    cause,
   });
 }

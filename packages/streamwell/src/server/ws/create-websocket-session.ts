@@ -52,6 +52,14 @@ export interface WebSocketSessionOptions {
    * @defaultValue 15000
    */
   readonly heartbeatMs?: number;
+  /**
+   * A socket that follows no stream and has sent no message for this long is closed with 1000
+   * ("Idle timeout"): an idle socket still holds a file descriptor and a slot of the server's
+   * WebSocket cap, and the streamwell client opens a socket per stream, sending its first message
+   * at once. Pongs do not count (a browser answers pings by itself). 0 disables.
+   * @defaultValue 60000
+   */
+  readonly idleTimeoutMs?: number;
   /** A subscriber was dropped for backpressure (for logs and metrics). */
   readonly onSlowConsumer?: (streamId: string, bufferedAmount: number) => void;
   /** A peer was terminated because it missed a pong. */
@@ -125,6 +133,8 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
   const maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
   const maxPayload = options.maxPayloadBytes ?? 65_536;
   const heartbeatMs = options.heartbeatMs ?? 15_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const streams = new Map<string, Subscription>();
   let closed = false;
   let alive = true;
@@ -146,6 +156,28 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
   function remove(subscription: Subscription): void {
     if (streams.get(subscription.streamId) === subscription) streams.delete(subscription.streamId);
     subscription.detach();
+    if (streams.size === 0) armIdle();
+  }
+
+  /** (Re)starts the idle clock; it only runs while the socket follows no stream. */
+  function armIdle(): void {
+    if (idleTimer !== undefined) clearTimeout(idleTimer);
+    idleTimer = undefined;
+    if (idleTimeoutMs <= 0 || closed || streams.size > 0) return;
+    idleTimer = setTimeout(onIdle, idleTimeoutMs);
+    idleTimer.unref?.();
+  }
+
+  function onIdle(): void {
+    idleTimer = undefined;
+    // A message still waiting on the registry will subscribe (or answer) soon: not idle.
+    if (closed || streams.size > 0) return;
+    if (pending !== undefined) {
+      armIdle();
+      return;
+    }
+    socket.close(WS_CLOSE_CODES.NORMAL, 'Idle timeout');
+    handleClose();
   }
 
   /** Writes one event, or drops the subscription when the socket is not draining. */
@@ -310,6 +342,8 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
   function handleClose(): void {
     if (closed) return;
     closed = true;
+    if (idleTimer !== undefined) clearTimeout(idleTimer);
+    idleTimer = undefined;
     if (heartbeat !== undefined) clearInterval(heartbeat);
     heartbeat = undefined;
     const subscriptions = [...streams.values()];
@@ -342,6 +376,7 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
     heartbeat = setInterval(tick, heartbeatMs);
     heartbeat.unref?.();
   }
+  armIdle();
 
   return {
     handleMessage(data, isBinary = false) {
@@ -367,6 +402,7 @@ export function createWebSocketSession(socket: WebSocketLike, options: WebSocket
       // Messages of one socket are handled in order (a `cancel` right after its `start` must
       // find the run), also when the registry answers asynchronously (a shared store).
       handleParsed(message, text);
+      armIdle();
     },
     handlePong() {
       alive = true;
