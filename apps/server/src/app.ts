@@ -17,6 +17,8 @@ import {
   createChatHandler,
   createConversations,
   createCorsPolicy,
+  createHostAllowlist,
+  createHostNotAllowedError,
   createMemoryChatRunIndex,
   createOriginNotAllowedError,
   createProviderFromConfig,
@@ -199,7 +201,13 @@ async function createContext(
     return snapshot !== undefined && snapshot.status === 'running' && snapshot.leaseAlive;
   });
   if (recovered > 0) log.info({ messages: recovered }, 'marked replies of lost runs as interrupted');
-  const cors = createCorsPolicy({ origins: config.corsOrigins });
+  // DNS rebinding: on a loopback HOST, a request addressed to any other name is refused (421)
+  // before any work; the CORS policy no longer takes such a Host for the server's own origin.
+  const hosts = createHostAllowlist({ listenHost: config.host, hosts: config.allowedHosts });
+  if (!hosts.enforced && !config.allowedHosts.includes('*')) {
+    log.info({ host: config.host }, 'HOST is not loopback: any Host name is answered (set ALLOWED_HOSTS to restrict)');
+  }
+  const cors = createCorsPolicy({ origins: config.corsOrigins, hosts });
   const auth = createApiKeyAuth(config.apiKeys);
   const debug = log.isLevelEnabled('debug');
   streams = createStreamHandler({
@@ -270,6 +278,7 @@ async function createContext(
     metrics,
     authenticate: (credential) => auth.authenticate(credential),
     isOriginAllowed: (origin, request) => cors.isAllowed(origin, hostOf(request)),
+    isHostAllowed: (request) => hosts.isAllowed(hostOf(request)),
   };
 }
 
@@ -321,17 +330,25 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
   // request, before the model call (time to first token).
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('Vary', 'Origin');
+    const host = request.headers.host;
+    if (!context.isHostAllowed(request.raw)) {
+      // DNS rebinding: refused whatever the route (the static page, /healthz and /metrics too).
+      const refusal = createHostNotAllowedError();
+      context.metrics.refused(refusal.code);
+      sendError(reply, 421, refusal.code, refusal.message);
+      return;
+    }
     const origin = request.headers.origin;
     if (origin !== undefined) {
       const cors = context.streams.cors;
-      if (!cors.isAllowed(origin, request.headers.host)) {
+      if (!cors.isAllowed(origin, host)) {
         const refusal = createOriginNotAllowedError();
         context.metrics.refused(refusal.code);
         // Answered here; Fastify skips the route when a hook sends without calling done().
         sendError(reply, 403, refusal.code, refusal.message);
         return;
       }
-      reply.headers(cors.responseHeaders(origin, request.headers.host));
+      reply.headers(cors.responseHeaders(origin, host));
     }
     done();
   });

@@ -11,6 +11,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import {
+  createHostNotAllowedError,
   createOriginNotAllowedError,
   isStreamwellError,
   type RunRegistry,
@@ -39,6 +40,12 @@ export interface WebSocketRouteOptions
   readonly authenticate: (credential: string | undefined, request: IncomingMessage) => string | undefined;
   /** The CORS allowlist check, applied to the upgrade's `Origin` (requests without one pass). */
   readonly isOriginAllowed: (origin: string, request: IncomingMessage) => boolean;
+  /**
+   * The `Host` allowlist check (DNS rebinding), applied before anything else.
+   *
+   * @defaultValue every `Host` passes
+   */
+  readonly isHostAllowed?: (request: IncomingMessage) => boolean;
   /** @defaultValue `/ws/stream` */
   readonly path?: string;
   /** An upgrade was refused (for metrics), with the error code. */
@@ -62,6 +69,7 @@ const REASONS: Record<number, string> = {
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  421: 'Misdirected Request',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -93,6 +101,9 @@ function pathnameOf(target: string | undefined): string | undefined {
 }
 
 function checkUpgrade(request: IncomingMessage, options: WebSocketRouteOptions): string | undefined {
+  // A page that re-pointed its own name at this server (DNS rebinding) passes the Origin check
+  // below as its own origin; its Host gives it away.
+  if (options.isHostAllowed !== undefined && !options.isHostAllowed(request)) throw createHostNotAllowedError();
   const origin = request.headers.origin;
   // Browsers send Origin on every WebSocket handshake and the same-origin policy does not apply
   // to WebSockets, so this check is what stops another site from using a visitor's session.
@@ -206,6 +217,7 @@ export function registerWebSocketRoute(app: FastifyInstance, context: AppContext
     registry: context.registry,
     authenticate: (credential, request) => context.authenticate(credential, request),
     isOriginAllowed: (origin, request) => context.isOriginAllowed(origin, request),
+    isHostAllowed: (request) => context.isHostAllowed(request),
     heartbeatMs: context.config.heartbeatMs,
     maxMessageChars: context.config.maxMessageChars,
     maxPayloadBytes: context.config.maxBodyBytes,

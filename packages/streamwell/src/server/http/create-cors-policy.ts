@@ -13,6 +13,7 @@
  * @module
  */
 import { StreamwellError } from '../../errors/index.ts';
+import type { HostAllowlist } from './create-host-allowlist.ts';
 import type { HttpHeaders } from './http-types.ts';
 
 /**
@@ -59,8 +60,20 @@ export function createOriginNotAllowedError(): StreamwellError {
 export interface CorsOptions {
   /** Origins allowed besides the server's own, e.g. `https://app.example.com`. Exact matches only. */
   readonly origins?: readonly string[];
-  /** Allow the origin the request was addressed to (its `Host`). @defaultValue true */
+  /**
+   * Allow the origin the request was addressed to (its `Host`). With {@link CorsOptions.hosts},
+   * only for a `Host` on that allowlist. @defaultValue true
+   */
   readonly allowOwnOrigin?: boolean;
+  /**
+   * The `Host` allowlist (see `createHostAllowlist`): a request whose `Host` it refuses is
+   * refused with `421 host_not_allowed` before its `Origin` is looked at (also without `Origin`),
+   * and its `Host` never counts as the own origin. Without it, `Host` is trusted as sent, which
+   * a DNS-rebinding page can choose: set it whenever the server may listen on loopback.
+   *
+   * @defaultValue undefined (every `Host` is trusted)
+   */
+  readonly hosts?: HostAllowlist;
   /** Preflight cache lifetime. @defaultValue 600 */
   readonly maxAgeSeconds?: number;
 }
@@ -75,9 +88,10 @@ export interface CorsPolicy {
    */
   isAllowed(origin: string, host: string | undefined): boolean;
   /**
-   * Throws when the request carries an `Origin` that is not allowed. No `Origin`: passes.
+   * Throws when the request's `Host` is not on the allowlist ({@link CorsOptions.hosts}), or when
+   * it carries an `Origin` that is not allowed. No `Origin` (and an allowed `Host`): passes.
    *
-   * @throws StreamwellError `origin_not_allowed` (403)
+   * @throws StreamwellError `host_not_allowed` (421), `origin_not_allowed` (403)
    */
   assertAllowed(origin: string | undefined, host: string | undefined): void;
   /**
@@ -147,7 +161,11 @@ export function createCorsPolicy(options: CorsOptions = {}): CorsPolicy {
   const maxAge = String(options.maxAgeSeconds ?? 600);
   const exposed = CORS_EXPOSED_HEADERS.join(', ');
 
+  const hosts = options.hosts;
+
   function isAllowed(origin: string, host: string | undefined): boolean {
+    // A refused Host refuses every origin: its responses carry no CORS grant at all.
+    if (hosts !== undefined && !hosts.isAllowed(host)) return false;
     if (allowed.has(origin)) return true;
     const parsed = originHost(origin);
     if (parsed === undefined) return false;
@@ -162,6 +180,7 @@ export function createCorsPolicy(options: CorsOptions = {}): CorsPolicy {
   const policy: CorsPolicy = {
     isAllowed,
     assertAllowed(origin, host) {
+      hosts?.assertAllowed(host);
       if (origin === undefined || isAllowed(origin, host)) return;
       throw createOriginNotAllowedError();
     },
