@@ -125,11 +125,17 @@ export function normalizeOrigin(text: string): string {
   return url.origin;
 }
 
-/** `host` of an origin string, or undefined when it is not a parsable http(s) origin. */
+/**
+ * `host` of an origin exactly as browsers serialize it (lower case, no default port, no
+ * userinfo, path or trailing slash), or undefined for anything else. Only a canonical spelling
+ * is ever echoed: `http://evil.example@localhost:3000` parses to host `localhost:3000`, and
+ * `HTTP://LOCALHOST:3000` or `http://localhost:3000/` are no browser's `Origin`.
+ */
 function originHost(origin: string): { host: string; protocol: string } | undefined {
   if (!origin.startsWith('http://') && !origin.startsWith('https://')) return undefined;
   try {
     const url = new URL(origin);
+    if (url.origin !== origin) return undefined;
     return { host: url.host, protocol: url.protocol };
   } catch {
     return undefined;
@@ -144,7 +150,8 @@ function stripDefaultPort(host: string, protocol: string): string {
 }
 
 /**
- * Creates a CORS policy.
+ * Creates a CORS policy. An `Origin` counts only in the spelling browsers send (see
+ * {@link normalizeOrigin}); look-alikes such as `HTTP://Localhost:3000` or one with userinfo are refused.
  *
  * @param options - the allowlist
  * @returns the policy
@@ -166,12 +173,10 @@ export function createCorsPolicy(options: CorsOptions = {}): CorsPolicy {
   function isAllowed(origin: string, host: string | undefined): boolean {
     // A refused Host refuses every origin: its responses carry no CORS grant at all.
     if (hosts !== undefined && !hosts.isAllowed(host)) return false;
-    if (allowed.has(origin)) return true;
     const parsed = originHost(origin);
     if (parsed === undefined) return false;
-    // Browsers serialize Origin lower-case without a default port; accept equivalent spellings.
-    const canonical = `${parsed.protocol}//${parsed.host}`;
-    if (allowed.has(canonical)) return true;
+    // The list holds normalized origins, and `origin` is canonical: an exact match.
+    if (allowed.has(origin)) return true;
     if (!allowOwnOrigin || host === undefined) return false;
     // Same origin: the page was served by this server, so Origin's host is the request's Host.
     return stripDefaultPort(parsed.host, parsed.protocol) === stripDefaultPort(host, parsed.protocol);
