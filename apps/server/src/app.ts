@@ -71,12 +71,26 @@ export interface AppDeps {
   readonly threads?: ThreadStore;
 }
 
+/** One registered route of {@link ServerApp.routes}. */
+export interface AppRoute {
+  /** Upper-case methods, e.g. `['GET', 'HEAD']`. */
+  readonly methods: readonly string[];
+  /** The URL pattern, e.g. `/api/threads/:threadId` or `/api/streams/*`. */
+  readonly url: string;
+}
+
 /** A built app. */
 export interface ServerApp {
   /** The Fastify instance (`listen`, `inject`, `server`). */
   readonly fastify: FastifyInstance;
   /** Shared state: registry, stream core, config, logger, metrics. */
   readonly context: AppContext;
+  /**
+   * Every HTTP route registered on Fastify (method and URL pattern, as `onRoute` saw them), for
+   * audits: the security suite fails when a route appears that its auth matrix does not list.
+   * The WebSocket endpoint (`GET /ws/stream`, an `upgrade` listener) is not among them.
+   */
+  readonly routes: readonly AppRoute[];
   /**
    * Graceful drain: refuse new streams (503 `shutting_down`), stop accepting connections, let
    * running streams finish for up to `deadlineMs`, then end the rest with `server_shutdown` and
@@ -324,6 +338,11 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     serverFactory: createServerFactory(context),
   });
 
+  const routes: AppRoute[] = [];
+  fastify.addHook('onRoute', (route) => {
+    routes.push({ methods: [route.method].flat().map((method) => method.toUpperCase()), url: route.url });
+  });
+
   // CORS on every response: refuse a foreign Origin before any handler runs, and always add
   // `Vary: Origin` (the stream core adds the same headers to the responses it writes itself).
   // Callback style, not async: an async hook costs a promise and a microtask hop on every
@@ -377,6 +396,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
   return {
     fastify,
     context,
+    routes,
     shutdown(deadlineMs = config.shutdownDeadlineMs) {
       shuttingDown ??= drain(fastify, context, deadlineMs, {
         provider: deps.provider === undefined,
