@@ -54,4 +54,6 @@ export interface AppContext {
   authenticate(credential: string | undefined, request?: IncomingMessage): string | undefined;
   /** Whether a request from `origin` may proceed (own origin or `CORS_ORIGINS`). */
   isOriginAllowed(origin: string, request: IncomingMessage): boolean;
+  /** Whether the request's `Host` is one this server answers to (`HOST` and `ALLOWED_HOSTS`). */
+  isHostAllowed(request: IncomingMessage): boolean;
 }

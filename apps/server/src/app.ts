@@ -18,6 +18,8 @@ import {
   createConnectionLimiter,
   createConversations,
   createCorsPolicy,
+  createHostAllowlist,
+  createHostNotAllowedError,
   createMemoryChatRunIndex,
   createOriginNotAllowedError,
   createProviderFromConfig,
@@ -70,12 +72,26 @@ export interface AppDeps {
   readonly threads?: ThreadStore;
 }
 
+/** One registered route of {@link ServerApp.routes}. */
+export interface AppRoute {
+  /** Upper-case methods, e.g. `['GET', 'HEAD']`. */
+  readonly methods: readonly string[];
+  /** The URL pattern, e.g. `/api/threads/:threadId` or `/api/streams/*`. */
+  readonly url: string;
+}
+
 /** A built app. */
 export interface ServerApp {
   /** The Fastify instance (`listen`, `inject`, `server`). */
   readonly fastify: FastifyInstance;
   /** Shared state: registry, stream core, config, logger, metrics. */
   readonly context: AppContext;
+  /**
+   * Every HTTP route registered on Fastify (method and URL pattern, as `onRoute` saw them), for
+   * audits: the security suite fails when a route appears that its auth matrix does not list.
+   * The WebSocket endpoint (`GET /ws/stream`, an `upgrade` listener) is not among them.
+   */
+  readonly routes: readonly AppRoute[];
   /**
    * Graceful drain: refuse new streams (503 `shutting_down`), stop accepting connections, let
    * running streams finish for up to `deadlineMs`, then end the rest with `server_shutdown` and
@@ -209,7 +225,13 @@ async function createContext(
     return snapshot !== undefined && snapshot.status === 'running' && snapshot.leaseAlive;
   });
   if (recovered > 0) log.info({ messages: recovered }, 'marked replies of lost runs as interrupted');
-  const cors = createCorsPolicy({ origins: config.corsOrigins });
+  // DNS rebinding: on a loopback HOST, a request addressed to any other name is refused (421)
+  // before any work; the CORS policy no longer takes such a Host for the server's own origin.
+  const hosts = createHostAllowlist({ listenHost: config.host, hosts: config.allowedHosts });
+  if (!hosts.enforced && !config.allowedHosts.includes('*')) {
+    log.info({ host: config.host }, 'HOST is not loopback: any Host name is answered (set ALLOWED_HOSTS to restrict)');
+  }
+  const cors = createCorsPolicy({ origins: config.corsOrigins, hosts });
   const auth = createApiKeyAuth(config.apiKeys);
   const debug = log.isLevelEnabled('debug');
   streams = createStreamHandler({
@@ -282,6 +304,7 @@ async function createContext(
     metrics,
     authenticate: (credential) => auth.authenticate(credential),
     isOriginAllowed: (origin, request) => cors.isAllowed(origin, hostOf(request)),
+    isHostAllowed: (request) => hosts.isAllowed(hostOf(request)),
   };
 }
 
@@ -331,23 +354,36 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     serverFactory: createServerFactory(context),
   });
 
+  const routes: AppRoute[] = [];
+  fastify.addHook('onRoute', (route) => {
+    routes.push({ methods: [route.method].flat().map((method) => method.toUpperCase()), url: route.url });
+  });
+
   // CORS on every response: refuse a foreign Origin before any handler runs, and always add
   // `Vary: Origin` (the stream core adds the same headers to the responses it writes itself).
   // Callback style, not async: an async hook costs a promise and a microtask hop on every
   // request, before the model call (time to first token).
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('Vary', 'Origin');
+    const host = request.headers.host;
+    if (!context.isHostAllowed(request.raw)) {
+      // DNS rebinding: refused whatever the route (the static page, /healthz and /metrics too).
+      const refusal = createHostNotAllowedError();
+      context.metrics.refused(refusal.code);
+      sendError(reply, 421, refusal.code, refusal.message);
+      return;
+    }
     const origin = request.headers.origin;
     if (origin !== undefined) {
       const cors = context.streams.cors;
-      if (!cors.isAllowed(origin, request.headers.host)) {
+      if (!cors.isAllowed(origin, host)) {
         const refusal = createOriginNotAllowedError();
         context.metrics.refused(refusal.code);
         // Answered here; Fastify skips the route when a hook sends without calling done().
         sendError(reply, 403, refusal.code, refusal.message);
         return;
       }
-      reply.headers(cors.responseHeaders(origin, request.headers.host));
+      reply.headers(cors.responseHeaders(origin, host));
     }
     done();
   });
@@ -376,6 +412,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
   return {
     fastify,
     context,
+    routes,
     shutdown(deadlineMs = config.shutdownDeadlineMs) {
       shuttingDown ??= drain(fastify, context, deadlineMs, {
         provider: deps.provider === undefined,

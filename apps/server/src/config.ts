@@ -7,7 +7,14 @@
  *
  * @module
  */
-import { type ApiKey, normalizeOrigin, parseApiKeys, parseDatabaseUrl, parseUpstreamHeaders } from 'streamwell/server';
+import {
+  type ApiKey,
+  createHostAllowlist,
+  normalizeOrigin,
+  parseApiKeys,
+  parseDatabaseUrl,
+  parseUpstreamHeaders,
+} from 'streamwell/server';
 import { z } from 'zod';
 
 /** Log levels pino accepts. */
@@ -18,6 +25,11 @@ export interface ServerConfig {
   readonly port: number;
   readonly host: string;
   readonly corsOrigins: readonly string[];
+  /**
+   * `ALLOWED_HOSTS`: `Host` names answered besides the loopback ones (DNS-rebinding defence);
+   * `*` turns the check off. Empty: checked only when `host` is a loopback address.
+   */
+  readonly allowedHosts: readonly string[];
   readonly provider: 'agents' | 'openai' | 'sse' | 'demo' | undefined;
   readonly openaiApiKey: string | undefined;
   readonly openaiBaseUrl: string | undefined;
@@ -175,6 +187,19 @@ const headerLines = parsedBy(parseUpstreamHeaders, {});
 
 const apiKeyList = parsedBy(parseApiKeys, []);
 
+/** `ALLOWED_HOSTS`: comma-separated host names, each checked by the library's own parser. */
+function parseAllowedHosts(value: string | undefined): string[] {
+  const hosts = (value ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  // Throws a TypeError naming the first entry that is not a host name.
+  createHostAllowlist({ listenHost: '0.0.0.0', hosts });
+  return hosts;
+}
+
+const hostList = parsedBy(parseAllowedHosts, []);
+
 /** The schema, keyed by environment variable name. */
 const ENV_SCHEMA = z.object({
   PORT: integer(8000, 0, 65_535),
@@ -182,6 +207,8 @@ const ENV_SCHEMA = z.object({
   // network. Containers and hosts set HOST=0.0.0.0 (or ::) on purpose.
   HOST: z.preprocess(blankToUndefined, z.string().optional().default('127.0.0.1')),
   CORS_ORIGINS: originList,
+  // DNS rebinding: on a loopback HOST, only loopback Host names (and these) are answered.
+  ALLOWED_HOSTS: hostList,
   STREAMWELL_PROVIDER: z.preprocess(
     blankToUndefined,
     z.enum(['agents', 'openai', 'sse', 'demo'], { message: 'must be one of agents, openai, sse, demo' }).optional(),
@@ -282,6 +309,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     port: value.PORT,
     host: value.HOST,
     corsOrigins: value.CORS_ORIGINS,
+    allowedHosts: value.ALLOWED_HOSTS,
     provider: value.STREAMWELL_PROVIDER,
     openaiApiKey: value.OPENAI_API_KEY,
     openaiBaseUrl: value.OPENAI_BASE_URL,

@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import {
   type ConnectionLimiter,
   type ConnectionSlot,
+  createHostNotAllowedError,
   createOriginNotAllowedError,
   isStreamwellError,
   type RunRegistry,
@@ -41,6 +42,12 @@ export interface WebSocketRouteOptions
   readonly authenticate: (credential: string | undefined, request: IncomingMessage) => string | undefined;
   /** The CORS allowlist check, applied to the upgrade's `Origin` (requests without one pass). */
   readonly isOriginAllowed: (origin: string, request: IncomingMessage) => boolean;
+  /**
+   * The `Host` allowlist check (DNS rebinding), applied before anything else.
+   *
+   * @defaultValue every `Host` passes
+   */
+  readonly isHostAllowed?: (request: IncomingMessage) => boolean;
   /** @defaultValue `/ws/stream` */
   readonly path?: string;
   /**
@@ -74,6 +81,7 @@ const REASONS: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   429: 'Too Many Requests',
+  421: 'Misdirected Request',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -110,6 +118,9 @@ function checkUpgrade(
   request: IncomingMessage,
   options: WebSocketRouteOptions,
 ): { principal: string | undefined; slot: ConnectionSlot | undefined } {
+  // A page that re-pointed its own name at this server (DNS rebinding) passes the Origin check
+  // below as its own origin; its Host gives it away.
+  if (options.isHostAllowed !== undefined && !options.isHostAllowed(request)) throw createHostNotAllowedError();
   const origin = request.headers.origin;
   // Browsers send Origin on every WebSocket handshake and the same-origin policy does not apply
   // to WebSockets, so this check is what stops another site from using a visitor's session.
@@ -230,6 +241,7 @@ export function registerWebSocketRoute(app: FastifyInstance, context: AppContext
     registry: context.registry,
     authenticate: (credential, request) => context.authenticate(credential, request),
     isOriginAllowed: (origin, request) => context.isOriginAllowed(origin, request),
+    isHostAllowed: (request) => context.isHostAllowed(request),
     heartbeatMs: context.config.heartbeatMs,
     maxMessageChars: context.config.maxMessageChars,
     maxPayloadBytes: context.config.maxBodyBytes,

@@ -24,6 +24,8 @@ export type StreamwellErrorCode =
   | 'body_too_large'
   | 'unauthorized'
   | 'origin_not_allowed'
+  // the request's Host is not a name this server answers to (DNS rebinding)
+  | 'host_not_allowed'
   | 'not_found'
   | 'method_not_allowed'
   | 'too_many_streams'
@@ -77,6 +79,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<StreamwellErrorCode, n
   not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
+  host_not_allowed: 421,
   idempotency_conflict: 409,
   body_too_large: 413,
   message_too_long: 413,

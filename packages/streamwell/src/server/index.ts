@@ -118,6 +118,13 @@ export {
   normalizeOrigin,
 } from './http/create-cors-policy.ts';
 export {
+  createHostAllowlist,
+  createHostNotAllowedError,
+  type HostAllowlist,
+  type HostAllowlistOptions,
+  isLoopbackHost,
+} from './http/create-host-allowlist.ts';
+export {
   createStreamHandler,
   errorReply,
   type StreamEndpoint,

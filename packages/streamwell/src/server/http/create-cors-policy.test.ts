@@ -8,7 +8,18 @@ describe('createCorsPolicy', () => {
     expect(cors.isAllowed('http://localhost:3000', 'api.example.com')).toBe(true);
     expect(cors.isAllowed('https://app.example.com', 'api.example.com')).toBe(true);
     expect(cors.isAllowed('https://api.example.com', 'api.example.com')).toBe(true);
-    expect(cors.isAllowed('http://api.example.com:80', 'api.example.com')).toBe(true);
+    expect(cors.isAllowed('http://api.example.com:80', 'api.example.com:80')).toBe(false);
+    expect(cors.isAllowed('http://api.example.com', 'api.example.com:80')).toBe(true);
+    // Only the spelling browsers send: no upper case, default port, userinfo or trailing slash.
+    for (const lookAlike of [
+      'HTTP://localhost:3000',
+      'http://LOCALHOST:3000',
+      'http://localhost:3000/',
+      'http://evil.example@localhost:3000',
+      'https://app.example.com:443',
+    ]) {
+      expect(cors.isAllowed(lookAlike, 'api.example.com'), lookAlike).toBe(false);
+    }
     expect(cors.isAllowed('http://127.0.0.1:8000', '127.0.0.1:8000')).toBe(true);
     expect(cors.isAllowed('http://127.0.0.1:8001', '127.0.0.1:8000')).toBe(false);
     expect(cors.isAllowed('http://localhost:3000.evil.example', 'api.example.com')).toBe(false);

@@ -13,6 +13,7 @@
  * @module
  */
 import { StreamwellError } from '../../errors/index.ts';
+import type { HostAllowlist } from './create-host-allowlist.ts';
 import type { HttpHeaders } from './http-types.ts';
 
 /**
@@ -59,8 +60,20 @@ export function createOriginNotAllowedError(): StreamwellError {
 export interface CorsOptions {
   /** Origins allowed besides the server's own, e.g. `https://app.example.com`. Exact matches only. */
   readonly origins?: readonly string[];
-  /** Allow the origin the request was addressed to (its `Host`). @defaultValue true */
+  /**
+   * Allow the origin the request was addressed to (its `Host`). With {@link CorsOptions.hosts},
+   * only for a `Host` on that allowlist. @defaultValue true
+   */
   readonly allowOwnOrigin?: boolean;
+  /**
+   * The `Host` allowlist (see `createHostAllowlist`): a request whose `Host` it refuses is
+   * refused with `421 host_not_allowed` before its `Origin` is looked at (also without `Origin`),
+   * and its `Host` never counts as the own origin. Without it, `Host` is trusted as sent, which
+   * a DNS-rebinding page can choose: set it whenever the server may listen on loopback.
+   *
+   * @defaultValue undefined (every `Host` is trusted)
+   */
+  readonly hosts?: HostAllowlist;
   /** Preflight cache lifetime. @defaultValue 600 */
   readonly maxAgeSeconds?: number;
 }
@@ -75,9 +88,10 @@ export interface CorsPolicy {
    */
   isAllowed(origin: string, host: string | undefined): boolean;
   /**
-   * Throws when the request carries an `Origin` that is not allowed. No `Origin`: passes.
+   * Throws when the request's `Host` is not on the allowlist ({@link CorsOptions.hosts}), or when
+   * it carries an `Origin` that is not allowed. No `Origin` (and an allowed `Host`): passes.
    *
-   * @throws StreamwellError `origin_not_allowed` (403)
+   * @throws StreamwellError `host_not_allowed` (421), `origin_not_allowed` (403)
    */
   assertAllowed(origin: string | undefined, host: string | undefined): void;
   /**
@@ -111,11 +125,17 @@ export function normalizeOrigin(text: string): string {
   return url.origin;
 }
 
-/** `host` of an origin string, or undefined when it is not a parsable http(s) origin. */
+/**
+ * `host` of an origin exactly as browsers serialize it (lower case, no default port, no
+ * userinfo, path or trailing slash), or undefined for anything else. Only a canonical spelling
+ * is ever echoed: `http://evil.example@localhost:3000` parses to host `localhost:3000`, and
+ * `HTTP://LOCALHOST:3000` or `http://localhost:3000/` are no browser's `Origin`.
+ */
 function originHost(origin: string): { host: string; protocol: string } | undefined {
   if (!origin.startsWith('http://') && !origin.startsWith('https://')) return undefined;
   try {
     const url = new URL(origin);
+    if (url.origin !== origin) return undefined;
     return { host: url.host, protocol: url.protocol };
   } catch {
     return undefined;
@@ -130,7 +150,8 @@ function stripDefaultPort(host: string, protocol: string): string {
 }
 
 /**
- * Creates a CORS policy.
+ * Creates a CORS policy. An `Origin` counts only in the spelling browsers send (see
+ * {@link normalizeOrigin}); look-alikes such as `HTTP://Localhost:3000` or one with userinfo are refused.
  *
  * @param options - the allowlist
  * @returns the policy
@@ -147,13 +168,15 @@ export function createCorsPolicy(options: CorsOptions = {}): CorsPolicy {
   const maxAge = String(options.maxAgeSeconds ?? 600);
   const exposed = CORS_EXPOSED_HEADERS.join(', ');
 
+  const hosts = options.hosts;
+
   function isAllowed(origin: string, host: string | undefined): boolean {
-    if (allowed.has(origin)) return true;
+    // A refused Host refuses every origin: its responses carry no CORS grant at all.
+    if (hosts !== undefined && !hosts.isAllowed(host)) return false;
     const parsed = originHost(origin);
     if (parsed === undefined) return false;
-    // Browsers serialize Origin lower-case without a default port; accept equivalent spellings.
-    const canonical = `${parsed.protocol}//${parsed.host}`;
-    if (allowed.has(canonical)) return true;
+    // The list holds normalized origins, and `origin` is canonical: an exact match.
+    if (allowed.has(origin)) return true;
     if (!allowOwnOrigin || host === undefined) return false;
     // Same origin: the page was served by this server, so Origin's host is the request's Host.
     return stripDefaultPort(parsed.host, parsed.protocol) === stripDefaultPort(host, parsed.protocol);
@@ -162,6 +185,7 @@ export function createCorsPolicy(options: CorsOptions = {}): CorsPolicy {
   const policy: CorsPolicy = {
     isAllowed,
     assertAllowed(origin, host) {
+      hosts?.assertAllowed(host);
       if (origin === undefined || isAllowed(origin, host)) return;
       throw createOriginNotAllowedError();
     },

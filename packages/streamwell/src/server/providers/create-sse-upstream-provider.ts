@@ -18,7 +18,7 @@ import { Agent } from 'undici';
 import { StreamwellError } from '../../errors/index.ts';
 import type { Provider, ProviderEvent, ProviderRequest, ProviderSelfTestStep } from '../provider.ts';
 import { checkStreamedRoundTrip } from './check-streamed-round-trip.ts';
-import { describeUrl } from './create-upstream-error.ts';
+import { describeUrl, headerSecrets } from './create-upstream-error.ts';
 import { dispatchSseUpstream } from './dispatch-sse-upstream.ts';
 import { parseUpstreamHeaders } from './parse-upstream-headers.ts';
 import type { UpstreamHttpOptions } from './upstream-batch-handler.ts';
@@ -77,7 +77,7 @@ export function createSseUpstreamProvider(options: SseUpstreamProviderOptions): 
     accept: 'text/event-stream',
     ...userHeaders,
   };
-  const secrets = Object.values(userHeaders);
+  const secrets = headerSecrets(userHeaders);
   const ownDispatcher = options.dispatcher === undefined;
   const dispatcher =
     options.dispatcher ??

@@ -45,6 +45,27 @@ export function scrubSecret(text: string, apiKey: string | undefined): string {
 }
 
 /**
+ * The values of configured request headers (`UPSTREAM_HEADERS`) that must never appear in a
+ * message: each whole value, and its credential without the scheme (`Bearer abc` → `abc`, which
+ * an upstream may echo alone: "Incorrect API key provided: abc").
+ *
+ * @param headers - the configured headers
+ * @returns the strings to scrub (4 characters or more)
+ *
+ * @internal
+ */
+export function headerSecrets(headers: Readonly<Record<string, string>>): string[] {
+  const secrets = new Set<string>();
+  for (const value of Object.values(headers)) {
+    secrets.add(value);
+    const credential = /^\S+\s+(\S.*)$/.exec(value)?.[1];
+    if (credential !== undefined) secrets.add(credential);
+  }
+  // Longest first: a value is removed before the credential inside it.
+  return [...secrets].filter((secret) => secret.length >= 4).sort((left, right) => right.length - left.length);
+}
+
+/**
  * Removes user info (`user:password@`), query and fragment from a URL for messages.
  *
  * @param url - an absolute URL

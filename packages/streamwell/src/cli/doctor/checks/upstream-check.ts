@@ -16,6 +16,7 @@ import { readTokenTimeline, SLOW_FIRST_TOKEN_MS } from '../../../client/diagnose
 import type { StreamObservation } from '../../../client/diagnose/stream-observation.ts';
 import { isStreamwellError } from '../../../errors/index.ts';
 import { readUpstreamEvent, type UpstreamEventMeaning } from '../../../server/providers/create-sse-upstream-decoder.ts';
+import { headerSecrets, scrubSecret } from '../../../server/providers/create-upstream-error.ts';
 import { explainUpstreamResponse } from '../../../server/providers/explain-upstream-response.ts';
 import { parseUpstreamHeaders } from '../../../server/providers/parse-upstream-headers.ts';
 import { requestStream } from '../request-stream.ts';
@@ -86,8 +87,14 @@ export async function runUpstreamCheck(options: UpstreamCheckOptions): Promise<C
     timeoutMs: options.timeoutMs,
     expectsReply: true,
   });
-  const observation = result.observation;
-  const checks = [reachable(observation, result.errorBody, options.url)];
+  // The upstream's answer is quoted in the report, which users paste into issues: an upstream
+  // that echoes the credential it was sent (a 401 saying which key it got) must not print it.
+  const secrets = headerSecrets(userHeaders);
+  const scrub = (text: string): string =>
+    secrets.reduce((scrubbed, secret) => scrubSecret(scrubbed, secret), scrubSecret(text, undefined));
+  const observation = { ...result.observation, bodySample: scrub(result.observation.bodySample) };
+  const errorBody = result.errorBody === undefined ? undefined : scrub(result.errorBody);
+  const checks = [reachable(observation, errorBody, options.url)];
   if (checks[0]?.status === 'pass') {
     const type = contentType(observation);
     checks.push(type);
