@@ -81,8 +81,10 @@ export function createServerFactory(
     // fires within a quarter of its length (at most 1 s late). Only connections in the middle of
     // receiving a request are checked, so open streams cost nothing here.
     const connectionsCheckingInterval = Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4)));
+    // Node checks headersTimeout <= requestTimeout on creation: both go in together.
+    const requestTimeout = options.requestTimeout ?? requestTimeoutMs;
     const server = createServer(
-      { headersTimeout: headersTimeoutMs, connectionsCheckingInterval },
+      { headersTimeout: headersTimeoutMs, requestTimeout, connectionsCheckingInterval },
       (request, response) => {
         if (isStreamPath(request.url)) serveStream(context.streams, context, request, response, fastifyHandler);
         else if (isChatPath(request.url)) serveStream(context.chat, context, request, response, fastifyHandler);
@@ -91,9 +93,8 @@ export function createServerFactory(
       },
     );
     // Fastify sets these on a server it creates itself, not on one from a factory; it passes its
-    // resolved values (its own defaults included) for the factory to apply.
+    // resolved values (its own defaults included) for the factory to apply (`requestTimeout` above).
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
-    server.requestTimeout = options.requestTimeout ?? requestTimeoutMs;
     if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
     return server;
   };

@@ -88,7 +88,7 @@ export function readNodeBody(request: MaybeParsedRequest, limit: number): Promis
 }
 
 function incompleteBody(cause: unknown): StreamwellError {
-  return new StreamwellError('bad_request', 'The connection closed before the whole request body arrived.', {
+  return new StreamwellError('bad_request', 'The client closed the connection before the whole request body arrived.', {
     status: 400,
     cause,
   });
