@@ -41,6 +41,9 @@ function statusFix(status: number, context: ReachableContext): string {
   if (status === 403 && context.errorCode === 'origin_not_allowed') {
     return 'The server refuses this Origin: add it to CORS_ORIGINS (comma-separated) on the server.';
   }
+  if (status === 421 && context.errorCode === 'host_not_allowed') {
+    return 'The server listens on loopback and refuses this Host name (its DNS-rebinding defence): add the name to ALLOWED_HOSTS on the server.';
+  }
   if (status === 403)
     return 'The server forbids this request: check credentials, origin allowlists and firewall rules.';
   if (status === 405) return `The endpoint does not accept ${context.method}: check the method your client uses.`;

@@ -299,6 +299,13 @@ describe('evaluate-response', () => {
       sentMessage: true,
     });
     expect(refused.fix).toContain('CORS_ORIGINS');
+    const misdirected = evaluateReachable(observe({ reads: [], status: 421 }), {
+      url: 'u',
+      method: 'POST',
+      errorCode: 'host_not_allowed',
+      sentMessage: true,
+    });
+    expect(misdirected.fix).toContain('ALLOWED_HOSTS');
   });
 
   it('opens the evidence with the refused GET when the checks ran on a probe message', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createUpstreamError, describeUrl, readUpstreamMessage, scrubSecret } from './create-upstream-error.ts';
+import {
+  createUpstreamError,
+  describeUrl,
+  headerSecrets,
+  readUpstreamMessage,
+  scrubSecret,
+} from './create-upstream-error.ts';
 
 describe('createUpstreamError', () => {
   it('maps 401 and 403 to upstream_auth, others to upstream_error', () => {
@@ -43,5 +49,19 @@ describe('helpers', () => {
     expect(readUpstreamMessage('{"detail":"Not Found"}')).toBe('Not Found');
     expect(readUpstreamMessage('<html>502 Bad Gateway</html>')).toBe('<html>502 Bad Gateway</html>');
     expect(readUpstreamMessage('')).toBe('');
+  });
+});
+
+describe('headerSecrets', () => {
+  it('lists each configured value and its credential without the scheme, longest first', () => {
+    expect(headerSecrets({ authorization: 'Bearer tok-123456', 'x-team': 'team-key-9', 'x-short': 'abc' })).toEqual([
+      'Bearer tok-123456',
+      'tok-123456',
+      'team-key-9',
+    ]);
+    const secrets = headerSecrets({ authorization: 'Bearer tok-123456' });
+    const echoed = 'Incorrect API key provided: tok-123456 (you sent Bearer tok-123456)';
+    const scrubbed = secrets.reduce((text, secret) => scrubSecret(text, secret), echoed);
+    expect(scrubbed).not.toContain('tok-123456');
   });
 });
