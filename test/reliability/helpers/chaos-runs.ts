@@ -29,7 +29,7 @@ import {
   type WebSocketConstructorLike,
 } from 'streamwell/client';
 import WebSocket from 'ws';
-import { countTerminal, readStoredEvents, type TestRedis } from '../../helpers/redis.ts';
+import { countTerminal, readStoredEvents, type StoredEvent, type TestRedis } from '../../helpers/redis.ts';
 import { followResume, type PacedScript, pacedMessage, pacedText } from '../../redis/helpers/instances.ts';
 import type { ChaosProxy } from './chaos-proxy.ts';
 
@@ -106,7 +106,16 @@ async function checkStored(
   const failures: string[] = [];
   let events: StoredRunEvent[];
   if (store.kind === 'redis') {
-    events = (await readStoredEvents(store.client, store.prefix, streamId)).map((stored) => {
+    // The producing instance appends in batches: a client following it live can see the end a
+    // moment before it is in Redis. Wait for the end (or give up after a bound), then check.
+    let read: StoredEvent[] = [];
+    const deadline = Date.now() + 10_000;
+    do {
+      read = await readStoredEvents(store.client, store.prefix, streamId);
+      if (countTerminal(read) > 0) break;
+      await pause(20);
+    } while (Date.now() < deadline);
+    events = read.map((stored) => {
       const data = JSON.parse(stored.json) as { token?: string; finishReason?: string };
       return { id: stored.id, event: stored.event, ...data };
     });
