@@ -5,6 +5,8 @@
  * server has sent that many bytes on it, the proxy forwards exactly those bytes and then closes
  * the client side, half the time with a FIN (`end()`, an orderly close in the middle of a body)
  * and half the time with an RST (`resetAndDestroy()`), and drops its connection to the server.
+ * As with a real reset, an RST also discards what still waits unread in the client's receive
+ * buffer, so the client may get fewer bytes than the offset.
  * A connection that carries fewer bytes than its offset passes untouched.
  *
  * The draws come from a seeded PRNG, per connection number: a failing run prints its seed, and
@@ -131,8 +133,7 @@ export async function startChaosProxy(options: ChaosProxyOptions): Promise<Chaos
       if (kind === 'fin') {
         client.end();
       } else {
-        // After the bytes before the offset are handed to the kernel, so the cut falls on them.
-        client.write(Buffer.alloc(0), () => client.resetAndDestroy());
+        client.resetAndDestroy();
       }
     };
 
