@@ -17,8 +17,8 @@ import { scale } from './helpers/soak-mode.ts';
 
 const SEED = chaosSeed();
 const LANES = 4;
-/** Cuts per transport: 3 × 80 in `npm test`, 3 × 1,500 under `npm run soak`. */
-const CUTS = scale(80, 1500);
+/** Cuts per transport: 3 × 50 in `npm test`, 3 × 1,500 under `npm run soak`. */
+const CUTS = scale(50, 1500);
 
 describe('chaos: connections cut at random bytes, direct to one server', { timeout: scale(60_000, 1_800_000) }, () => {
   let fake: FakeOpenAI;

@@ -20,8 +20,8 @@ import { scale } from './helpers/soak-mode.ts';
 const nginx = nginxPart();
 const SEED = chaosSeed();
 const LANES = 4;
-/** Cuts per transport: 3 × 40 in `npm test`, 3 × 900 under `npm run soak`. */
-const CUTS = scale(40, 900);
+/** Cuts per transport: 3 × 30 in `npm test`, 3 × 900 under `npm run soak`. */
+const CUTS = scale(30, 900);
 
 describe.skipIf(!nginx.available)(
   'chaos: connections cut at random bytes in front of nginx',

@@ -19,8 +19,8 @@ import { scale } from './helpers/soak-mode.ts';
 const redis = redisPart();
 const SEED = chaosSeed();
 const LANES = 4;
-/** Cuts per transport: 3 × 40 in `npm test`, 3 × 950 under `npm run soak`. */
-const CUTS = scale(40, 950);
+/** Cuts per transport: 3 × 30 in `npm test`, 3 × 950 under `npm run soak`. */
+const CUTS = scale(30, 950);
 
 describe.skipIf(!redis.available)(
   'chaos: connections cut at random bytes, resumed on the other instance (Redis)',
