@@ -20,8 +20,9 @@
  * was away (without it the server answers `204` for an ended reply and the page keeps the
  * partial text, and it replays the whole reply on every reconnect, which on a network that drops
  * often never gets past what the page has). After a chat POST that got no answer it sends
- * `Last-Event-ID: 0`, so the reply is replayed from its start even if it has ended. A replay of a reply the page already holds whole (the previous turn's, when
- * the POST never reached the server) is answered to the SDK as `204`.
+ * `Last-Event-ID: 0`, so the reply is replayed from its start even if it has ended. A replay of
+ * a reply the page already holds whole (the previous turn's, when the POST never reached the
+ * server) is answered to the SDK as `204`.
  *
  * Browser-safe: no Node modules; the wrapped `fetch` is injectable.
  *
