@@ -19,6 +19,7 @@ import { createOpenAICompatibleProvider } from 'streamwell/server';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServerConfig } from '../../apps/server/src/config.ts';
 import { type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
+import { until } from '../helpers/until.ts';
 import { createScriptedProvider } from '../server/helpers/scripted-provider.ts';
 import { startTestServer, type TestServer } from '../server/helpers/test-server.ts';
 
@@ -298,6 +299,113 @@ describe('DefaultChatTransport against /api/chat', () => {
 
     const once = await dropAndResume('wrapped-fetch', new DefaultChatTransport({ api, fetch: createChatFetch() }));
     expect(once).toBe(tokens.join(''));
+  });
+
+  /** Resolves once the chat's reply is no longer running (its plain resume answers 204). */
+  async function untilReplyEnded(api: string, chatId: string): Promise<void> {
+    await until(async () => {
+      const response = await fetch(`${api}/${chatId}/stream`);
+      await response.body?.cancel();
+      return response.status === 204;
+    }, `the reply of ${chatId} ended`);
+  }
+
+  /** What `useChat` (@ai-sdk/react 3.0.328) hands to `Chat`: the transport's two methods. */
+  const asUseChatDoes = (transport: DefaultChatTransport<UIMessage>) => ({
+    sendMessages: (options: Parameters<typeof transport.sendMessages>[0]) => transport.sendMessages(options),
+    reconnectToStream: (options: Parameters<typeof transport.reconnectToStream>[0]) =>
+      transport.reconnectToStream(options),
+  });
+
+  // Found by the chaos suite (test/reliability/chaos-*.test.ts): the resume answered 204 for a
+  // reply that ended while the page was away, and the page kept the partial text for good.
+  it('after a drop, the resume gets the rest of the reply also when it ended meanwhile, and only the rest', async () => {
+    const { fake, api, chatSockets } = await startStack();
+    const tokens = numberedTokens(40);
+    fake.setReply({ tokens, tokenDelayMs: 5 });
+    const resumes: Array<{ url: string; lastEventId: string | null; ids: number[] }> = [];
+    const recording = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await fetch(input, init);
+      if ((init?.method ?? 'GET') !== 'GET' || response.body === null) return response;
+      // The ids the server sent on the resume (before createChatFetch's own skipping).
+      const text = await response.text();
+      const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
+      resumes.push({ url: String(input), lastEventId: new Headers(init?.headers).get('last-event-id'), ids });
+      return new Response(text, { status: response.status, headers: response.headers });
+    }) as typeof fetch;
+    const transport = new DefaultChatTransport<UIMessage>({ api, fetch: createChatFetch({ fetch: recording, api }) });
+    const chat = new Chat<UIMessage>({ id: 'chat-ended-away', transport: asUseChatDoes(transport) });
+    const sending = chat.sendMessage({ text: 'count' });
+    await waitForMessages(chat, (messages) => textOf(messages[1]).split(' ').length >= 5);
+    for (const socket of chatSockets) socket.destroy();
+    await sending;
+    expect(chat.status).toBe('error');
+    const streamId = chat.messages[1]?.id as string;
+    await untilReplyEnded(api, 'chat-ended-away');
+
+    await chat.resumeStream();
+    expect(chat.status).toBe('ready');
+    expect(chat.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+    expect(textOf(chat.messages[1])).toBe(tokens.join(''));
+    // The resume named the run and its cursor, and the server sent the events after it only.
+    expect(resumes).toHaveLength(1);
+    const [resume] = resumes as [(typeof resumes)[number]];
+    expect(resume.url).toBe(`${api}/chat-ended-away/stream?streamId=${streamId}`);
+    const cursor = Number(resume.lastEventId);
+    expect(cursor).toBeGreaterThanOrEqual(5);
+    expect(resume.ids[0]).toBe(cursor + 1);
+    // Without the cursor an ended reply is not replayed (a page that saw the end, or a reload).
+    expect((await fetch(`${api}/chat-ended-away/stream`)).status).toBe(204);
+    // At the end, nothing more; a cursor read from another run does not count.
+    const terminal = resume.ids.at(-1) as number;
+    const atEnd = await fetch(`${api}/chat-ended-away/stream?streamId=${streamId}`, {
+      headers: { 'last-event-id': String(terminal) },
+    });
+    expect(atEnd.status).toBe(204);
+    const otherRun = await fetch(`${api}/chat-ended-away/stream?streamId=another`, {
+      headers: { 'last-event-id': '3' },
+    });
+    expect(otherRun.status).toBe(204);
+    expect(fake.generations).toHaveLength(1);
+  });
+
+  it('a chat POST without an answer is resumed from the start once the reply ended, and an earlier reply is not shown again', async () => {
+    const { fake, api } = await startStack();
+    const tokens = numberedTokens(12);
+    fake.setReply({ tokens, tokenDelayMs: 2 });
+    // The request reaches the server but its answer never reaches the page (a cut before the
+    // response headers); later, one that never reaches the server at all.
+    let mode: 'pass' | 'lose-answer' | 'unreachable' = 'pass';
+    const flaky = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if ((init?.method ?? 'GET') === 'POST' && mode === 'unreachable') throw new TypeError('fetch failed');
+      const response = await fetch(input, init);
+      if ((init?.method ?? 'GET') === 'POST' && mode === 'lose-answer') {
+        await response.body?.cancel();
+        throw new TypeError('fetch failed');
+      }
+      return response;
+    }) as typeof fetch;
+    const transport = new DefaultChatTransport<UIMessage>({ api, fetch: createChatFetch({ fetch: flaky, api }) });
+    const chat = new Chat<UIMessage>({ id: 'chat-lost-answer', transport: asUseChatDoes(transport) });
+
+    mode = 'lose-answer';
+    await chat.sendMessage({ text: 'first' });
+    expect(chat.status).toBe('error');
+    await untilReplyEnded(api, 'chat-lost-answer');
+    mode = 'pass';
+    await chat.resumeStream();
+    expect(chat.messages.map((message) => message.role)).toEqual(['user', 'assistant']);
+    expect(textOf(chat.messages[1])).toBe(tokens.join(''));
+
+    mode = 'unreachable';
+    await chat.sendMessage({ text: 'second' });
+    expect(chat.status).toBe('error');
+    mode = 'pass';
+    // The server's latest reply of the chat is the first one, whole on the page already.
+    await chat.resumeStream();
+    expect(chat.messages.map((message) => message.role)).toEqual(['user', 'assistant', 'user']);
+    expect(textOf(chat.messages[1])).toBe(tokens.join(''));
+    expect(fake.generations).toHaveLength(1);
   });
 
   it('reconnectToStream replays the running reply from its start, and answers 204 once it is complete', async () => {

@@ -15,6 +15,15 @@
  * SDK keeps the message and can resume it), and a resume of the same reply without the events
  * the SDK already has, which is what keeps `useChat` from showing the reply twice.
  *
+ * A resume after such a drop sends `Last-Event-ID` (the last event the SDK has) and the reply's
+ * stream (`?streamId=`): the server sends only the rest, also when the reply ended while the page
+ * was away (without it the server answers `204` for an ended reply and the page keeps the
+ * partial text, and it replays the whole reply on every reconnect, which on a network that drops
+ * often never gets past what the page has). After a chat POST that got no answer it sends
+ * `Last-Event-ID: 0`, so the reply is replayed from its start even if it has ended. A replay of
+ * a reply the page already holds whole (the previous turn's, when the POST never reached the
+ * server) is answered to the SDK as `204`.
+ *
  * Browser-safe: no Node modules; the wrapped `fetch` is injectable.
  *
  * @module
@@ -87,6 +96,23 @@ function chatIdOf(body: string): string | undefined {
   }
 }
 
+/** The ids of the messages in a `DefaultChatTransport` body. */
+function messageIdsOf(body: string): Set<string> {
+  const ids = new Set<string>();
+  try {
+    const messages: unknown = (JSON.parse(body) as { messages?: unknown }).messages;
+    if (Array.isArray(messages)) {
+      for (const message of messages) {
+        const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : undefined;
+        if (typeof id === 'string') ids.add(id);
+      }
+    }
+  } catch {
+    // Not JSON: no ids.
+  }
+  return ids;
+}
+
 /**
  * Creates the `fetch` to pass to `DefaultChatTransport`.
  *
@@ -105,22 +131,48 @@ export function createChatFetch(options: ChatFetchOptions = {}): ChatFetch {
   const fetchNow = (): typeof globalThis.fetch => options.fetch ?? globalThis.fetch;
   /** Per chat, the stream of its latest reply as the SDK has received it. */
   const progressByChat = new Map<string, ChatStreamProgress>();
+  /**
+   * Per chat whose POST failed before an answer: the ids of the messages it sent (a reply's
+   * message id is its stream id), so a replay of one of those replies is not shown again.
+   */
+  const failedStarts = new Map<string, ReadonlySet<string>>();
+
+  function remember<V>(map: Map<string, V>, chatId: string, value: V): void {
+    map.delete(chatId);
+    map.set(chatId, value);
+    if (map.size > MAX_TRACKED_CHATS) {
+      const oldest = map.keys().next().value;
+      if (oldest !== undefined) map.delete(oldest);
+    }
+  }
+
+  /**
+   * The cursor a resume of `chatId` sends, and the run it was read from: set when the SDK holds
+   * a partial reply (or none yet, after a POST without an answer).
+   */
+  function resumeCursor(chatId: string): { after: number; streamId?: string } | undefined {
+    if (failedStarts.has(chatId)) return { after: 0 };
+    const progress = progressByChat.get(chatId);
+    return progress?.interrupted === true ? { after: progress.lastId, streamId: progress.streamId } : undefined;
+  }
 
   /** Hands a streamwell reply's body to the SDK through {@link trackChatStream}. */
   function track(chatId: string, response: Response, resume: boolean): Response {
     const streamId = response.headers.get('x-stream-id');
     if (!response.ok || response.body === null || streamId === null) return response;
+    const failedStart = resume ? failedStarts.get(chatId) : undefined;
+    failedStarts.delete(chatId);
+    if (failedStart?.has(streamId) === true) {
+      // The POST never started a reply: this is an earlier one, whole on the page already.
+      void response.body.cancel().catch(() => {});
+      return new Response(null, { status: 204, headers: response.headers });
+    }
     const previous = progressByChat.get(chatId);
     // The SDK holds a partial message of this very reply: it needs only the rest.
     const skipThrough =
       resume && previous?.interrupted === true && previous.streamId === streamId ? previous.lastId : 0;
     const progress: ChatStreamProgress = { streamId, lastId: skipThrough, interrupted: false };
-    progressByChat.delete(chatId);
-    progressByChat.set(chatId, progress);
-    if (progressByChat.size > MAX_TRACKED_CHATS) {
-      const oldest = progressByChat.keys().next().value;
-      if (oldest !== undefined) progressByChat.delete(oldest);
-    }
+    remember(progressByChat, chatId, progress);
     return new Response(trackChatStream(response.body, progress, skipThrough), {
       status: response.status,
       statusText: response.statusText,
@@ -152,8 +204,16 @@ export function createChatFetch(options: ChatFetchOptions = {}): ChatFetch {
     const method = (init?.method ?? 'GET').toUpperCase();
     if (url !== undefined && method === 'GET') {
       const chatId = resumedChatIdOf(url);
-      const response = await fetchNow()(input, init);
-      return chatId === undefined ? response : track(chatId, response, true);
+      if (chatId === undefined) return fetchNow()(input, init);
+      const cursor = resumeCursor(chatId);
+      if (cursor === undefined) return track(chatId, await fetchNow()(input, init), true);
+      const headers = new Headers(init?.headers);
+      headers.set('last-event-id', String(cursor.after));
+      const target =
+        cursor.streamId === undefined
+          ? url
+          : `${url}${url.includes('?') ? '&' : '?'}streamId=${encodeURIComponent(cursor.streamId)}`;
+      return track(chatId, await fetchNow()(target, { ...init, headers }), true);
     }
     const chatId =
       url !== undefined && method === 'POST' && typeof init?.body === 'string' ? chatIdOf(init.body) : undefined;
@@ -167,7 +227,16 @@ export function createChatFetch(options: ChatFetchOptions = {}): ChatFetch {
         // `stop()` aborts this signal; the SDK never aborts it once the reply has ended.
         signal.addEventListener('abort', () => void sendCancel(cancelUrl, cancelInit), { once: true });
       }
-      return track(chatId, await fetchNow()(input, init), false);
+      let response: Response;
+      try {
+        response = await fetchNow()(input, init);
+      } catch (error) {
+        // No answer: the reply may have started all the same. The resume asks for it.
+        if (signal?.aborted !== true) remember(failedStarts, chatId, messageIdsOf(init.body as string));
+        throw error;
+      }
+      failedStarts.delete(chatId);
+      return track(chatId, response, false);
     }
     return fetchNow()(input, init);
   }) as ChatFetch;

@@ -6,7 +6,10 @@
  *   with the last user message as the prompt and answers the UI message stream (v1);
  * - `GET {base}/chat/{chatId}/stream`: the chat's running run replayed from its start, then live
  *   (what `resume: true` and `resumeStreamIsReplay` expect); `204` when no run of the chat is
- *   running;
+ *   running. A page that lost the connection (createChatFetch) sends `Last-Event-ID` and the run
+ *   it read (`?streamId=`): that run continues after the cursor, also when it has ended (`204`
+ *   at its end); with cursor 0 and no run named (its POST got no answer) the latest run is
+ *   replayed from its start although it has ended;
  * - `POST {base}/chat/{chatId}/cancel`: cancels the chat's run and its upstream call; `200` with
  *   the run's final status, also when there was nothing to cancel (idempotent).
  *
@@ -30,7 +33,7 @@ import {
 } from './create-stream-handler.ts';
 import type { HttpBodyReply, HttpHandler, HttpHeaders, HttpReply, HttpRequestLike } from './http-types.ts';
 import { parseChatBody } from './parse-chat-request.ts';
-import { isThreadId } from './parse-start-request.ts';
+import { isThreadId, parseCursor } from './parse-start-request.ts';
 import { UI_MESSAGE_STREAM_FORMAT } from './ui-message-stream-format.ts';
 
 /** Defaults of {@link ChatHandlerOptions}. */
@@ -158,14 +161,30 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
     return settle(chatRuns.get(principal, chatId));
   }
 
-  async function resume(chatId: string, principal: string | undefined, corsHeaders: HttpHeaders): Promise<HttpReply> {
+  async function resume(
+    chatId: string,
+    principal: string | undefined,
+    corsHeaders: HttpHeaders,
+    seen: number | undefined,
+    seenStreamId: string | null,
+  ): Promise<HttpReply> {
     const streamId = await latestRun(principal, chatId);
     const run = streamId === undefined ? undefined : await settle(registry.get(streamId, principal));
-    // Only a running reply is resumed: a finished one is already whole on the page (or in the
-    // app's saved messages), and a replay would show it again as if it were new.
-    if (run === undefined || run.status !== 'running') return noContent(corsHeaders);
-    core.onStreamOpen?.({ endpoint: 'chat-resume', run, after: undefined, created: false, principal });
-    return core.streamReply(run, undefined, corsHeaders, UI_MESSAGE_STREAM_FORMAT);
+    if (run === undefined) return noContent(corsHeaders);
+    // The page's cursor (`Last-Event-ID`, sent by createChatFetch after a drop) counts only for
+    // the run it was read from (`?streamId=`), or with no run named, for a POST that got no
+    // answer (cursor 0).
+    const cursor = seenStreamId === null ? (seen === 0 ? 0 : undefined) : seenStreamId === run.id ? seen : undefined;
+    // A running reply is always resumed. A finished one is already whole on the page (or in the
+    // app's saved messages), and a replay would show it again as if it were new, unless the page
+    // says it lost the connection before the end: then the events that arrived while it was
+    // away would be lost without the replay.
+    if (run.status !== 'running' && (cursor === undefined || cursor >= run.lastEventId)) return noContent(corsHeaders);
+    // With the run's own cursor only the rest is sent: a replay from the start on every
+    // reconnect would, on a network that drops often, never get past what the page has.
+    const after = seenStreamId === run.id && cursor !== undefined && cursor > 0 ? cursor : undefined;
+    core.onStreamOpen?.({ endpoint: 'chat-resume', run, after, created: false, principal });
+    return core.streamReply(run, after, corsHeaders, UI_MESSAGE_STREAM_FORMAT);
   }
 
   async function cancel(chatId: string, principal: string | undefined, corsHeaders: HttpHeaders) {
@@ -196,7 +215,10 @@ export function createChatHandler(options: ChatHandlerOptions): ChatHandler {
       return core.answer(request, route, (principal, corsHeaders) => {
         const { endpoint, chatId } = route as ChatRoute;
         if (endpoint === 'chat') return start(request, principal, corsHeaders);
-        if (endpoint === 'chat-resume') return resume(chatId, principal, corsHeaders);
+        if (endpoint === 'chat-resume') {
+          const seen = parseCursor(request.header('last-event-id'), null);
+          return resume(chatId, principal, corsHeaders, seen, url.searchParams.get('streamId'));
+        }
         return cancel(chatId, principal, corsHeaders);
       });
     },
