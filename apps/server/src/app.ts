@@ -45,7 +45,7 @@ import { createChatKitBackend } from './create-chatkit-backend.ts';
 import { createRunObserver } from './create-run-observer.ts';
 import { createServerFactory } from './create-server-factory.ts';
 import { createServerMetrics } from './create-server-metrics.ts';
-import { handleClientError, installErrorHandlers, sendError } from './json-errors.ts';
+import { handleClientError, handleFrameworkError, installErrorHandlers, sendError } from './json-errors.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 import { registerStreamRoutes } from './stream-routes.ts';
 import { registerThreadRoutes } from './thread-routes.ts';
@@ -306,6 +306,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     // the URL; Fastify's default of 100 would answer 414 to ids the stream endpoint accepts.
     routerOptions: { maxParamLength: 1024 },
     clientErrorHandler: handleClientError,
+    frameworkErrors: handleFrameworkError,
     // Slow or stuck uploads are cut; long-lived *responses* are not affected by this timeout.
     requestTimeout: 30_000,
     // During a drain, /healthz must still answer (503 "draining") and resumes still work.

@@ -4,6 +4,7 @@
  * @module
  */
 import type { IncomingMessage } from 'node:http';
+import { StreamwellError } from '../../errors/index.ts';
 import { bodyTooLarge } from './create-stream-handler.ts';
 
 /**
@@ -69,17 +70,28 @@ export function readNodeBody(request: MaybeParsedRequest, limit: number): Promis
       cleanup();
       resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
     };
+    // A client that goes away mid-upload (Node reports `aborted`, ECONNRESET) is the client's
+    // failure, not the server's: a 400, so that it is neither logged as a server error with its
+    // stack nor counted as `internal_error` (found by the hostile-input fuzz suite).
     const onError = (error: Error): void => {
       cleanup();
-      reject(error);
+      reject(cutShort(error));
     };
     const onClose = (): void => {
       cleanup();
-      reject(new Error('The client closed the connection before sending the whole body.'));
+      reject(cutShort(undefined));
     };
     request.on('data', onData);
     request.on('end', onEnd);
     request.on('error', onError);
     request.on('close', onClose);
+  });
+}
+
+/** The error of a body the client stopped sending. */
+function cutShort(cause: unknown): StreamwellError {
+  return new StreamwellError('bad_request', 'The client closed the connection before sending the whole body.', {
+    status: 400,
+    cause,
   });
 }
