@@ -734,6 +734,8 @@ describe('after the fuzzing', () => {
     expect(ids).toEqual(ids.map((_, index) => index + 1));
     expect(read.events.filter((event) => event.event === 'done' || event.event === 'error')).toHaveLength(1);
     expect(read.events.at(-1)?.event).toBe('done');
+    // The `__proto__` / `constructor.prototype` bodies polluted nothing (the server runs in this process).
+    for (const key of ['polluted', 'isAdmin', 'x']) expect(Object.hasOwn(Object.prototype, key)).toBe(false);
     // Error-level lines mean a request took an unexpected failure path (the 500 branch).
     expect(server.logs.filter((line) => Number(line.level) >= 50)).toEqual([]);
   });
