@@ -185,6 +185,42 @@ describe('garbage on the socket', () => {
   });
 });
 
+describe('inputs the hostile-input fuzz suite found answered outside the JSON error shape', () => {
+  const handshake = (headers: string): Promise<string> =>
+    rawExchange(
+      server.port,
+      `GET /ws/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${headers}\r\n`,
+    );
+
+  it('a WebSocket handshake ws would refuse (key, version, subprotocol list, method) is a JSON error, not text/html', async () => {
+    const noKey = await handshake('Sec-WebSocket-Version: 13\r\n');
+    expect(noKey).toMatch(/^HTTP\/1\.1 400/);
+    expect(noKey).toMatch(/Content-Type: application\/json/i);
+    expect(noKey).toContain('"code":"bad_request"');
+    const badVersion = await handshake('Sec-WebSocket-Version: 12\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n');
+    expect(badVersion).toMatch(/^HTTP\/1\.1 400/);
+    expect(badVersion).toMatch(/Sec-WebSocket-Version: 13, 8/i);
+    expect(badVersion).toContain('"code":"bad_request"');
+    const badProtocols = await handshake(
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: a,,b\r\n',
+    );
+    expect(badProtocols).toMatch(/^HTTP\/1\.1 400/);
+    expect(badProtocols).toContain('"code":"bad_request"');
+    const post = await rawExchange(
+      server.port,
+      'POST /ws/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 0\r\n\r\n',
+    );
+    expect(post).toMatch(/^HTTP\/1\.1 405/);
+    expect(post).toContain('"code":"method_not_allowed"');
+  });
+
+  it('a path whose percent-encoding does not decode is a JSON 400 in the usual shape', async () => {
+    const response = await fetch(`${server.url}/api/threads/%C3%28`);
+    await expectError(response, 400, 'bad_request');
+  });
+});
+
 describe('after all that', () => {
   it('the server is healthy and the bystander stream is whole', async () => {
     const health = await fetch(`${server.url}/healthz`);

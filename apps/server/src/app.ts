@@ -48,7 +48,7 @@ import { createChatKitBackend } from './create-chatkit-backend.ts';
 import { createRunObserver } from './create-run-observer.ts';
 import { createServerFactory } from './create-server-factory.ts';
 import { createServerMetrics } from './create-server-metrics.ts';
-import { handleClientError, installErrorHandlers, sendError } from './json-errors.ts';
+import { handleClientError, handleFrameworkError, installErrorHandlers, sendError } from './json-errors.ts';
 import { registerOpsRoutes } from './ops-routes.ts';
 import { registerStreamRoutes } from './stream-routes.ts';
 import { registerThreadRoutes } from './thread-routes.ts';
@@ -341,6 +341,7 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     // the URL; Fastify's default of 100 would answer 414 to ids the stream endpoint accepts.
     routerOptions: { maxParamLength: 1024 },
     clientErrorHandler: handleClientError,
+    frameworkErrors: handleFrameworkError,
     // Slow or stuck uploads are cut (408); long-lived *responses* are not affected by this
     // timeout. The headers' own, shorter timeout is set in the server factory.
     requestTimeout: config.requestTimeoutMs,

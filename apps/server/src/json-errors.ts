@@ -101,6 +101,31 @@ export function handleClientError(error: Error & { code?: string }, socket: Sock
 }
 
 /**
+ * Answers the errors Fastify raises before any route or hook runs (a path whose percent-encoding
+ * does not decode, `FST_ERR_BAD_URL`) in the shape every endpoint uses; Fastify's default is its
+ * own `{"error","code":"FST_ERR_BAD_URL","statusCode"}` body (found by the hostile-input fuzz
+ * suite). Fastify's `frameworkErrors` option.
+ *
+ * @param error - Fastify's error
+ * @param _request - the request
+ * @param reply - the reply
+ * @returns the reply
+ */
+export function handleFrameworkError(error: FastifyError, _request: unknown, reply: FastifyReply): FastifyReply {
+  if (error.code === 'FST_ERR_BAD_URL') {
+    return sendError(
+      reply,
+      400,
+      'bad_request',
+      'The request path is not a valid URL (its percent-encoding does not decode).',
+    );
+  }
+  const { status, code } = toCode(error);
+  if (status >= 500) reply.log.error({ err: error }, 'request failed');
+  return sendError(reply, status, code, status >= 500 ? 'The server failed to handle the request.' : error.message);
+}
+
+/**
  * Installs the error and not-found handlers.
  *
  * @param app - the Fastify instance

@@ -77,23 +77,33 @@ export interface WebSocketRoute {
 }
 
 const REASONS: Record<number, string> = {
+  400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
-  429: 'Too Many Requests',
+  405: 'Method Not Allowed',
   421: 'Misdirected Request',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
 /** Answers an upgrade request with an HTTP error and a JSON body, then closes the socket. */
-function refuseUpgrade(socket: Duplex, error: StreamwellError, retryAfterSeconds = 2): void {
+function refuseUpgrade(
+  socket: Duplex,
+  error: StreamwellError,
+  headers: Readonly<Record<string, string>> = {},
+  retryAfterSeconds = 2,
+): void {
   const status = error.status ?? 500;
   const body = JSON.stringify(error.toJSON());
   const retryAfter = status === 429 || status === 503 ? `Retry-After: ${retryAfterSeconds}\r\n` : '';
   socket.end(
     `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\n' +
+      Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
       `Content-Length: ${Buffer.byteLength(body)}\r\n` +
       retryAfter +
       'Connection: close\r\n\r\n' +
@@ -159,6 +169,24 @@ export function attachWebSocketRoute(server: Server, options: WebSocketRouteOpti
     handleProtocols: (protocols) => selectWebSocketProtocol(protocols),
   });
 
+  // ws answers a malformed handshake (no or a bad Sec-WebSocket-Key, an unknown version, a
+  // subprotocol list that does not parse, a method other than GET) with a text/html 400 of its
+  // own; with this listener it leaves the answer to us: the JSON error every route answers
+  // (found by the hostile-input fuzz suite).
+  wss.on('wsClientError', (error: Error, socket: Duplex) => {
+    const method = error.message.includes('HTTP method');
+    const refusal = new StreamwellError(
+      method ? 'method_not_allowed' : 'bad_request',
+      `WebSocket handshake refused: ${error.message}.`,
+      { status: method ? 405 : 400 },
+    );
+    options.onRefused?.(refusal.code);
+    const headers: Record<string, string> = {};
+    if (method) headers.Allow = 'GET';
+    if (error.message.includes('Sec-WebSocket-Version')) headers['Sec-WebSocket-Version'] = '13, 8';
+    refuseUpgrade(socket, refusal, headers);
+  });
+
   function onUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const pathname = pathnameOf(request.url);
     if (pathname !== path) {
@@ -186,7 +214,7 @@ export function attachWebSocketRoute(server: Server, options: WebSocketRouteOpti
         : new StreamwellError('internal_error', 'The upgrade could not be checked.', { status: 500, cause: error });
       options.onRefused?.(refusal.code);
       options.log?.info({ code: refusal.code, origin: request.headers.origin }, 'websocket upgrade refused');
-      refuseUpgrade(socket, refusal, options.retryAfterSeconds);
+      refuseUpgrade(socket, refusal, {}, options.retryAfterSeconds);
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => {

@@ -111,6 +111,40 @@ describe('memory run event log', () => {
   });
 });
 
+describe('memory run event log: cursors the property test found mishandled', () => {
+  it('a subscriber at a cursor beyond the newest event gets only the events after its cursor', () => {
+    const log = createMemoryRunEventLog();
+    log.append('start', '{"streamId":"s"}');
+    const ahead = recorder();
+    const attachment = log.subscribe(3, ahead.subscriber);
+    expect(attachment).toMatchObject({ backlog: [], live: true });
+    log.append('token', '{"token":"a"}', 'a');
+    log.beginBatch();
+    log.append('token', '{"token":"b"}', 'b');
+    log.append('token', '{"token":"c"}', 'c');
+    log.endBatch();
+    log.finalize('done', '{"finishReason":"stop"}', { status: 'complete', outcome: 'stop', tokens: 3 });
+    // Ids 2 and 3 were "seen" by the cursor; before the fix they arrived as live events.
+    expect(ahead.deliveries.flat().map((event) => event.id)).toEqual([4, 5]);
+  });
+
+  it('a subscriber attaching inside an open batch gets each queued event once (live, not also in the backlog)', () => {
+    const log = createMemoryRunEventLog();
+    const early = recorder();
+    log.subscribe(undefined, early.subscriber);
+    log.append('start', '{"streamId":"s"}');
+    log.beginBatch();
+    log.append('token', '{"token":"a"}', 'a');
+    const late = recorder();
+    const attachment = log.subscribe(undefined, late.subscriber);
+    log.append('token', '{"token":"b"}', 'b');
+    log.endBatch();
+    const received = [...attachment.backlog, ...late.deliveries.flat()].map((event) => event.id);
+    expect(received).toEqual([1, 2, 3]);
+    expect(early.deliveries.flat().map((event) => event.id)).toEqual([1, 2, 3]);
+  });
+});
+
 describe('run event batch', () => {
   it('encodes once for the first format asked and per call for any other', () => {
     let calls = 0;

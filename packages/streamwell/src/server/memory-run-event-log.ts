@@ -93,14 +93,24 @@ class MemoryRunEventLog implements RunEventLog {
   }
 
   subscribe(after: number | undefined, subscriber: RunSubscriber): RunAttachment {
-    const backlog = this.#log.after(after);
-    if (this.#closed) return { backlog, live: false, detach: NO_OP };
-    this.#subscribers.add(subscriber);
+    if (this.#closed) return { backlog: this.#log.after(after), live: false, detach: NO_OP };
+    // Inside an open batch the events already queued for delivery come live, not in the backlog
+    // (else they would arrive twice; found by the run log property test). They are the newest
+    // ones: once anybody is attached, every append is queued.
+    const first = this.#pending[0];
+    const delivered = first === undefined ? this.#log.length : first.id - 1;
+    let backlog = this.#log.after(after);
+    if (first !== undefined) backlog = backlog.filter((event) => event.id <= delivered);
+    // A cursor beyond what was delivered (a client that claims events this run has not produced:
+    // HTTP refuses it, a WebSocket resume or an embedder may pass it) must not be handed the
+    // events up to it as live ones: it gets those after its cursor, as the Redis store does.
+    const attached = after !== undefined && after > delivered ? skipThrough(after, subscriber) : subscriber;
+    this.#subscribers.add(attached);
     return {
       backlog,
       live: true,
       detach: () => {
-        this.#subscribers.delete(subscriber);
+        this.#subscribers.delete(attached);
       },
     };
   }
@@ -156,4 +166,37 @@ class MemoryRunEventLog implements RunEventLog {
       }
     }
   }
+}
+
+/**
+ * Wraps a subscriber whose cursor is ahead of what the log has delivered so that it receives only
+ * events with an id greater than `after` (found by the run log property test: a subscriber at a
+ * cursor beyond the end got events 1..after as live ones).
+ * Only such rare subscribers pay for the filter; the others are delivered to as they are.
+ */
+function skipThrough(after: number, subscriber: RunSubscriber): RunSubscriber {
+  const wrapped: RunSubscriber = {
+    onEvent(event, batch) {
+      if (event.id > after) subscriber.onEvent(event, batch);
+    },
+    onEvents(batch) {
+      const events = batch.events;
+      if ((events[0] as RunEvent).id > after) {
+        if (subscriber.onEvents !== undefined) subscriber.onEvents(batch);
+        else for (const event of events) subscriber.onEvent(event, new RunEventBatch([event]));
+        return;
+      }
+      const fresh = events.filter((event) => event.id > after);
+      if (fresh.length === 0) return;
+      const part = new RunEventBatch(fresh);
+      if (fresh.length === 1) subscriber.onEvent(fresh[0] as RunEvent, part);
+      else if (subscriber.onEvents !== undefined) subscriber.onEvents(part);
+      else for (const event of fresh) subscriber.onEvent(event, new RunEventBatch([event]));
+    },
+  };
+  if (subscriber.onEvicted !== undefined) {
+    const onEvicted = subscriber.onEvicted.bind(subscriber);
+    wrapped.onEvicted = () => onEvicted();
+  }
+  return wrapped;
 }

@@ -56,6 +56,19 @@ describe('readNodeBody', () => {
     await expect(body).rejects.toThrow(/closed the connection/);
   });
 
+  it("a client that goes away mid-body is the client's failure: bad_request 400, not a server error", async () => {
+    const closed = fakeRequest({ 'content-length': '100' });
+    const afterClose = readNodeBody(closed, 1024);
+    closed.destroy();
+    await expect(afterClose).rejects.toMatchObject({ code: 'bad_request', status: 400 });
+    // Node's own `aborted` error (ECONNRESET) on a reset connection.
+    const reset = fakeRequest({ 'content-length': '100' });
+    const afterReset = readNodeBody(reset, 1024);
+    reset.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    const failure = await afterReset.catch((error: unknown) => error);
+    expect(isStreamwellError(failure) && failure.code === 'bad_request' && failure.status === 400).toBe(true);
+  });
+
   it('uses what a framework body parser already read', async () => {
     const request = fakeRequest({ 'content-length': '9' });
     request.body = { message: 'x' };
