@@ -127,7 +127,7 @@ describe('bad requests to POST /api/stream/message', () => {
     const body = JSON.stringify({ message: 'untyped' });
     const answer = rawExchange(
       server.port,
-      `POST /api/stream/message HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      `POST /api/stream/message HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
     );
     const call = await scripted.call(2);
     expect(call.request.messages.at(-1)?.content).toBe('untyped');
@@ -167,17 +167,17 @@ describe('garbage on the socket', () => {
     expect(junk).toMatch(/^HTTP\/1\.1 400/);
     const badHeader = await rawExchange(
       server.port,
-      'POST /api/stream/message HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n',
+      'POST /api/stream/message HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: abc\r\n\r\n',
     );
     expect(badHeader).toMatch(/^HTTP\/1\.1 400/);
     // A half request followed by a hang-up.
-    await rawExchange(server.port, 'POST /api/stream/message HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"mess');
+    await rawExchange(server.port, 'POST /api/stream/message HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"mess');
   });
 
   it('answers a WebSocket upgrade to a target URL parsing refuses (`//`) with a JSON 404', async () => {
     const answer = await rawExchange(
       server.port,
-      'GET // HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+      'GET // HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
         'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
     );
     expect(answer).toMatch(/^HTTP\/1\.1 404/);
@@ -189,7 +189,7 @@ describe('inputs the hostile-input fuzz suite found answered outside the JSON er
   const handshake = (headers: string): Promise<string> =>
     rawExchange(
       server.port,
-      `GET /ws/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${headers}\r\n`,
+      `GET /ws/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n${headers}\r\n`,
     );
 
   it('a WebSocket handshake ws would refuse (key, version, subprotocol list, method) is a JSON error, not text/html', async () => {
@@ -208,7 +208,7 @@ describe('inputs the hostile-input fuzz suite found answered outside the JSON er
     expect(badProtocols).toContain('"code":"bad_request"');
     const post = await rawExchange(
       server.port,
-      'POST /ws/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+      'POST /ws/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
         'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nContent-Length: 0\r\n\r\n',
     );
     expect(post).toMatch(/^HTTP\/1\.1 405/);
