@@ -31,6 +31,7 @@ const postgres = postgresPart();
 const ALICE = 'sk-alice-isolation-5d1e8c2a9b7f';
 const BOB = 'sk-bob-isolation-3c6a0f4e2d1b';
 const TIMEOUT = scale(120_000, 600_000);
+const STARTUP_TIMEOUT = 300_000;
 
 /** Replies as the message's trailing JSON says (`{"tokens":N,"stallAfter":M}`), else 3 tokens. */
 function scripted(request: FakeRequest): FakeReply {
@@ -74,10 +75,10 @@ describe.skipIf(!redis.available || !postgres.available)(
         LLM_API_KEY: FAKE_API_KEY,
         API_KEYS: `alice:${ALICE},bob:${BOB}`,
       };
-      // One after the other: the first runs the migrations.
-      x = await startServer(env);
-      y = await startServer(env);
-    }, TIMEOUT);
+      // Together: the migrator's advisory lock lets one of them migrate. Starting a Node process
+      // costs seconds of CPU; a loaded 2-core machine needs the long bound.
+      [x, y] = await Promise.all([startServer(env), startServer(env)]);
+    }, STARTUP_TIMEOUT);
 
     afterAll(async () => {
       for (const socket of sockets.splice(0)) socket.socket.terminate();

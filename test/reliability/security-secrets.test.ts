@@ -29,6 +29,8 @@ import { scale } from './helpers/soak-mode.ts';
 const redis = redisPart();
 const postgres = postgresPart();
 const TIMEOUT = scale(150_000, 600_000);
+/** Starting Node processes costs seconds of CPU each; a loaded 2-core machine needs the long bound. */
+const STARTUP_TIMEOUT = 300_000;
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../packages/streamwell/src/cli/main.ts', import.meta.url));
 
@@ -184,7 +186,7 @@ describe.skipIf(!redis.available || !postgres.available)('no secret in any respo
         UPSTREAM_HEADERS: `Authorization: Bearer ${SECRETS.UPSTREAM_TOKEN}\\nX-Team-Key: ${SECRETS.UPSTREAM_TEAM_KEY}`,
       }),
     ]);
-  }, TIMEOUT);
+  }, STARTUP_TIMEOUT);
 
   afterAll(async () => {
     await stopServerProcesses();
