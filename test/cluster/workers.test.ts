@@ -9,7 +9,7 @@
  * `Idempotency-Key` repeated on the other worker gives the same stream without a second model
  * call; a worker killed with SIGKILL is replaced, and the readers of its runs on the other worker
  * get `producer_lost`; SIGTERM to the primary drains both workers (open streams end with
- * `server_shutdown`) and the primary exits 0. And `WORKERS=2` without `REDIS_URL` refuses to start.
+ * `server_shutdown`) and the primary exits 0. (Refusals to start: workers-refusal.test.ts.)
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_API_KEY, type FakeOpenAI, startFakeOpenAI } from '../helpers/fake-openai.ts';
 import { createTestPrefix, deleteTestKeys, REDIS_URL, redisPart } from '../helpers/redis.ts';
-import { type ServerProcess, spawnServer, startServer, stopServerProcesses } from '../helpers/server-process.ts';
+import { type ServerProcess, startServer, stopServerProcesses } from '../helpers/server-process.ts';
 import { until } from '../helpers/until.ts';
 import { connectToAnyWorker, connectToWorker, type WorkerConnection } from '../helpers/worker-connection.ts';
 import {
@@ -311,13 +311,4 @@ describe.skipIf(!redis.available)('WORKERS=2: two workers behind one port', { ti
     );
     expect(lines.find((line) => line.msg === 'all workers exited')).toMatchObject({ role: 'primary', code: 0 });
   });
-});
-
-describe('WORKERS without REDIS_URL', () => {
-  it('refuses to start, naming both variables', async () => {
-    const child = spawnServer({ WORKERS: '2', LOG_LEVEL: 'silent' });
-    expect(await within(child.exited, 'the process to exit', 60_000)).toEqual({ code: 1, signal: null });
-    expect(child.stderr()).toMatch(/WORKERS: is 2 but REDIS_URL is not set/);
-    expect(child.stdout()).not.toMatch(/worker started/);
-  }, 90_000);
 });
