@@ -42,12 +42,14 @@ import { runSaturation } from './scenarios/saturation.ts';
 import { runSlowClients } from './scenarios/slow-clients.ts';
 import { runSweep } from './scenarios/sweep.ts';
 import { runTtft } from './scenarios/ttft.ts';
+import { runWorkers } from './scenarios/workers.ts';
 
 const SCENARIOS = {
   ttft: runTtft,
   sweep: runSweep,
   memory: runMemory,
   saturation: runSaturation,
+  workers: runWorkers,
   idle: runIdle,
   resume: runResume,
   'cross-resume': runCrossResume,

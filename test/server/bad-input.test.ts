@@ -171,7 +171,10 @@ describe('garbage on the socket', () => {
     );
     expect(badHeader).toMatch(/^HTTP\/1\.1 400/);
     // A half request followed by a hang-up.
-    await rawExchange(server.port, 'POST /api/stream/message HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"mess');
+    await rawExchange(
+      server.port,
+      'POST /api/stream/message HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"mess',
+    );
   });
 
   it('answers a WebSocket upgrade to a target URL parsing refuses (`//`) with a JSON 404', async () => {

@@ -4,11 +4,11 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../apps/server/src/config.ts';
+import { ConfigError, loadConfig, workerShare } from '../../apps/server/src/config.ts';
 import { createScriptedProvider } from './helpers/scripted-provider.ts';
 import { postMessage, readSse } from './helpers/sse-client.ts';
 import { startTestServer, type TestServer } from './helpers/test-server.ts';
@@ -24,6 +24,7 @@ describe('configuration', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 8000,
+      workers: 1,
       host: '127.0.0.1',
       streamTimeoutMs: 120_000,
       heartbeatMs: 15_000,
@@ -76,6 +77,10 @@ describe('configuration', () => {
     ['UPSTREAM_URL', 'ftp://backend/api/stream/message'],
     ['UPSTREAM_HEADERS', 'Authorization Bearer abc'],
     ['UPSTREAM_HEADERS', 'Content-Length: 12'],
+    ['WORKERS', '0'],
+    ['WORKERS', 'many'],
+    ['WORKERS', '1.5'],
+    ['WORKERS', '257'],
   ])('refuses %s=%j with a message naming the variable', (variable, value) => {
     let error: unknown;
     try {
@@ -86,6 +91,18 @@ describe('configuration', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variables).toContain(variable);
     expect((error as ConfigError).message).toContain(variable);
+  });
+
+  it('reads WORKERS (auto is the cores this process may use) and refuses several without REDIS_URL', () => {
+    const redis = { REDIS_URL: 'redis://127.0.0.1:6379' };
+    expect(loadConfig({ WORKERS: '3', ...redis }).workers).toBe(3);
+    expect(loadConfig({ WORKERS: 'AUTO', ...redis }).workers).toBe(availableParallelism());
+    expect(loadConfig({ WORKERS: '1' }).workers).toBe(1);
+    expect(() => loadConfig({ WORKERS: '2' })).toThrow(/WORKERS: is 2 but REDIS_URL is not set/);
+    // Each worker admits its share of MAX_CONCURRENT_STREAMS, rounded up.
+    expect(workerShare(1000, 1)).toBe(1000);
+    expect(workerShare(1000, 3)).toBe(334);
+    expect(workerShare(1, 4)).toBe(1);
   });
 
   it('refuses a provider that cannot work with the other settings', () => {

@@ -46,6 +46,10 @@ export interface AppContext {
   readonly connections: ConnectionLimiter;
   readonly log: Logger;
   readonly metrics: ServerMetrics;
+  /** This process's worker id with `WORKERS` > 1, else undefined. */
+  readonly worker: number | undefined;
+  /** The `/metrics` text: this process's registry, or with workers every worker's, aggregated. */
+  metricsText(): Promise<string>;
   /**
    * The principal for a bearer credential (the `API_KEYS` id), or undefined when auth is off.
    *

@@ -9,7 +9,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import pino, { type DestinationStream, type Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import {
   type ChatKitHandler,
   type Conversations,
@@ -43,8 +44,9 @@ import {
 } from 'streamwell/server';
 import type { AppContext } from './app-context.ts';
 import { registerChatKitRoutes } from './chatkit-routes.ts';
-import type { ServerConfig } from './config.ts';
+import { type ServerConfig, workerShare } from './config.ts';
 import { createChatKitBackend } from './create-chatkit-backend.ts';
+import { createLogger } from './create-logger.ts';
 import { createRunObserver } from './create-run-observer.ts';
 import { createServerFactory } from './create-server-factory.ts';
 import { createServerMetrics } from './create-server-metrics.ts';
@@ -70,6 +72,15 @@ export interface AppDeps {
    * closed at shutdown. An injected store belongs to whoever injected it (not closed here).
    */
   readonly threads?: ThreadStore;
+  /**
+   * Set in a worker of `WORKERS` > 1 (main.ts): its id goes on every log line (`worker`) and in
+   * `/healthz`, and `/metrics` answers with every worker's metrics through `shareMetrics`.
+   */
+  readonly worker?: {
+    readonly id: number;
+    /** Makes `register` collectable by the primary; returns what `/metrics` serves. */
+    readonly shareMetrics: (register: Registry) => () => Promise<string>;
+  };
 }
 
 /** One registered route of {@link ServerApp.routes}. */
@@ -113,17 +124,6 @@ const OPEN_PATHS = {
   chat: 'POST /api/chat',
   'chat-resume': 'GET /api/chat/:id/stream',
 } as const;
-
-function createLogger(config: ServerConfig, deps: AppDeps): Logger {
-  if (deps.logger !== undefined) return deps.logger;
-  const options = {
-    level: config.logLevel,
-    base: { service: 'streamwell' },
-    // Never log credentials, whatever a log call passes.
-    redact: ['req.headers.authorization', 'headers.authorization', 'apiKey', 'key'],
-  };
-  return deps.logDestination === undefined ? pino(options) : pino(options, deps.logDestination);
-}
 
 /** Opens the store `DATABASE_URL` names (migrations run here), logging which database it is. */
 async function openThreadStore(config: ServerConfig, log: Logger): Promise<ThreadStore> {
@@ -188,7 +188,9 @@ async function createContext(
     checkpointEvery: config.checkpointEvery,
     retentionMs: config.streamRetentionMs,
     disconnectGraceMs: config.disconnectGraceMs,
-    maxConcurrentStreams: config.maxConcurrentStreams,
+    // The limit is the server's: with several workers each admits its share (connections are
+    // handed to the workers in turn, so their loads stay close).
+    maxConcurrentStreams: workerShare(config.maxConcurrentStreams, config.workers),
     maxStreamsPerOwner: config.maxStreamsPerPrincipal,
     observer: withConversations(createRunObserver(log, metrics, config.checkpointEvery), conversations.observer),
   };
@@ -302,6 +304,8 @@ async function createContext(
     connections,
     log,
     metrics,
+    worker: deps.worker?.id,
+    metricsText: deps.worker?.shareMetrics(metrics.register) ?? (() => metrics.register.metrics()),
     authenticate: (credential) => auth.authenticate(credential),
     isOriginAllowed: (origin, request) => cors.isAllowed(origin, hostOf(request)),
     isHostAllowed: (request) => hosts.isAllowed(hostOf(request)),
@@ -321,7 +325,12 @@ async function createContext(
  * await app.fastify.listen({ port: 8000, host: '127.0.0.1' });
  */
 export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promise<ServerApp> {
-  const log = createLogger(config, deps);
+  const log =
+    deps.logger ??
+    createLogger(config, {
+      ...(deps.logDestination === undefined ? {} : { destination: deps.logDestination }),
+      ...(deps.worker === undefined ? {} : { fields: { worker: deps.worker.id } }),
+    });
   const threads = deps.threads ?? (await openThreadStore(config, log));
   let context: AppContext;
   try {

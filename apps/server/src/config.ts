@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { availableParallelism } from 'node:os';
 import {
   type ApiKey,
   createHostAllowlist,
@@ -23,6 +24,11 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 /** The validated configuration. */
 export interface ServerConfig {
   readonly port: number;
+  /**
+   * `WORKERS`, resolved (`auto` is the cores this process may run on): how many worker processes
+   * serve the port (node:cluster). 1 runs the server in this process, without a primary.
+   */
+  readonly workers: number;
   readonly host: string;
   readonly corsOrigins: readonly string[];
   /**
@@ -49,6 +55,7 @@ export interface ServerConfig {
   readonly disconnectGraceMs: number;
   readonly maxBodyBytes: number;
   readonly maxMessageChars: number;
+  /** The server's limit: each of {@link ServerConfig.workers} workers admits its share ({@link workerShare}). */
   readonly maxConcurrentStreams: number;
   /** `MAX_STREAMS_PER_PRINCIPAL`: running streams of one API key id (0: no cap). */
   readonly maxStreamsPerPrincipal: number;
@@ -117,6 +124,27 @@ function integer(defaultValue: number, min: number, max = Number.MAX_SAFE_INTEGE
       .default(defaultValue),
   );
 }
+
+/** Most workers `WORKERS` accepts: far above any core count the server would be given. */
+export const MAX_WORKERS = 256;
+
+/** `WORKERS`: `auto` (one per core this process may use) or a whole number. */
+const workerCount = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((value, context) => {
+      if (value === undefined) return 1;
+      if (value.toLowerCase() === 'auto') return Math.min(availableParallelism(), MAX_WORKERS);
+      const count = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+      if (!(count >= 1 && count <= MAX_WORKERS)) {
+        context.addIssue({ code: 'custom', message: `must be "auto" or a whole number between 1 and ${MAX_WORKERS}` });
+        return 1;
+      }
+      return count;
+    }),
+);
 
 const optionalText = z.preprocess(blankToUndefined, z.string().optional());
 
@@ -203,6 +231,7 @@ const hostList = parsedBy(parseAllowedHosts, []);
 /** The schema, keyed by environment variable name. */
 const ENV_SCHEMA = z.object({
   PORT: integer(8000, 0, 65_535),
+  WORKERS: workerCount,
   // Loopback by default: a fresh `npm start` must not expose an API that spends tokens to the
   // network. Containers and hosts set HOST=0.0.0.0 (or ::) on purpose.
   HOST: z.preprocess(blankToUndefined, z.string().optional().default('127.0.0.1')),
@@ -307,6 +336,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   const value = parsed.data;
   const config: ServerConfig = {
     port: value.PORT,
+    workers: value.WORKERS,
     host: value.HOST,
     corsOrigins: value.CORS_ORIGINS,
     allowedHosts: value.ALLOWED_HOSTS,
@@ -355,6 +385,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       },
     ]);
   }
+  if (config.workers > 1 && config.redisUrl === undefined) {
+    // Connections are spread over the workers: a resume, a cancel or a repeated Idempotency-Key
+    // lands on any of them, and only the Redis store lets a worker serve another's stream.
+    throw new ConfigError([
+      {
+        variable: 'WORKERS',
+        message:
+          `is ${config.workers} but REDIS_URL is not set: with several workers any worker must serve any stream ` +
+          '(resume, cancel, Idempotency-Key), which needs the Redis store; set REDIS_URL or WORKERS=1',
+      },
+    ]);
+  }
   if (config.provider === 'openai' && config.llmBaseUrl === undefined) {
     throw new ConfigError([
       {
@@ -386,6 +428,18 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError([{ variable: 'STREAMWELL_PROVIDER', message: 'is "agents" but OPENAI_API_KEY is not set' }]);
   }
   return config;
+}
+
+/**
+ * One worker's share of a server-wide limit: the limit divided by the workers, rounded up (so
+ * that the workers together admit at most `workers - 1` more than the limit, never fewer).
+ *
+ * @param limit - the server's limit, e.g. `MAX_CONCURRENT_STREAMS`
+ * @param workers - {@link ServerConfig.workers}
+ * @returns what each worker admits
+ */
+export function workerShare(limit: number, workers: number): number {
+  return Math.ceil(limit / Math.max(1, workers));
 }
 
 /**

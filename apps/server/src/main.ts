@@ -6,10 +6,18 @@
  * ones get up to SHUTDOWN_DEADLINE_MS to finish, the rest end with `server_shutdown` so clients
  * reconnect elsewhere. A second signal exits at once.
  *
+ * With WORKERS > 1 this process becomes the cluster's primary (cluster-primary.ts) and each
+ * worker it forks runs the server below: the same code, with its worker id on every log line.
+ * A worker drains on its own signal (Ctrl-C reaches the whole process group) or when the
+ * primary, which got the signal, says so; the two together count as one signal.
+ *
  * @module
  */
+import cluster from 'node:cluster';
 import { isStreamwellError } from 'streamwell/server';
 import { createApp } from './app.ts';
+import { runClusterPrimary } from './cluster-primary.ts';
+import { announceListening, clusterWorkerId, onPrimaryShutdown, shareMetrics } from './cluster-worker.ts';
 import { ConfigError, loadConfig, type ServerConfig } from './config.ts';
 import { fdsNeeded, readFdLimit } from './read-fd-limit.ts';
 
@@ -26,9 +34,17 @@ async function main(): Promise<void> {
     if (error instanceof ConfigError) fail(error.message);
     throw error;
   }
+  if (config.workers > 1 && cluster.isPrimary) {
+    runClusterPrimary(config);
+    return;
+  }
+  const worker = clusterWorkerId();
+  // Until the app exists, a drain has nothing to drain: the worker just leaves.
+  let drain = (_why: Record<string, unknown>): void => process.exit(0);
+  if (worker !== undefined) onPrimaryShutdown(() => drain({ by: 'primary' }));
   let app: Awaited<ReturnType<typeof createApp>>;
   try {
-    app = await createApp(config);
+    app = await createApp(config, worker === undefined ? {} : { worker: { id: worker, shareMetrics } });
   } catch (error) {
     if (isStreamwellError(error) && error.code === 'invalid_config') fail(`Invalid configuration: ${error.message}`);
     // Redis (REDIS_URL) or the thread database (DATABASE_URL) unreachable at start: the message
@@ -46,12 +62,15 @@ async function main(): Promise<void> {
     upstreamUrl !== undefined && provider.name === 'sse'
       ? { upstream: `${upstreamUrl.origin}${upstreamUrl.pathname}` }
       : {};
+  // A worker's line does not say "streamwell listening": the primary says it once all listen.
+  const listening = worker === undefined ? 'streamwell listening' : `worker ${worker} listening`;
   log.info(
     { address, provider: provider.name, model: provider.model, demo: provider.demo === true, ...upstream },
     provider.demo
-      ? `streamwell listening on ${address} with the built-in DEMO model (set OPENAI_API_KEY or LLM_BASE_URL for a real one)`
-      : `streamwell listening on ${address}`,
+      ? `${listening} on ${address} with the built-in DEMO model (set OPENAI_API_KEY or LLM_BASE_URL for a real one)`
+      : `${listening} on ${address}`,
   );
+  if (worker !== undefined) announceListening(address);
 
   const fdLimit = readFdLimit();
   const needed = fdsNeeded(config);
@@ -63,14 +82,11 @@ async function main(): Promise<void> {
     );
   }
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals += 1;
-    if (signals > 1) {
-      log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    log.info({ signal }, 'shutting down');
+  let draining = false;
+  drain = (why) => {
+    if (draining) return;
+    draining = true;
+    log.info(why, 'shutting down');
     app.shutdown().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -78,6 +94,15 @@ async function main(): Promise<void> {
         process.exit(1);
       },
     );
+  };
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals += 1;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    drain({ signal });
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

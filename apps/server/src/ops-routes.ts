@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './app-context.ts';
-import { methodNotAllowed } from './json-errors.ts';
+import { methodNotAllowed, sendError } from './json-errors.ts';
 
 /**
  * Registers the operational routes.
@@ -28,15 +28,24 @@ export function registerOpsRoutes(app: FastifyInstance, context: AppContext): vo
         demo: context.provider.demo === true,
         activeStreams: context.registry.activeCount,
         openStreamResponses: context.streams.openStreams,
+        // With WORKERS > 1: which worker answered (its counts above are its own).
+        ...(context.worker === undefined ? {} : { worker: context.worker }),
       });
   });
 
   app.all('/metrics', async (request, reply) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return methodNotAllowed(reply, 'GET, HEAD');
-    const register = context.metrics.register;
+    let text: string;
+    try {
+      text = await context.metricsText();
+    } catch (error) {
+      // With workers: the primary or a worker did not answer in time.
+      context.log.warn({ err: error }, 'metrics could not be collected');
+      return sendError(reply, 503, 'internal_error', 'The metrics could not be collected; try again.');
+    }
     return reply
-      .header('Content-Type', register.contentType)
+      .header('Content-Type', context.metrics.register.contentType)
       .header('Cache-Control', 'no-store')
-      .send(await register.metrics());
+      .send(text);
   });
 }

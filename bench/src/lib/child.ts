@@ -57,8 +57,8 @@ export interface ChildOptions {
   readonly script: string;
   readonly args?: readonly string[];
   readonly env?: Record<string, string>;
-  /** Core to pin to; undefined leaves it unpinned. */
-  readonly core?: number | undefined;
+  /** Core (or `taskset -c` list, e.g. `0-1`) to pin to; undefined leaves it unpinned. */
+  readonly core?: number | string | undefined;
   /** Extra Node flags (for instance `--cpu-prof`). */
   readonly nodeFlags?: readonly string[];
   /** How long to wait for the child's `ready` message. */

@@ -9,12 +9,32 @@
  */
 import { join } from 'node:path';
 import { type Child, startChild } from '../lib/child.ts';
+import { childPids } from '../lib/proc-sampler.ts';
 import type { Target } from '../loadgen/targets.ts';
 import type { BenchRedis } from './bench-redis.ts';
 import { startNginx } from './nginx.ts';
 
 /** Peer ids, in report order. */
-export type PeerId = 'direct' | 'nginx' | 'naive' | 'hono' | 'ai-sdk' | 'streamwell' | 'streamwell-redis';
+export type PeerId =
+  | 'direct'
+  | 'nginx'
+  | 'naive'
+  | 'hono'
+  | 'ai-sdk'
+  | 'streamwell'
+  | 'streamwell-redis'
+  | WorkersPeerId;
+
+/**
+ * The reference server as `npm start` runs it with `WORKERS=1` or `WORKERS=2` and the Redis store,
+ * free to use every core: only the `workers` scenario starts them (not in {@link PEER_IDS}).
+ */
+export type WorkersPeerId = 'streamwell-workers-1' | 'streamwell-workers-2';
+
+/** The worker count of a workers peer, or undefined for any other peer. */
+export function workersOf(id: PeerId): number | undefined {
+  return id === 'streamwell-workers-1' ? 1 : id === 'streamwell-workers-2' ? 2 : undefined;
+}
 
 /** Every peer, in report order. */
 export const PEER_IDS: readonly PeerId[] = [
@@ -53,6 +73,15 @@ export const PEERS: Record<PeerId, { readonly label: string; readonly descriptio
     description:
       'the same server with REDIS_URL: every event also appended to Redis Streams (the run store of several instances)',
   },
+  'streamwell-workers-1': {
+    label: 'streamwell + Redis, WORKERS=1',
+    description: '`node apps/server/dist/main.js` with REDIS_URL and WORKERS=1 (one process), allowed on every core',
+  },
+  'streamwell-workers-2': {
+    label: 'streamwell + Redis, WORKERS=2',
+    description:
+      '`node apps/server/dist/main.js` with REDIS_URL and WORKERS=2 (a primary and two workers on one port), allowed on every core',
+  },
 };
 
 /** A started peer. */
@@ -71,8 +100,8 @@ export interface RunningPeer {
 /** How to start peers. */
 export interface PeerStartOptions {
   readonly mockPort: number;
-  /** Core for the gateway; undefined leaves it unpinned. */
-  readonly core: number | undefined;
+  /** Core (or `taskset -c` list) for the gateway; undefined leaves it unpinned. */
+  readonly core: number | string | undefined;
   /** Extra environment for the streamwell server (heartbeat interval...). */
   readonly streamwellEnv?: Record<string, string>;
   /** Where `--cpu-prof` writes each Node gateway's profile (`<dir>/<peer>/`); undefined: no profiling. */
@@ -111,11 +140,21 @@ export function isStreamwell(id: PeerId): boolean {
   return id === 'streamwell' || id === 'streamwell-redis';
 }
 
+/** Whether a peer runs on the Redis store. */
+function onRedis(id: PeerId): boolean {
+  return id === 'streamwell-redis' || workersOf(id) !== undefined;
+}
+
+/** The process and every process below it (a cluster's primary and its workers). */
+function processTree(pid: number): number[] {
+  return [pid, ...childPids(pid).flatMap(processTree)];
+}
+
 /** The store's environment of a streamwell peer: Redis for `streamwell-redis`, memory otherwise. */
 function redisEnv(id: PeerId, options: PeerStartOptions): Record<string, string> {
   // A REDIS_URL in the orchestrator's own environment must not turn the memory peer into a Redis one.
-  if (id !== 'streamwell-redis') return isStreamwell(id) ? { REDIS_URL: '' } : {};
-  if (options.redis === undefined) throw new Error('the streamwell-redis peer needs a Redis server');
+  if (!onRedis(id)) return isStreamwell(id) ? { REDIS_URL: '' } : {};
+  if (options.redis === undefined) throw new Error(`the ${id} peer needs a Redis server`);
   return { REDIS_URL: options.redis.server.url, REDIS_PREFIX: options.redis.prefix };
 }
 
@@ -132,7 +171,7 @@ export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<
     };
   }
   if (id === 'nginx') {
-    const nginx = await startNginx(options.mockPort, options.core);
+    const nginx = await startNginx(options.mockPort, typeof options.core === 'number' ? options.core : undefined);
     return {
       id,
       target: { port: nginx.port, wire: 'openai', path: '/v1/chat/completions' },
@@ -141,6 +180,8 @@ export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<
       stop: () => nginx.stop(),
     };
   }
+  const workers = workersOf(id);
+  if (workers !== undefined) return startWorkersPeer(id, workers, mockUrl, options);
   const streamwell = isStreamwell(id);
   const child = await startChild({
     name: id,
@@ -165,6 +206,40 @@ export async function startPeer(id: PeerId, options: PeerStartOptions): Promise<
     async stop() {
       await peer.stop();
       await redis.server.clear(redis.prefix);
+    },
+  };
+}
+
+/**
+ * Starts `apps/server/dist/main.js` with `WORKERS` through a small wrapper child
+ * (`streamwell-workers.ts`) that waits until every worker answers. Its CPU and RSS are the whole
+ * process tree's (wrapper, primary, workers); there is no `gc` (the server has no IPC to the
+ * harness) and no `--cpu-prof`.
+ */
+async function startWorkersPeer(
+  id: PeerId,
+  workers: number,
+  mockUrl: string,
+  options: PeerStartOptions,
+): Promise<RunningPeer> {
+  const redis = options.redis;
+  const child = await startChild({
+    name: id,
+    script: 'bench/src/peers/streamwell-workers.ts',
+    core: options.core,
+    env: { MOCK_URL: mockUrl, ...options.streamwellEnv, ...redisEnv(id, options), WORKERS: String(workers) },
+    built: true,
+    readyTimeoutMs: 120_000,
+  });
+  return {
+    id,
+    target: { port: child.info.port as number, wire: 'app', path: APP_PATH },
+    pids: () => processTree(child.pid),
+    gc: async () => {},
+    ...(redis === undefined ? {} : { store: { cpuNs: () => redis.server.cpuNs() } }),
+    async stop() {
+      await child.stop();
+      if (redis !== undefined) await redis.server.clear(redis.prefix);
     },
   };
 }

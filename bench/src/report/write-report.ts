@@ -22,6 +22,7 @@ import { renderSlowClients } from './render-slow-clients.ts';
 import { renderStore } from './render-store.ts';
 import { renderSweep } from './render-sweep.ts';
 import { renderTtft } from './render-ttft.ts';
+import { renderWorkers } from './render-workers.ts';
 import type { ReportContext, SectionRenderer } from './report-context.ts';
 import type { Results } from './results.ts';
 import type { ScenarioResults } from './targets.ts';
@@ -42,6 +43,7 @@ const SECTIONS: readonly SectionRenderer[] = [
   renderSweep,
   renderMemory,
   renderSaturation,
+  renderWorkers,
   renderIdle,
   renderResume,
   renderStore,

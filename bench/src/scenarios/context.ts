@@ -4,6 +4,8 @@
  *
  * @module
  */
+
+import { cpus } from 'node:os';
 import type { Child } from '../lib/child.ts';
 import { nowNs } from '../lib/clock.ts';
 import { type HistogramData, type Summary, summarize } from '../lib/histogram.ts';
@@ -11,7 +13,7 @@ import { type ProcReading, readProcs, startRssSampler } from '../lib/proc-sample
 import type { GroupResult } from '../loadgen/stream-tracker.ts';
 import type { Target } from '../loadgen/targets.ts';
 import type { BenchRedis } from '../peers/bench-redis.ts';
-import { type PeerId, type PeerStartOptions, type RunningPeer, startPeer } from '../peers/peers.ts';
+import { type PeerId, type PeerStartOptions, type RunningPeer, startPeer, workersOf } from '../peers/peers.ts';
 
 /** Options of one benchmark run. */
 export interface BenchOptions {
@@ -53,12 +55,15 @@ export function launchPeer(
   redisPrefix?: string,
 ): Promise<RunningPeer> {
   const redis = context.redis;
+  // A server with workers may use every core (the orchestrator's own pinning to the harness core
+  // would otherwise be inherited): that is what the mode is for.
+  const workers = workersOf(id) !== undefined;
   const options: PeerStartOptions = {
     mockPort: context.mock.info.port as number,
-    core: context.options.gatewayCore,
+    core: workers && context.options.gatewayCore !== undefined ? `0-${cpus().length - 1}` : context.options.gatewayCore,
     streamwellEnv: { ...BASE_STREAMWELL_ENV, ...streamwellEnv },
     profileDir: context.options.profileDir,
-    ...(id === 'streamwell-redis' && redis !== undefined
+    ...((id === 'streamwell-redis' || workers) && redis !== undefined
       ? { redis: { server: redis, prefix: redisPrefix ?? redis.nextPrefix() } }
       : {}),
   };
