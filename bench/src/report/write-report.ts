@@ -10,8 +10,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchRedisInfo } from '../peers/bench-redis.ts';
 import type { StreamsRow } from '../scenarios/aggregate.ts';
+import type { BulkResult } from '../scenarios/bulk.ts';
 import type { ResumeResult } from '../scenarios/measure-resume.ts';
 import { chart, n, signed, table, times } from './markdown.ts';
+import { renderBulkSection } from './render-bulk.ts';
 import { renderStoreSection } from './store-section.ts';
 import { renderBarChart } from './svg-chart.ts';
 import { checkTargets, type ScenarioResults } from './targets.ts';
@@ -357,6 +359,8 @@ export function writeReport(results: Results, root: string): string[] {
       '',
     );
   }
+
+  out.push(...renderBulkSection(results, scenarios.bulk as BulkResult | undefined, chartDir, written));
 
   const idle = scenarios.idle;
   if (idle) {
