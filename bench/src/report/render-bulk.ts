@@ -38,7 +38,9 @@ export function renderBulkSection(
     return [
       label(id),
       n(row?.tokensPerSecond),
-      n(row?.cpuPer1kTokensMs),
+      row?.storeCpuPer1kTokensMs === undefined
+        ? n(row?.cpuPer1kTokensMs)
+        : `${n(row.cpuPer1kTokensMs)} (+${n(row.storeCpuPer1kTokensMs)} Redis server)`,
       id === 'naive'
         ? '1 (baseline)'
         : ratios === undefined

@@ -81,7 +81,7 @@ export async function runBulk(context: BenchContext): Promise<BulkResult> {
         return base ? Math.round((cpuPerToken(cell) / cpuPerToken(base)) * 1000) / 1000 : Number.NaN;
       });
       vsNaive[id] = ratios;
-      vsNaiveMedian[id] = median(ratios);
+      vsNaiveMedian[id] = Math.round(median(ratios) * 1000) / 1000;
     }
   }
   return { streams: size.streams, tokensPerStream: size.tokens, rounds, rows, vsNaive, vsNaiveMedian };
