@@ -25,6 +25,7 @@ import { type BenchRedis, connectBenchRedis, DEFAULT_BENCH_REDIS_URL } from './p
 import { nginxVersion } from './peers/nginx.ts';
 import { PEER_IDS, PEERS, type PeerId } from './peers/peers.ts';
 import { writeReport } from './report/write-report.ts';
+import { runBulk } from './scenarios/bulk.ts';
 import { type BenchContext, type BenchOptions, routeMarks } from './scenarios/context.ts';
 import { runCrossResume } from './scenarios/cross-resume.ts';
 import { runFragmentation } from './scenarios/fragmentation.ts';
@@ -50,6 +51,7 @@ const SCENARIOS = {
   memory: runMemory,
   saturation: runSaturation,
   workers: runWorkers,
+  bulk: runBulk,
   idle: runIdle,
   resume: runResume,
   'cross-resume': runCrossResume,

@@ -179,6 +179,7 @@ async function createContext(
   const conversations = createConversations({
     store: threads,
     onError: (error, context) => log.warn({ err: error, context }, 'thread store write failed'),
+    minCheckpointIntervalMs: config.checkpointWriteIntervalMs,
   });
   const registryOptions: RunRegistryOptions = {
     provider,

@@ -51,6 +51,8 @@ export interface ServerConfig {
   readonly idleTimeoutMs: number;
   readonly heartbeatMs: number;
   readonly checkpointEvery: number;
+  /** Least time between two thread-store writes of one streaming reply's checkpoints, ms. */
+  readonly checkpointWriteIntervalMs: number;
   readonly streamRetentionMs: number;
   readonly disconnectGraceMs: number;
   readonly maxBodyBytes: number;
@@ -254,6 +256,7 @@ const ENV_SCHEMA = z.object({
   IDLE_TIMEOUT_MS: integer(30_000, 0),
   HEARTBEAT_MS: integer(15_000, 0),
   CHECKPOINT_EVERY: integer(50, 0),
+  CHECKPOINT_WRITE_INTERVAL_MS: integer(1000, 0),
   STREAM_RETENTION_MS: integer(300_000, 0),
   DISCONNECT_GRACE_MS: integer(30_000, 0),
   MAX_BODY_BYTES: integer(65_536, 64, 64 * 1024 * 1024),
@@ -353,6 +356,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     idleTimeoutMs: value.IDLE_TIMEOUT_MS,
     heartbeatMs: value.HEARTBEAT_MS,
     checkpointEvery: value.CHECKPOINT_EVERY,
+    checkpointWriteIntervalMs: value.CHECKPOINT_WRITE_INTERVAL_MS,
     streamRetentionMs: value.STREAM_RETENTION_MS,
     disconnectGraceMs: value.DISCONNECT_GRACE_MS,
     maxBodyBytes: value.MAX_BODY_BYTES,

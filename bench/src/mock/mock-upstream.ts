@@ -163,14 +163,27 @@ function tick(): void {
   arm(nearest);
 }
 
-/** Unthrottled streams: `batch` events per write, yielding to other streams between writes. */
+/** Events per write in flood mode (`batch=0`): small writes, so that the socket, not the write size, sets the pace. */
+const FLOOD_BATCH = 16;
+
+/**
+ * Unthrottled streams: `batch` events per write, yielding to other streams between writes; with
+ * `batch=0` (flood), writes of {@link FLOOD_BATCH} events follow each other in one turn until the
+ * socket pushes back, so the gateway finds many events in each read (bulk scenario).
+ */
 function sendFast(stream: MockStream): void {
   if (stream.closed) return;
-  let text = stream.next === 0 ? ROLE_CHUNK : '';
-  for (let i = 0; i < stream.params.batch && stream.next < stream.params.tokens; i++) text += tokenFrame(stream);
-  const done = stream.next >= stream.params.tokens;
-  if (done) text += tailFrames(stream);
-  const flowing = emit(stream, text, done);
+  const flood = stream.params.batch === 0 && stream.params.fragment === 0;
+  let flowing = true;
+  let done = false;
+  do {
+    let text = stream.next === 0 ? ROLE_CHUNK : '';
+    const batch = flood ? FLOOD_BATCH : stream.params.batch;
+    for (let i = 0; i < batch && stream.next < stream.params.tokens; i++) text += tokenFrame(stream);
+    done = stream.next >= stream.params.tokens;
+    if (done) text += tailFrames(stream);
+    flowing = emit(stream, text, done);
+  } while (flood && flowing && !done && !stream.closed);
   if (done || stream.closed) return;
   if (stream.params.fragment > 0) {
     // Let the fragment pump drain before producing more.

@@ -18,7 +18,10 @@ export interface StreamParams {
   readonly pad: number;
   /** Split every write into fragments of this many bytes, one fragment per event-loop turn; 0 = whole events. */
   readonly fragment: number;
-  /** Events per write when unthrottled (rate 0). */
+  /**
+   * Events per write when unthrottled (rate 0); 0 floods: writes follow each other until the
+   * socket pushes back (many events per gateway read).
+   */
   readonly batch: number;
 }
 

@@ -9,6 +9,8 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BulkResult } from '../scenarios/bulk.ts';
+import { renderBulkSection } from './render-bulk.ts';
 import { renderEnvironment } from './render-environment.ts';
 import { renderFragmentation } from './render-fragmentation.ts';
 import { renderIdle } from './render-idle.ts';
@@ -34,6 +36,10 @@ const prose =
   (name: string): SectionRenderer =>
   () => [readFileSync(fileURLToPath(new URL(name, import.meta.url)), 'utf8').trim(), ''];
 
+/** The bulk scenario's section (many events per upstream read). */
+const renderBulk: SectionRenderer = (report) =>
+  renderBulkSection(report.results, report.scenarios.bulk as BulkResult | undefined, report.chartDir, report.written);
+
 /** The report's sections in order; a scenario's renderer goes where its section belongs. */
 const SECTIONS: readonly SectionRenderer[] = [
   renderOverview,
@@ -44,6 +50,7 @@ const SECTIONS: readonly SectionRenderer[] = [
   renderMemory,
   renderSaturation,
   renderWorkers,
+  renderBulk,
   renderIdle,
   renderResume,
   renderStore,

@@ -25,6 +25,11 @@ export interface ConversationsOptions {
   readonly store: ThreadStore;
   /** A write that failed (logs); never thrown. */
   readonly onError?: (error: unknown, context: string) => void;
+  /**
+   * Least time between two checkpoint writes of one message (see the thread recorder): a fast
+   * reply's checkpoints in between only replace the text waiting to be written. @defaultValue 0
+   */
+  readonly minCheckpointIntervalMs?: number;
 }
 
 /** What {@link createConversations} returns. */
@@ -81,6 +86,9 @@ export function createConversations(options: ConversationsOptions): Conversation
   const onError = options.onError ?? (() => {});
   const recorder: ThreadRecorder = createThreadRecorder(store, {
     onError: (error, write) => onError(error, write.final ? 'final message write' : 'checkpoint write'),
+    ...(options.minCheckpointIntervalMs === undefined
+      ? {}
+      : { minCheckpointIntervalMs: options.minCheckpointIntervalMs }),
   });
   // Runs of this process whose assistant message is being written. Bounded by the running runs.
   const turns = new Map<string, Turn>();

@@ -78,3 +78,25 @@ describe('RunLog', () => {
     expect(log.text()).toBe(text);
   });
 });
+
+describe('tokenJson', () => {
+  it('is JSON.stringify({ token }) for every kind of text, plain or needing escapes', () => {
+    const texts = [
+      '',
+      'Hi',
+      ' world',
+      '"',
+      '\\',
+      'a\nb',
+      '\u0000',
+      '\u001f',
+      '\u007f',
+      'é',
+      '😀',
+      '\ud800',
+      'x\udfff',
+      '</script>',
+    ];
+    for (const text of texts) expect(tokenJson(text)).toBe(JSON.stringify({ token: text }));
+  });
+});

@@ -334,7 +334,7 @@ export class Run implements RunHandle {
       } else {
         for await (const event of provider.stream(request)) {
           if (this.#status !== 'running') break;
-          this.#apply(event);
+          this.#apply(event, performance.now());
         }
       }
       if (this.#status === 'running') {
@@ -350,8 +350,9 @@ export class Run implements RunHandle {
     }
   }
 
-  #apply(event: ProviderEvent): void {
-    if (event.type === 'text') this.#token(event.text);
+  /** @param now - `performance.now()` when the event arrived (one reading per upstream read) */
+  #apply(event: ProviderEvent, now: number): void {
+    if (event.type === 'text') this.#token(event.text, now);
     else if (event.type === 'finish') this.#finishReason = event.finishReason;
     else this.#agentEvent(event);
   }
@@ -360,9 +361,12 @@ export class Run implements RunHandle {
   #applyBatch(events: readonly ProviderEvent[]): void {
     if (this.#status !== 'running') return;
     this.#log.beginBatch();
+    // The events of one read arrived together: one clock reading for all of them (it was one
+    // per token, ~0.7 % of the gateway's busy time in the bulk profile).
+    const now = performance.now();
     try {
       for (let index = 0; index < events.length && this.#status === 'running'; index += 1) {
-        this.#apply(events[index] as ProviderEvent);
+        this.#apply(events[index] as ProviderEvent, now);
       }
     } finally {
       // After a terminal event inside the batch the log has delivered and closed already.
@@ -370,9 +374,8 @@ export class Run implements RunHandle {
     }
   }
 
-  #token(text: string): void {
+  #token(text: string, now: number): void {
     if (text.length === 0) return;
-    const now = performance.now();
     this.#lastActivityAt = now;
     this.#tokens += 1;
     if (this.#firstTokenAt === undefined) {

@@ -72,6 +72,87 @@ describe('createChatCompletionDecoder', () => {
   });
 });
 
+/** What the decoder must give for each payload: `JSON.parse` of each, read as the decoder reads it. */
+function reference(payloads: readonly string[]): ProviderEvent[] {
+  const out: ProviderEvent[] = [];
+  for (const payload of payloads) {
+    const content = (JSON.parse(payload) as { choices?: { delta?: { content?: unknown } }[] }).choices?.[0]?.delta
+      ?.content;
+    if (typeof content === 'string' && content.length > 0) out.push({ type: 'text', text: content });
+  }
+  return out;
+}
+
+describe('createChatCompletionDecoder, chunks read by their learned template', () => {
+  const openai = (content: string) =>
+    `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m","system_fingerprint":"fp","choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"logprobs":null,"finish_reason":null}]}`;
+  const texts = [
+    'Hello',
+    ' world',
+    ' "quoted"',
+    ' back\\slash',
+    ' line\nbreak',
+    ' tab\t',
+    ' é',
+    ' 😀',
+    ' \ud800 lone',
+    ' ~',
+    ' x',
+    '}',
+    '"},"x":1',
+    ' ',
+  ];
+
+  it('decodes every chunk as JSON.parse does: plain text by the template, escapes and surrogates by the parser', () => {
+    const payloads = texts.flatMap((text) => [openai(text), openai(`${text}${text}`)]);
+    expect(decode(payloads)).toEqual(reference(payloads));
+    // A payload that escapes what needs no escaping decodes to the unescaped text.
+    expect(decode([openai('a'), openai('b').replace('"b"', '"\\u0041"')])).toEqual([
+      { type: 'text', text: 'a' },
+      { type: 'text', text: 'A' },
+    ]);
+  });
+
+  it('does not read by a template whose content place is not the one JSON.parse reads', () => {
+    // A duplicate key: JSON.parse keeps the last content, the mark is at the first.
+    const duplicate = (first: string, last: string) =>
+      `{"choices":[{"index":0,"delta":{"content":"${first}","content":"${last}"},"finish_reason":null}]}`;
+    const payloads = [duplicate('a', 'b'), duplicate('c', 'd'), duplicate('e', 'f')];
+    expect(decode(payloads)).toEqual([
+      { type: 'text', text: 'b' },
+      { type: 'text', text: 'd' },
+      { type: 'text', text: 'f' },
+    ]);
+    // The mark twice: the second delta (the one read) would be missed by a template of the first.
+    const twice = (text: string) =>
+      `{"x":{"delta":{"content":"${text}"}},"choices":[{"index":0,"delta":{"content":"${text}"},"finish_reason":null}]}`;
+    expect(decode([twice('a'), twice('b')])).toEqual(reference([twice('a'), twice('b')]));
+  });
+
+  it('still sees a finish reason, an error and a tool call after a template was learned', () => {
+    const out = decode(
+      [
+        openai('a'),
+        openai('b'),
+        chunk({ tool_calls: [{ index: 0, id: 'call_1', function: { name: 'f', arguments: '{}' } }] }),
+        chunk({}, 'tool_calls'),
+        '[DONE]',
+      ],
+      true,
+    );
+    expect(out).toEqual([
+      { type: 'text', text: 'a' },
+      { type: 'text', text: 'b' },
+      { type: 'tool-call', callId: 'call_1', name: 'f', arguments: '{}' },
+      { type: 'finish', finishReason: 'tool_calls' },
+    ]);
+    expect(() => decode([openai('a'), openai('b'), '{"error":{"message":"overloaded"}}'])).toThrow(/overloaded/);
+    // A chunk of the template's head and tail whose text holds a raw control character is not
+    // JSON: it fails as JSON.parse fails it, not read as text.
+    expect(() => decode([openai('a'), openai('a').replace('"a"', '"b\u0001"')])).toThrow(/not JSON/);
+  });
+});
+
 describe('mapChatFinishReason', () => {
   it('maps the OpenAI reasons and defaults unknown ones to stop', () => {
     expect(mapChatFinishReason('stop')).toBe('stop');

@@ -8,14 +8,19 @@
  * usage chunk) are skipped, unknown finish reasons map to `stop`, and an `{"error": …}` payload in
  * the stream (vLLM, OpenRouter) becomes an `upstream_error`.
  *
- * Every payload goes through `JSON.parse`. A hand-written scan that pulls `delta.content` out of
- * the text without parsing was tried and measured slower than V8's `JSON.parse` on typical
- * 230-byte chunks (1.3 µs against 1.1 µs per chunk), besides being riskier, so it was dropped.
+ * A general hand-written scan that pulls `delta.content` out of the text without parsing was
+ * tried and measured slower than V8's `JSON.parse` on typical 230-byte chunks (1.3 µs against
+ * 1.1 µs per chunk), besides being riskier, so it was dropped. What is used instead is narrower
+ * (see {@link learnTemplate}): a server sends the same chunk again and again with only the
+ * content changing, so once one chunk was parsed and its content's place proven, a later chunk
+ * that is that chunk with other plain text in that place is read with two string comparisons
+ * and a scan of the text; anything else goes through `JSON.parse`.
  *
  * @module
  */
 import type { FinishReason } from '../../protocol/index.ts';
 import type { ProviderEvent } from '../provider.ts';
+import { isPlainJsonText } from '../run-log.ts';
 import { createUpstreamError } from './create-upstream-error.ts';
 
 /**
@@ -97,6 +102,8 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
   let finishReason: FinishReason | undefined;
   let finished = false;
   let toolCalls: PartialToolCall[] | undefined;
+  let template: ChunkTemplate | undefined;
+  let learning = TEMPLATE_ATTEMPTS;
 
   const flushToolCalls = (out: ProviderEvent[]): void => {
     if (toolCalls === undefined) return;
@@ -138,6 +145,22 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
         finish(out, finishReason ?? 'stop');
         return true;
       }
+      if (template !== undefined) {
+        const { head, tail } = template;
+        if (
+          payload.length > head.length + tail.length &&
+          // A slice compared to the head costs half of `startsWith` (measured on a 160-char head).
+          payload.slice(0, head.length) === head &&
+          payload.endsWith(tail)
+        ) {
+          const text = payload.slice(head.length, payload.length - tail.length);
+          // The same chunk with other plain text as its content: what JSON.parse would give.
+          if (isPlainJsonText(text)) {
+            out.push({ type: 'text', text });
+            return false;
+          }
+        }
+      }
       let chunk: ChunkShape;
       try {
         chunk = JSON.parse(payload) as ChunkShape;
@@ -158,7 +181,13 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
       const delta = choice.delta;
       if (delta !== undefined) {
         const content = delta.content;
-        if (typeof content === 'string' && content.length > 0) out.push({ type: 'text', text: content });
+        if (typeof content === 'string' && content.length > 0) {
+          out.push({ type: 'text', text: content });
+          if (learning > 0 && template === undefined) {
+            learning -= 1;
+            template = learnTemplate(payload, content);
+          }
+        }
         if (delta.tool_calls !== undefined) collectToolCalls(delta.tool_calls);
       }
       if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '') {
@@ -179,6 +208,57 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
       return finished;
     },
   };
+}
+
+/** A chunk split around its content: a later chunk `head + text + tail` has content `text`. */
+interface ChunkTemplate {
+  readonly head: string;
+  readonly tail: string;
+}
+
+/** Chunks a decoder tries to learn a template from before it gives up (a server whose chunks all differ). */
+const TEMPLATE_ATTEMPTS = 4;
+
+/** Where a text chunk's content starts in the Chat Completions chunks of OpenAI and most servers. */
+const CONTENT_MARK = '"delta":{"content":"';
+
+/**
+ * Splits a chunk that `JSON.parse` read, with `content` as its text, around that text, when it is
+ * safe to read later chunks by the split: the content was written plainly right after the only
+ * {@link CONTENT_MARK}, and a probe (the chunk with other plain text there) parses to that text
+ * as `choices[0].delta.content` and to nothing else the decoder acts on (no `error`, no tool
+ * call, no finish reason). Replacing the characters of a JSON string by other characters that
+ * need no escaping leaves every other token of the document as it was, so every chunk of the
+ * same head and tail then decodes as the probe did, with its own text.
+ *
+ * @returns the template, or undefined when this chunk does not allow one
+ */
+function learnTemplate(payload: string, content: string): ChunkTemplate | undefined {
+  const mark = payload.indexOf(CONTENT_MARK);
+  if (mark < 0 || payload.indexOf(CONTENT_MARK, mark + 1) >= 0 || !isPlainJsonText(content)) return undefined;
+  const start = mark + CONTENT_MARK.length;
+  const end = start + content.length;
+  if (payload.slice(start, end) !== content || payload.charCodeAt(end) !== 0x22) return undefined;
+  const head = payload.slice(0, start);
+  const tail = payload.slice(end);
+  const probeText = `${content}~`;
+  let probe: ChunkShape;
+  try {
+    probe = JSON.parse(head + probeText + tail) as ChunkShape;
+  } catch {
+    return undefined;
+  }
+  const choice = probe.choices?.[0];
+  const delta = choice?.delta;
+  if (
+    probe.error !== undefined ||
+    delta?.content !== probeText ||
+    delta.tool_calls !== undefined ||
+    (choice?.finish_reason !== undefined && choice.finish_reason !== null && choice.finish_reason !== '')
+  ) {
+    return undefined;
+  }
+  return { head, tail };
 }
 
 /**

@@ -136,6 +136,47 @@ describe('thread recorder', () => {
     expect(recorder.pending).toBe(0);
   });
 
+  it('with an interval, writes a message at most once per interval: the newest text waits, finish and drain cut the wait', async () => {
+    vi.useFakeTimers();
+    const slow = createSlowStore();
+    const recorder = createThreadRecorder(slow.store, { minCheckpointIntervalMs: 1000 });
+    recorder.checkpoint('t', 'm', 'a');
+    await slow.completeNext();
+    recorder.checkpoint('t', 'm', 'ab');
+    recorder.checkpoint('t', 'm', 'abc');
+    await settle();
+    // The write ended, but the interval has not: the newer texts only replaced each other.
+    expect(slow.texts()).toEqual(['streaming:a']);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(slow.texts()).toEqual(['streaming:a']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(slow.texts()).toEqual(['streaming:a', 'streaming:abc']);
+    await slow.completeNext();
+    // Another message is not held by this one's interval.
+    recorder.checkpoint('t', 'm2', 'x');
+    expect(slow.texts()).toEqual(['streaming:a', 'streaming:abc', 'streaming:x']);
+    await slow.completeNext();
+    // finish does not wait out the interval, and the queued checkpoint is superseded.
+    recorder.checkpoint('t', 'm', 'abcd');
+    const finished = recorder.finish('t', 'm', 'complete', 'abcde');
+    await settle();
+    expect(slow.texts().at(-1)).toBe('complete:abcde');
+    await slow.completeNext();
+    await finished;
+    // drain writes a queued checkpoint now rather than after its interval.
+    recorder.checkpoint('t', 'm2', 'xy');
+    let drained = false;
+    const draining = recorder.drain().then(() => {
+      drained = true;
+    });
+    await settle();
+    expect(slow.texts().at(-1)).toBe('streaming:xy');
+    await slow.completeNext();
+    await draining;
+    expect(drained).toBe(true);
+    expect(recorder.pending).toBe(0);
+  });
+
   it('records into a real store: the final status wins over every checkpoint', async () => {
     const store = createMemoryThreadStore();
     const recorder = createThreadRecorder(store);

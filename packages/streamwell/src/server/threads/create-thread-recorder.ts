@@ -32,6 +32,15 @@ export interface ThreadRecorderOptions {
    * (checkpoints are not retried: the next one supersedes them). @defaultValue [250, 1000, 4000]
    */
   readonly finalRetryDelaysMs?: readonly number[];
+  /**
+   * Least time between two checkpoint writes of one message. A checkpoint that comes sooner only
+   * replaces the text queued behind the last write (which waits out the rest of the interval;
+   * `finish` and `drain` cut the wait short). 0 writes each checkpoint as soon as the write
+   * before it ended. A fast stream reaches a checkpoint many times a second (`CHECKPOINT_EVERY=50`
+   * at 250 tokens/s: 5), and each write is a transaction that rewrites the whole text so far.
+   * @defaultValue 0
+   */
+  readonly minCheckpointIntervalMs?: number;
 }
 
 /** The recorder of one process. */
@@ -65,6 +74,8 @@ interface MessageState {
   /** The newest checkpoint text not written yet. */
   queued: string | undefined;
   finished: boolean;
+  /** Ends the wait between two checkpoint writes now (set while the loop waits). */
+  wake: (() => void) | undefined;
 }
 
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -82,6 +93,8 @@ const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(
  */
 export function createThreadRecorder(store: ThreadStore, options: ThreadRecorderOptions = {}): ThreadRecorder {
   const retryDelays = options.finalRetryDelaysMs ?? [250, 1000, 4000];
+  const minInterval = options.minCheckpointIntervalMs ?? 0;
+  let draining = false;
   const states = new Map<string, MessageState>();
   const keyOf = (threadId: string, messageId: string): string => `${threadId}\u0000${messageId}`;
 
@@ -111,6 +124,7 @@ export function createThreadRecorder(store: ThreadStore, options: ThreadRecorder
       } catch (error) {
         report(error, state, false, 1);
       }
+      if (minInterval > 0 && !state.finished && !draining) await pause(state);
     }
     // Finished: `finish` owns the state now (its final write is `inFlight`). Otherwise idle:
     // nothing is kept per message between checkpoints, so a message that never finishes leaves
@@ -118,6 +132,19 @@ export function createThreadRecorder(store: ThreadStore, options: ThreadRecorder
     if (state.finished) return;
     state.inFlight = undefined;
     forget(state);
+  }
+
+  /** Waits out the interval after a checkpoint write; `state.wake` ends the wait early. */
+  function pause(state: MessageState): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        state.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(wake, minInterval);
+      state.wake = wake;
+    });
   }
 
   async function writeFinal(
@@ -145,7 +172,7 @@ export function createThreadRecorder(store: ThreadStore, options: ThreadRecorder
       const key = keyOf(threadId, messageId);
       let state = states.get(key);
       if (state === undefined) {
-        state = { threadId, messageId, inFlight: undefined, queued: undefined, finished: false };
+        state = { threadId, messageId, inFlight: undefined, queued: undefined, finished: false, wake: undefined };
         states.set(key, state);
       }
       if (state.finished) return;
@@ -155,11 +182,19 @@ export function createThreadRecorder(store: ThreadStore, options: ThreadRecorder
 
     async finish(threadId, messageId, status, text) {
       const key = keyOf(threadId, messageId);
-      const state = states.get(key) ?? { threadId, messageId, inFlight: undefined, queued: undefined, finished: false };
+      const state = states.get(key) ?? {
+        threadId,
+        messageId,
+        inFlight: undefined,
+        queued: undefined,
+        finished: false,
+        wake: undefined,
+      };
       states.set(key, state);
       state.finished = true;
-      // The final text supersedes any checkpoint not yet written.
+      // The final text supersedes any checkpoint not yet written, and is not held by the interval.
       state.queued = undefined;
+      state.wake?.();
       const final = writeFinal(state, state.inFlight, status, text);
       state.inFlight = final;
       await final;
@@ -167,6 +202,9 @@ export function createThreadRecorder(store: ThreadStore, options: ThreadRecorder
     },
 
     async drain() {
+      // Shutdown: queued checkpoints are written now, not after their interval.
+      draining = true;
+      for (const state of states.values()) state.wake?.();
       // Writes that start while draining are waited for too.
       while (states.size > 0) await Promise.all([...states.values()].map((state) => state.inFlight));
     },
