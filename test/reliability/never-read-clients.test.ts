@@ -74,6 +74,8 @@ it('drops each never-reading client at 1 MiB with memory bounded; the run, anoth
     maxRunBytes: 256 * 1024 * 1024,
     maxTotalBytes: 512 * 1024 * 1024,
     checkpointEvery: 0,
+    // The resumes at the end must find the run: in full mode they outlast the default 5 minutes.
+    retentionMs: TIMEOUT,
   });
   const reasons: SseCloseReason[] = [];
   const streams = createStreamHandler({ registry, onStreamClose: (_run, reason) => reasons.push(reason) });
@@ -161,7 +163,9 @@ it('drops each never-reading client at 1 MiB with memory bounded; the run, anoth
     const events = eventsOfRaw(Buffer.concat(chunks));
     const lastId = events.at(-1)?.id ?? 0;
     expect(events.at(-1)?.event).not.toBe('done');
-    const rest = await readSse(await resumeStream(url, streamId, { 'Last-Event-ID': String(lastId) }));
+    const resumed = await resumeStream(url, streamId, { 'Last-Event-ID': String(lastId) });
+    expect(resumed.status).toBe(200);
+    const rest = await readSse(resumed);
     const all = [...events, ...rest.events];
     const ids = all.map((event) => event.id);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
