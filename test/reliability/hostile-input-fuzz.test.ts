@@ -182,6 +182,8 @@ beforeAll(async () => {
       corsOrigins: [ALLOWED_ORIGIN],
       maxBodyBytes: MAX_BODY,
       maxMessageChars: 2000,
+      // The bystander runs as long as the fuzzing (minutes under soak): no total-time cap.
+      streamTimeoutMs: 0,
       streamRetentionMs: 600_000,
       disconnectGraceMs: 600_000,
     },

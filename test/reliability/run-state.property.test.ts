@@ -255,42 +255,46 @@ describe('resume cursor properties (the "malformed" cursor kind)', () => {
     fc.constantFrom('-1', '+1', '1e3', '0x1', '1.0', '١', '７', 'NaN', ' ', '\t7\t', '00', '0'),
   );
 
-  it('a cursor is accepted exactly when it is 1 to 15 ASCII digits, as the same number on both transports', () => {
-    fc.assert(
-      fc.property(cursorText, fc.boolean(), (text, asHeader) => {
-        const trimmed = text.trim();
-        const valid = /^[0-9]{1,15}$/.test(trimmed);
-        let http: number | undefined | Error;
-        try {
-          http = asHeader ? parseCursor(text, null) : parseCursor(undefined, text);
-        } catch (error) {
-          http = error as Error;
-        }
-        let ws: number | undefined | Error;
-        try {
-          const message = parseClientMessage(JSON.stringify({ type: 'resume', streamId: 's', after: text }), {
-            maxMessageChars: 100,
-          });
-          ws = message.type === 'resume' ? message.after : undefined;
-        } catch (error) {
-          ws = error as Error;
-        }
-        if (trimmed === '') {
-          // Empty means "no cursor" (EventSource sends none before its first id).
-          expect(http).toBeUndefined();
-          expect(ws).toBeUndefined();
-        } else if (valid) {
-          expect(http).toBe(Number(trimmed));
-          expect(ws).toBe(Number(trimmed));
-        } else {
-          for (const failure of [http, ws]) {
-            expect(isStreamwellError(failure) && failure.code === 'invalid_cursor' && failure.status === 400).toBe(
-              true,
-            );
+  it(
+    'a cursor is accepted exactly when it is 1 to 15 ASCII digits, as the same number on both transports',
+    () => {
+      fc.assert(
+        fc.property(cursorText, fc.boolean(), (text, asHeader) => {
+          const trimmed = text.trim();
+          const valid = /^[0-9]{1,15}$/.test(trimmed);
+          let http: number | undefined | Error;
+          try {
+            http = asHeader ? parseCursor(text, null) : parseCursor(undefined, text);
+          } catch (error) {
+            http = error as Error;
           }
-        }
-      }),
-      propertyRuns(2000, 200_000),
-    );
-  });
+          let ws: number | undefined | Error;
+          try {
+            const message = parseClientMessage(JSON.stringify({ type: 'resume', streamId: 's', after: text }), {
+              maxMessageChars: 100,
+            });
+            ws = message.type === 'resume' ? message.after : undefined;
+          } catch (error) {
+            ws = error as Error;
+          }
+          if (trimmed === '') {
+            // Empty means "no cursor" (EventSource sends none before its first id).
+            expect(http).toBeUndefined();
+            expect(ws).toBeUndefined();
+          } else if (valid) {
+            expect(http).toBe(Number(trimmed));
+            expect(ws).toBe(Number(trimmed));
+          } else {
+            for (const failure of [http, ws]) {
+              expect(isStreamwellError(failure) && failure.code === 'invalid_cursor' && failure.status === 400).toBe(
+                true,
+              );
+            }
+          }
+        }),
+        propertyRuns(2000, 100_000),
+      );
+    },
+    scale(60_000, 1_800_000),
+  );
 });

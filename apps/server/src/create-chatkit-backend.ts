@@ -76,7 +76,9 @@ export function createChatKitBackend(parts: ChatKitBackendParts): ChatKitHandler
     ...(transcribe === undefined ? {} : { transcribe }),
     onRequestError(error) {
       metrics.refused(error.code);
-      if ((error.status ?? 500) >= 500)
+      // `not_implemented` (501: dictation, widget actions or attachments not set up) is this
+      // server's answer to a request any client may send, not a failure: logged as a refusal.
+      if ((error.status ?? 500) >= 500 && error.code !== 'not_implemented')
         log.error({ err: error.cause ?? error, endpoint: CHATKIT_PATH }, 'chatkit request failed');
       else if (debug) log.debug({ code: error.code, endpoint: CHATKIT_PATH }, 'chatkit request refused');
     },

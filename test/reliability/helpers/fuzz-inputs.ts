@@ -256,7 +256,7 @@ export function body(shape: BodyShape, ids: KnownIds): fc.Arbitrary<Buffer> {
   const valid: Record<BodyShape, string> = {
     start: JSON.stringify({ message: 'hi' }),
     chat: JSON.stringify({
-      id: `fuzz-chat-${Math.random().toString(36).slice(2, 8)}`,
+      id: 'fuzz-chat-2',
       trigger: 'submit-message',
       messages: [{ id: 'm1', role: 'user', parts: [{ type: 'text', text: 'hi' }] }],
     }),
