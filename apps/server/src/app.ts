@@ -164,6 +164,7 @@ async function createContext(
     retentionMs: config.streamRetentionMs,
     disconnectGraceMs: config.disconnectGraceMs,
     maxConcurrentStreams: config.maxConcurrentStreams,
+    maxUpstreamAttempts: config.upstreamMaxAttempts,
     observer: withConversations(createRunObserver(log, metrics, config.checkpointEvery), conversations.observer),
   };
   let registry: RunRegistry;

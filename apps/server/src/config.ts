@@ -38,6 +38,8 @@ export interface ServerConfig {
   readonly maxBodyBytes: number;
   readonly maxMessageChars: number;
   readonly maxConcurrentStreams: number;
+  /** `UPSTREAM_MAX_ATTEMPTS`: most upstream attempts per run (1 = no retry). */
+  readonly upstreamMaxAttempts: number;
   readonly apiKeys: readonly ApiKey[];
   readonly redisUrl: string | undefined;
   readonly redisPrefix: string;
@@ -187,6 +189,7 @@ const ENV_SCHEMA = z.object({
   MAX_BODY_BYTES: integer(65_536, 64, 64 * 1024 * 1024),
   MAX_MESSAGE_CHARS: integer(8000, 1, 16 * 1024 * 1024),
   MAX_CONCURRENT_STREAMS: integer(1000, 1),
+  UPSTREAM_MAX_ATTEMPTS: integer(4, 1, 10),
   API_KEYS: apiKeyList,
   REDIS_URL: z.preprocess(
     blankToUndefined,
@@ -276,6 +279,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxBodyBytes: value.MAX_BODY_BYTES,
     maxMessageChars: value.MAX_MESSAGE_CHARS,
     maxConcurrentStreams: value.MAX_CONCURRENT_STREAMS,
+    upstreamMaxAttempts: value.UPSTREAM_MAX_ATTEMPTS,
     apiKeys: value.API_KEYS,
     redisUrl: value.REDIS_URL,
     redisPrefix: value.REDIS_PREFIX,
