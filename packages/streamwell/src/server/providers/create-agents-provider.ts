@@ -297,7 +297,12 @@ function statusOf(error: unknown): number | undefined {
 
 /** A response header of an OpenAI client `APIError` (a `Headers` object), if it has one. */
 function headerOf(error: unknown, name: string): string | undefined {
-  const headers = (error as { headers?: unknown } | undefined)?.headers;
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
+    if ((current as { headers?: unknown }).headers !== undefined) break;
+    current = (current as { cause?: unknown }).cause;
+  }
+  const headers = (current as { headers?: unknown } | undefined)?.headers;
   if (typeof headers !== 'object' || headers === null) return undefined;
   const get = (headers as { get?: unknown }).get;
   if (typeof get === 'function') return (get.call(headers, name) as string | null) ?? undefined;
@@ -342,13 +347,18 @@ export function translateAgentsError(error: unknown, target: string, apiKey: str
     const hint = retryHintForNetworkError(error);
     return hint === undefined ? failure : markUpstreamRetryable(failure, hint);
   }
-  // Errors of the agent loop itself (max turns, guardrails, model behaviour).
+  // Errors of the agent loop itself (max turns, guardrails, model behaviour), and the OpenAI
+  // client's connection errors, which the SDK wraps in a plain Error ("Connection error.").
   const kind = (error as { name?: unknown } | undefined)?.name;
-  return createUpstreamError({
+  const failure = createUpstreamError({
     target: `${target} (agent run${typeof kind === 'string' ? `: ${kind}` : ''})`,
     upstreamMessage: scrubSecret(message, apiKey),
     cause: error,
   });
+  // A refused or reset connection is found by its code down the cause chain. (Should a tool's own
+  // request fail that way, its tool-call event was relayed first, and the run never retries then.)
+  const hint = retryHintForNetworkError(error);
+  return hint === undefined ? failure : markUpstreamRetryable(failure, hint);
 }
 
 interface AgentsSelfTestOptions {
