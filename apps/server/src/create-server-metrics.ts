@@ -106,7 +106,7 @@ export function createServerMetrics(sources: MetricsSources): ServerMetrics {
   });
   const retries = new Counter({
     name: 'streamwell_upstream_retries_total',
-    help: 'Upstream requests sent again after a failure before the first byte of the answer, by provider and reason (refused, reset, connect_timeout, rate_limited, bad_gateway, unavailable).',
+    help: 'Upstream requests sent again after a failure before the first byte of the answer, by provider and reason (refused, reset, connect_timeout, request_timeout, rate_limited, bad_gateway, unavailable).',
     labelNames: ['provider', 'reason'],
     registers: [register],
   });

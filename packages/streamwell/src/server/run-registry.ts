@@ -33,7 +33,7 @@ export interface RunRegistryOptions {
   readonly maxConcurrentStreams?: number;
   /**
    * Most upstream attempts per run. A failure before the first byte of the upstream's answer
-   * (connection refused or reset, HTTP 429, 502, 503) is retried with exponential backoff and
+   * (connection refused or reset, HTTP 408, 429, 502, 503) is retried with exponential backoff and
    * jitter (250 ms doubling, at most 4 s; the upstream's `Retry-After` when it sends one) while
    * nothing was relayed and the first-token budget allows. 1 disables retries.
    * @defaultValue 4

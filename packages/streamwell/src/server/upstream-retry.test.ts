@@ -81,15 +81,16 @@ describe('backoff and headers', () => {
     expect(parseRetryAfter(undefined, undefined, now)).toBeUndefined();
   });
 
-  it('retries 429, 502 and 503 only', () => {
+  it('retries 408, 429, 502 and 503 only', () => {
     const none = () => undefined;
     expect(retryHintForStatus(429, (name) => (name === 'retry-after' ? '1' : undefined))).toEqual({
       reason: 'rate_limited',
       retryAfterMs: 1000,
     });
+    expect(retryHintForStatus(408, none)).toEqual({ reason: 'request_timeout' });
     expect(retryHintForStatus(502, none)).toEqual({ reason: 'bad_gateway' });
     expect(retryHintForStatus(503, none)).toEqual({ reason: 'unavailable' });
-    for (const status of [400, 401, 403, 404, 408, 409, 500, 501, 504]) {
+    for (const status of [400, 401, 403, 404, 409, 500, 501, 504]) {
       expect(retryHintForStatus(status, none)).toBeUndefined();
     }
   });

@@ -11,7 +11,7 @@
  *   the same way and only delays the message the operator needs.
  * - HTTP 504: a gateway gave up waiting for the model, which may still be generating (and
  *   billing) behind it; a second request queues behind the first and most likely times out too.
- * - a response head timeout, 401/403 and every 4xx but 429: none is transient.
+ * - a response head timeout, 401/403 and every 4xx but 408 and 429: none is transient.
  * - anything after the response head of a 2xx: the upstream has started answering.
  *
  * @module
@@ -25,6 +25,12 @@ export type UpstreamRetryReason =
   | 'reset'
   /** The TCP (or TLS) connect took longer than the HTTP client's connect timeout. */
   | 'connect_timeout'
+  /**
+   * HTTP 408: the upstream did not receive the whole request in time (Node's own HTTP server
+   * answers it to connections it could not read for `headersTimeout` when its event loop is
+   * starved), so nothing was generated.
+   */
+  | 'request_timeout'
   /** HTTP 429. */
   | 'rate_limited'
   /** HTTP 502. */
@@ -132,7 +138,15 @@ export function retryHintForStatus(
   now: number = Date.now(),
 ): UpstreamRetryHint | undefined {
   const reason: UpstreamRetryReason | undefined =
-    status === 429 ? 'rate_limited' : status === 502 ? 'bad_gateway' : status === 503 ? 'unavailable' : undefined;
+    status === 408
+      ? 'request_timeout'
+      : status === 429
+        ? 'rate_limited'
+        : status === 502
+          ? 'bad_gateway'
+          : status === 503
+            ? 'unavailable'
+            : undefined;
   if (reason === undefined) return undefined;
   const retryAfterMs = parseRetryAfter(header('retry-after-ms'), header('retry-after'), now);
   return retryAfterMs === undefined ? { reason } : { reason, retryAfterMs };
