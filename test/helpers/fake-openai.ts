@@ -75,6 +75,17 @@ export interface FakeReply {
   readonly status?: number;
   /** The error message for `status`. */
   readonly errorMessage?: string;
+  /** A `Retry-After` header with `status` (seconds or an HTTP date). */
+  readonly retryAfter?: string;
+  /**
+   * Answer nothing: reset the connection (TCP RST) as soon as the request arrived, before any
+   * response byte (a crashed or overloaded upstream, a proxy dropping the connection).
+   */
+  readonly resetBeforeHeaders?: boolean;
+  /** After this many tokens, reset the connection (TCP RST rather than `dropAfterTokens`' FIN). */
+  readonly resetAfterTokens?: number;
+  /** After the scripted tokens, keep sending `tokens` again forever (every `tokenDelayMs`): a model that never ends. */
+  readonly endless?: boolean;
   /** Delay before the response headers. @defaultValue 0 */
   readonly headersDelayMs?: number;
   /** Delay between the headers (and opening events) and the first token. @defaultValue 0 */
@@ -100,8 +111,8 @@ export interface FakeReply {
   readonly splitAt?: readonly number[];
   /** Answer a `stream: true` request with one JSON body, as servers that cannot stream do. */
   readonly ignoreStream?: boolean;
-  /** Send this raw text as the SSE body instead of the scripted events (after the headers). */
-  readonly rawBody?: string;
+  /** Send this raw text (or these raw bytes, e.g. invalid UTF-8) as the SSE body instead of the scripted events (after the headers). */
+  readonly rawBody?: string | Buffer;
 }
 
 /** One recorded request. */
@@ -165,14 +176,27 @@ const sleep = (milliseconds: number): Promise<void> =>
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** Closes a socket with a TCP RST (the peer reads ECONNRESET), or destroys it when it is gone already. */
+function resetSocket(socket: Socket | null): void {
+  if (socket === null) return;
+  if (!socket.destroyed && typeof socket.resetAndDestroy === 'function') socket.resetAndDestroy();
+  else socket.destroy();
+}
+
 /** OpenAI's error body. */
 function errorBody(message: string, type: string, code: string | null) {
   return { error: { message, type, param: null, code } };
 }
 
-function sendJson(response: ServerResponse, status: number, payload: unknown): void {
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  payload: unknown,
+  extraHeaders: Record<string, string> = {},
+): void {
   const text = JSON.stringify(payload);
   response.writeHead(status, {
+    ...extraHeaders,
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
     'x-request-id': fakeId('req_'),
@@ -222,13 +246,13 @@ class ResponseWriter {
     return this.#gone;
   }
 
-  async write(text: string): Promise<void> {
+  async write(text: string | Buffer): Promise<void> {
     if (this.#gone) return;
     if (this.#fragmentBytes <= 0 && this.#splitAt.length === 0) {
       this.#flushed = new Promise((resolve) => this.#response.write(text, () => resolve()));
       return;
     }
-    const bytes = Buffer.from(text, 'utf8');
+    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     let start = 0;
     while (start < bytes.length && !this.#gone) {
       const end = Math.min(bytes.length, start + this.#nextCut());
@@ -247,6 +271,13 @@ class ResponseWriter {
     await this.#flushed;
     await yieldToEventLoop();
     this.#response.destroy();
+  }
+
+  /** Like {@link ResponseWriter.drop}, with a TCP RST instead of a FIN. */
+  async reset(): Promise<void> {
+    await this.#flushed;
+    await yieldToEventLoop();
+    resetSocket(this.#response.socket);
   }
 
   /** Bytes until the next cut, from the current body offset. */
@@ -391,6 +422,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         );
     } else if (endpoint === 'chat' || endpoint === 'responses') {
       const reply = nextReply(record);
+      if (reply.resetBeforeHeaders) {
+        resetSocket(incoming.socket);
+        return;
+      }
       await sleep(reply.headersDelayMs ?? 0);
       if (reply.status !== undefined && reply.status >= 400) {
         const { type, code } = errorTypeFor(reply.status);
@@ -398,6 +433,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
           response,
           reply.status,
           errorBody(reply.errorMessage ?? `Fake upstream error ${reply.status}`, type, code),
+          reply.retryAfter === undefined ? {} : { 'retry-after': reply.retryAfter },
         );
         return;
       }
@@ -498,8 +534,20 @@ async function writeTokens(writer: ResponseWriter, reply: FakeReply, frames: rea
       await writer.drop();
       return false;
     }
+    if (reply.resetAfterTokens !== undefined && index >= reply.resetAfterTokens) {
+      await writer.reset();
+      return false;
+    }
     if (index > 0) await sleep(reply.tokenDelayMs ?? 0);
     await writer.write(frames[index] as string);
+  }
+  if (reply.endless && frames.length > 0) {
+    // A model that never ends: the same frames again until the client goes away.
+    for (let index = 0; !writer.gone; index = (index + 1) % frames.length) {
+      await sleep(Math.max(1, reply.tokenDelayMs ?? 0));
+      await writer.write(frames[index] as string);
+    }
+    return false;
   }
   // A stall or drop right after the last token: the text is complete but the stream never ends.
   if (reply.stallAfterTokens === frames.length) {

@@ -193,6 +193,7 @@ async function createContext(
     // handed to the workers in turn, so their loads stay close).
     maxConcurrentStreams: workerShare(config.maxConcurrentStreams, config.workers),
     maxStreamsPerOwner: config.maxStreamsPerPrincipal,
+    maxUpstreamAttempts: config.upstreamMaxAttempts,
     observer: withConversations(createRunObserver(log, metrics, config.checkpointEvery), conversations.observer),
   };
   let registry: RunRegistry;

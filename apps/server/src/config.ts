@@ -75,6 +75,8 @@ export interface ServerConfig {
   readonly keepAliveTimeoutMs: number;
   /** `WS_IDLE_TIMEOUT_MS`: a WebSocket that follows no stream and sends nothing is closed after this (0: never). */
   readonly wsIdleTimeoutMs: number;
+  /** `UPSTREAM_MAX_ATTEMPTS`: most upstream attempts per run (1 = no retry). */
+  readonly upstreamMaxAttempts: number;
   readonly apiKeys: readonly ApiKey[];
   readonly redisUrl: string | undefined;
   readonly redisPrefix: string;
@@ -270,6 +272,7 @@ const ENV_SCHEMA = z.object({
   REQUEST_TIMEOUT_MS: integer(30_000, 100, 3_600_000),
   KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 100, 600_000),
   WS_IDLE_TIMEOUT_MS: integer(60_000, 0),
+  UPSTREAM_MAX_ATTEMPTS: integer(4, 1, 10),
   API_KEYS: apiKeyList,
   REDIS_URL: z.preprocess(
     blankToUndefined,
@@ -370,6 +373,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     requestTimeoutMs: value.REQUEST_TIMEOUT_MS,
     keepAliveTimeoutMs: value.KEEP_ALIVE_TIMEOUT_MS,
     wsIdleTimeoutMs: value.WS_IDLE_TIMEOUT_MS,
+    upstreamMaxAttempts: value.UPSTREAM_MAX_ATTEMPTS,
     apiKeys: value.API_KEYS,
     redisUrl: value.REDIS_URL,
     redisPrefix: value.REDIS_PREFIX,

@@ -3,6 +3,8 @@
  * troubleshooting guide's lifecycle steps as logs, each line carrying the stream id.
  *
  * - debug: first token, token count (every `CHECKPOINT_EVERY` tokens), outcome;
+ * - warn: each upstream retry (attempt, reason, delay, the failure's message, which providers
+ *   scrub of keys);
  * - info: one summary per stream (time to first token, tokens, duration, outcome), and
  *   abandoned runs.
  *
@@ -12,7 +14,7 @@
  * @module
  */
 import type { Logger } from 'pino';
-import type { RegistryObserver, Run, RunSummary } from 'streamwell/server';
+import type { RegistryObserver, Run, RunSummary, UpstreamRetry } from 'streamwell/server';
 import type { ServerMetrics } from './create-server-metrics.ts';
 
 /**
@@ -52,6 +54,23 @@ export function createRunObserver(log: Logger, metrics: ServerMetrics, checkpoin
           outcome: summary.outcome,
         },
         'stream summary',
+      );
+    },
+    onUpstreamRetry(run: Run, retry: UpstreamRetry, error: unknown) {
+      metrics.observer.onUpstreamRetry(run, retry, error);
+      log.warn(
+        {
+          streamId: run.id,
+          provider: run.provider.name,
+          attempt: retry.attempt,
+          maxAttempts: retry.maxAttempts,
+          reason: retry.reason,
+          delayMs: retry.delayMs,
+          retryAfter: retry.retryAfter,
+          // The message only (never `err` with its cause chain: request options live there).
+          error: error instanceof Error ? error.message : String(error),
+        },
+        'upstream failed before answering; retrying',
       );
     },
     onAbandoned(run: Run) {

@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics of the reference server (`GET /metrics`): active streams, time to first
- * token, inter-token gaps, tokens, run outcomes, stream responses and refusals, plus prom-client's
+ * token, inter-token gaps, tokens, run outcomes, upstream retries, stream responses and refusals, plus prom-client's
  * default process metrics. Fed by the run registry's observer hooks.
  *
  * @module
@@ -14,7 +14,9 @@ export interface ServerMetrics {
   /** The prom-client registry (one per app, so several apps can live in one process). */
   readonly register: Registry;
   /** Run hooks: first token, token gaps, end. */
-  readonly observer: Required<Pick<RegistryObserver, 'onFirstToken' | 'onTokenGap' | 'onEnd' | 'onAbandoned'>>;
+  readonly observer: Required<
+    Pick<RegistryObserver, 'onFirstToken' | 'onTokenGap' | 'onEnd' | 'onAbandoned' | 'onUpstreamRetry'>
+  >;
   /** An event-stream response ended. */
   streamClosed(reason: SseCloseReason): void;
   /** A request was refused with this code. */
@@ -122,6 +124,12 @@ export function createServerMetrics(sources: MetricsSources): ServerMetrics {
     labelNames: ['reason'],
     registers: [register],
   });
+  const retries = new Counter({
+    name: 'streamwell_upstream_retries_total',
+    help: 'Upstream requests sent again after a failure before the first byte of the answer, by provider and reason (refused, reset, connect_timeout, request_timeout, rate_limited, bad_gateway, unavailable).',
+    labelNames: ['provider', 'reason'],
+    registers: [register],
+  });
   const refusals = new Counter({
     name: 'streamwell_http_refusals_total',
     help: 'Requests refused, by error code.',
@@ -144,6 +152,9 @@ export function createServerMetrics(sources: MetricsSources): ServerMetrics {
       },
       onAbandoned() {
         abandoned.inc();
+      },
+      onUpstreamRetry(run: Run, retry) {
+        retries.inc({ provider: run.provider.name, reason: retry.reason });
       },
     },
     streamClosed(reason) {

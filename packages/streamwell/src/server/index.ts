@@ -269,6 +269,12 @@ export {
   type ThreadWithMessages,
   type UpdateMessageRequest,
 } from './threads/thread-store.ts';
+export {
+  markUpstreamRetryable,
+  type UpstreamRetry,
+  type UpstreamRetryHint,
+  type UpstreamRetryReason,
+} from './upstream-retry.ts';
 export type { WebSocketData, WebSocketSession, WebSocketSessionOptions } from './ws/create-websocket-session.ts';
 export { serveWebSocket } from './ws/serve-websocket.ts';
 export { readWebSocketCredential, selectWebSocketProtocol, type UpgradeHeaders } from './ws/websocket-credentials.ts';

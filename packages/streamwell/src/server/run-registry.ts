@@ -12,6 +12,7 @@ import { createRun, type RetentionCounter, type Run, type RunLimits, type RunObs
 import type { RunAttachment, RunLogReplica, RunSubscriber } from './run-event-log.ts';
 import type { RunHandle } from './run-handle.ts';
 import { createThreadStore, type ThreadStore } from './thread-store.ts';
+import { DEFAULT_UPSTREAM_RETRY_POLICY } from './upstream-retry.ts';
 
 /** Options of {@link createRunRegistry}. Every limit has a default. */
 export interface RunRegistryOptions {
@@ -37,6 +38,14 @@ export interface RunRegistryOptions {
    * @defaultValue 0 (disabled)
    */
   readonly maxStreamsPerOwner?: number;
+  /**
+   * Most upstream attempts per run. A failure before the first byte of the upstream's answer
+   * (connection refused or reset, HTTP 408, 429, 502, 503) is retried with exponential backoff and
+   * jitter (250 ms doubling, at most 4 s; the upstream's `Retry-After` when it sends one) while
+   * nothing was relayed and the first-token budget allows. 1 disables retries.
+   * @defaultValue 4
+   */
+  readonly maxUpstreamAttempts?: number;
   /** Most bytes one run retains. @defaultValue 8 MiB */
   readonly maxRunBytes?: number;
   /** Most bytes all runs retain together; finished runs are evicted oldest first past it. @defaultValue 256 MiB */
@@ -228,6 +237,7 @@ export function createRunRegistry(options: RunRegistryOptions): LocalRunRegistry
     streamTimeoutMs: options.streamTimeoutMs ?? 120_000,
     checkpointEvery: options.checkpointEvery ?? 50,
     maxRunBytes: options.maxRunBytes ?? 8 * 1024 * 1024,
+    maxUpstreamAttempts: Math.max(1, options.maxUpstreamAttempts ?? DEFAULT_UPSTREAM_RETRY_POLICY.maxAttempts),
   };
   const retentionMs = options.retentionMs ?? 300_000;
   const graceMs = options.disconnectGraceMs ?? 30_000;

@@ -27,6 +27,13 @@ import type { ChatMessage, Provider, ProviderEvent } from './provider.ts';
 import type { RunAttachment, RunEvent, RunEventLog, RunSubscriber } from './run-event-log.ts';
 import type { RunHandle } from './run-handle.ts';
 import { tokenJson } from './run-log.ts';
+import {
+  backoffDelayMs,
+  DEFAULT_UPSTREAM_RETRY_POLICY,
+  MAX_UNBOUNDED_RETRY_AFTER_MS,
+  type UpstreamRetry,
+  upstreamRetryHintOf,
+} from './upstream-retry.ts';
 
 /** Final status of a run; `running` until the terminal event. */
 export type RunStatus = 'running' | 'complete' | 'cancelled' | 'error' | 'timeout';
@@ -45,6 +52,13 @@ export interface RunLimits {
   readonly checkpointEvery: number;
   /** Maximum bytes of events one run may retain; past it the run ends with `retention_exceeded`. */
   readonly maxRunBytes: number;
+  /**
+   * Most upstream attempts per run: a failure before the first byte of the upstream's answer
+   * (see `markUpstreamRetryable`) is retried with backoff until this many attempts were made, as
+   * long as nothing was relayed and the first-token budget allows. 1 disables retries.
+   * @defaultValue 4
+   */
+  readonly maxUpstreamAttempts?: number;
 }
 
 /**
@@ -60,6 +74,11 @@ export interface RunObserver {
    * partial answer ({@link Run.text}). Keep it cheap and asynchronous; it runs on the token path.
    */
   onCheckpoint?(run: Run, tokens: number): void;
+  /**
+   * The upstream failed before its answer started and the run retries it after `retry.delayMs`;
+   * `error` is the failure (its message is safe to log: providers scrub keys from it).
+   */
+  onUpstreamRetry?(run: Run, retry: UpstreamRetry, error: unknown): void;
   onEnd?(run: Run, summary: RunSummary): void;
 }
 
@@ -160,6 +179,8 @@ export class Run implements RunHandle {
   #firstTokenAt: number | undefined;
   #lastActivityAt: number;
   #lastTokenAt = 0;
+  /** True once a token or an agent event went out: from then on a failure is never retried. */
+  #relayed = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #endedAt: number | undefined;
   #finished: Promise<RunSummary>;
@@ -321,33 +342,98 @@ export class Run implements RunHandle {
     const messages = pending instanceof Promise ? await pending : pending;
     // Ended while the history was read (cancelled, timed out, or the thread was refused).
     if (this.#status !== 'running') return;
-    try {
-      const request = {
-        messages,
-        signal: this.#controller.signal,
-        streamId: this.id,
-        threadId: this.threadId,
-      };
-      const provider = this.provider;
-      if (provider.streamBatches !== undefined) {
-        await provider.streamBatches(request, (events) => this.#applyBatch(events));
-      } else {
-        for await (const event of provider.stream(request)) {
-          if (this.#status !== 'running') break;
-          this.#apply(event, performance.now());
+    const request = {
+      messages,
+      signal: this.#controller.signal,
+      streamId: this.id,
+      threadId: this.threadId,
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.#call(request);
+        if (this.#status === 'running') {
+          this.#end('complete', { event: 'done', data: { finishReason: this.#finishReason, tokens: this.#tokens } });
         }
+        return;
+      } catch (error) {
+        // After a cancel or timeout the provider throws an abort error: the run already ended.
+        if (this.#status !== 'running') return;
+        const verdict = this.#retryVerdict(error, attempt);
+        if (verdict.retry === undefined) {
+          const code: StreamErrorCode =
+            isStreamwellError(error) && error.code === 'upstream_auth' ? 'upstream_auth' : 'upstream_error';
+          const data: ErrorData = { error: this.#describeError(error) + verdict.note, code };
+          this.#end('error', { event: 'error', data });
+          return;
+        }
+        this.#observer?.onUpstreamRetry?.(this, verdict.retry, error);
+        await this.#wait(verdict.retry.delayMs);
+        if (this.#status !== 'running') return;
       }
-      if (this.#status === 'running') {
-        this.#end('complete', { event: 'done', data: { finishReason: this.#finishReason, tokens: this.#tokens } });
-      }
-    } catch (error) {
-      // After a cancel or timeout the provider throws an abort error: the run already ended.
-      if (this.#status !== 'running') return;
-      const code: StreamErrorCode =
-        isStreamwellError(error) && error.code === 'upstream_auth' ? 'upstream_auth' : 'upstream_error';
-      const data: ErrorData = { error: this.#describeError(error), code };
-      this.#end('error', { event: 'error', data });
     }
+  }
+
+  async #call(request: Parameters<Provider['stream']>[0]): Promise<void> {
+    const provider = this.provider;
+    if (provider.streamBatches !== undefined) {
+      await provider.streamBatches(request, (events) => this.#applyBatch(events));
+      return;
+    }
+    for await (const event of provider.stream(request)) {
+      if (this.#status !== 'running') break;
+      this.#apply(event, performance.now());
+    }
+  }
+
+  /**
+   * Whether a failed attempt is retried, and after how long. Only a failure the provider marked
+   * as before the first byte of the upstream's answer, only while nothing was relayed (a second
+   * answer would repeat the first one's text), at most `maxUpstreamAttempts` attempts, and only
+   * when the wait ends inside the first-token (and total) budget: otherwise the run fails now,
+   * with a note saying why, rather than at the deadline.
+   */
+  #retryVerdict(error: unknown, attempt: number): { retry?: UpstreamRetry; note: string } {
+    const hint = upstreamRetryHintOf(error);
+    if (hint === undefined || this.#relayed) return { note: '' };
+    const maxAttempts = this.#limits.maxUpstreamAttempts ?? DEFAULT_UPSTREAM_RETRY_POLICY.maxAttempts;
+    const attempts = attempt === 1 ? '1 attempt' : `${attempt} attempts`;
+    if (attempt >= maxAttempts) return { note: attempt === 1 ? '' : ` Gave up after ${attempts}.` };
+    const { firstTokenTimeoutMs, streamTimeoutMs } = this.#limits;
+    let left = Number.POSITIVE_INFINITY;
+    if (firstTokenTimeoutMs > 0) left = this.startedAt + firstTokenTimeoutMs - performance.now();
+    if (streamTimeoutMs > 0) left = Math.min(left, this.startedAt + streamTimeoutMs - performance.now());
+    const retry = (delayMs: number, retryAfter: boolean): { retry: UpstreamRetry; note: string } => ({
+      retry: { attempt: attempt + 1, maxAttempts, reason: hint.reason, delayMs, retryAfter },
+      note: '',
+    });
+    if (hint.retryAfterMs !== undefined) {
+      const limit = Math.min(left, MAX_UNBOUNDED_RETRY_AFTER_MS);
+      if (hint.retryAfterMs < limit) return retry(hint.retryAfterMs, true);
+      const room = Number.isFinite(left)
+        ? `the ${Math.max(0, Math.floor(left))} ms left of the first-token budget`
+        : `${MAX_UNBOUNDED_RETRY_AFTER_MS} ms`;
+      return {
+        note: ` The upstream asked to retry after ${hint.retryAfterMs} ms (Retry-After), longer than ${room}; gave up after ${attempts}.`,
+      };
+    }
+    const delayMs = backoffDelayMs(attempt, DEFAULT_UPSTREAM_RETRY_POLICY);
+    if (delayMs < left) return retry(delayMs, false);
+    return { note: ` No first-token budget left for another attempt; gave up after ${attempts}.` };
+  }
+
+  /** Waits before a retry; a cancel or timeout (the run's signal) ends the wait at once. */
+  #wait(milliseconds: number): Promise<void> {
+    const signal = this.#controller.signal;
+    if (signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, milliseconds);
+      signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** @param now - `performance.now()` when the event arrived (one reading per upstream read) */
@@ -377,6 +463,7 @@ export class Run implements RunHandle {
   #token(text: string, now: number): void {
     if (text.length === 0) return;
     this.#lastActivityAt = now;
+    this.#relayed = true;
     this.#tokens += 1;
     if (this.#firstTokenAt === undefined) {
       this.#firstTokenAt = now;
@@ -401,6 +488,7 @@ export class Run implements RunHandle {
     // A provider outside TypeScript's reach could yield any `type`; only protocol names go out,
     // which is what lets the frame encoder skip its field checks.
     if (!AGENT_EVENT_TYPES.has(event.type)) return;
+    this.#relayed = true;
     this.#lastActivityAt = performance.now();
     const { type, ...rest } = event;
     this.#emit(type, JSON.stringify({ type, ...rest }));

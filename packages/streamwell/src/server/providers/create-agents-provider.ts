@@ -15,6 +15,7 @@ import type { Agent, ModelProvider, Runner, RunStreamEvent } from '@openai/agent
 import { isStreamwellError, StreamwellError } from '../../errors/index.ts';
 import type { FinishReason } from '../../protocol/index.ts';
 import type { ChatMessage, Provider, ProviderEvent, ProviderRequest, ProviderSelfTestStep } from '../provider.ts';
+import { markUpstreamRetryable, retryHintForNetworkError, retryHintForStatus } from '../upstream-retry.ts';
 import { checkStreamedRoundTrip } from './check-streamed-round-trip.ts';
 import { createUpstreamError, describeUrl, networkReason, scrubSecret } from './create-upstream-error.ts';
 
@@ -56,7 +57,14 @@ export interface AgentsProviderOptions {
   readonly agent?: AgentFactory;
   /** Which OpenAI API the model speaks. @defaultValue 'responses' */
   readonly api?: 'responses' | 'chat_completions';
-  /** Retries of the OpenAI client on 408/409/429/5xx and connection errors. @defaultValue 2 */
+  /**
+   * Retries of the OpenAI client itself (on 408/409/429/5xx and connection errors, with its own
+   * backoff and no regard for the run's first-token budget). 0 by default because the run
+   * already retries a failure before the first byte of the answer (`maxUpstreamAttempts` of the
+   * registry: 429, 502, 503, refused, reset) within the first-token budget, visibly; a non-zero
+   * value multiplies the two.
+   * @defaultValue 0
+   */
   readonly maxRetries?: number;
   /** Most agent turns (model calls) per reply. @defaultValue 10 */
   readonly maxTurns?: number;
@@ -174,7 +182,8 @@ async function loadSdk(
   const client = new openai.OpenAI({
     apiKey: settings.apiKey,
     baseURL: settings.baseUrl,
-    maxRetries: options.maxRetries ?? 2,
+    // The run retries (see `maxRetries`); two retry loops stacked would multiply the attempts.
+    maxRetries: options.maxRetries ?? 0,
   });
   const base = new sdk.OpenAIProvider({ openAIClient: client, useResponses: settings.api === 'responses' });
   // Agents that name no model get ours, not the SDK's global default.
@@ -286,6 +295,21 @@ function statusOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/** A response header of an OpenAI client `APIError` (a `Headers` object), if it has one. */
+function headerOf(error: unknown, name: string): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth += 1) {
+    if ((current as { headers?: unknown }).headers !== undefined) break;
+    current = (current as { cause?: unknown }).cause;
+  }
+  const headers = (current as { headers?: unknown } | undefined)?.headers;
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  const get = (headers as { get?: unknown }).get;
+  if (typeof get === 'function') return (get.call(headers, name) as string | null) ?? undefined;
+  const value = (headers as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
 /**
  * Maps an error of the SDK (or the OpenAI client under it) to `upstream_auth` / `upstream_error`.
  *
@@ -302,29 +326,39 @@ export function translateAgentsError(error: unknown, target: string, apiKey: str
   const upstream = (error as { error?: { message?: unknown } } | undefined)?.error?.message;
   const message = typeof upstream === 'string' ? upstream : error instanceof Error ? error.message : String(error);
   if (status !== undefined) {
-    return createUpstreamError({
+    const failure = createUpstreamError({
       target,
       status,
       upstreamMessage: message.replace(/^\d{3}\s+/, ''),
       apiKey,
       cause: error,
     });
+    // The OpenAI client throws an APIError before it hands out any event of the answer.
+    const hint = retryHintForStatus(status, (name) => headerOf(error, name));
+    return hint === undefined ? failure : markUpstreamRetryable(failure, hint);
   }
   if ((error as { name?: unknown } | undefined)?.name === 'APIConnectionError') {
-    return createUpstreamError({
+    const failure = createUpstreamError({
       target: `${target} (${networkReason(error)})`,
       upstreamMessage: message,
       apiKey,
       cause: error,
     });
+    const hint = retryHintForNetworkError(error);
+    return hint === undefined ? failure : markUpstreamRetryable(failure, hint);
   }
-  // Errors of the agent loop itself (max turns, guardrails, model behaviour).
+  // Errors of the agent loop itself (max turns, guardrails, model behaviour), and the OpenAI
+  // client's connection errors, which the SDK wraps in a plain Error ("Connection error.").
   const kind = (error as { name?: unknown } | undefined)?.name;
-  return createUpstreamError({
+  const failure = createUpstreamError({
     target: `${target} (agent run${typeof kind === 'string' ? `: ${kind}` : ''})`,
     upstreamMessage: scrubSecret(message, apiKey),
     cause: error,
   });
+  // A refused or reset connection is found by its code down the cause chain. (Should a tool's own
+  // request fail that way, its tool-call event was relayed first, and the run never retries then.)
+  const hint = retryHintForNetworkError(error);
+  return hint === undefined ? failure : markUpstreamRetryable(failure, hint);
 }
 
 interface AgentsSelfTestOptions {

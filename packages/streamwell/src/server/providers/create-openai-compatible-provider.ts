@@ -15,6 +15,7 @@
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici';
 import { StreamwellError } from '../../errors/index.ts';
 import type { Provider, ProviderEvent, ProviderRequest, ProviderSelfTestStep } from '../provider.ts';
+import { markUpstreamRetryable, retryHintForNetworkError, retryHintForStatus } from '../upstream-retry.ts';
 import { createChatCompletionDecoder, decodeWholeCompletion } from './create-chat-completion-decoder.ts';
 import { createUpstreamError, describeUrl, readUpstreamMessage } from './create-upstream-error.ts';
 import { createUpstreamParser, UPSTREAM_READ_LIMITS, type UpstreamParserOptions } from './create-upstream-parser.ts';
@@ -150,16 +151,24 @@ export function createOpenAICompatibleProvider(options: OpenAICompatibleProvider
         bodyTimeout: 0,
       });
     } catch (error) {
-      throw translateError(error, signal, target);
+      // No response head: the upstream has not started answering, the run may try again.
+      const translated = translateError(error, signal, target);
+      const hint = signal.aborted ? undefined : retryHintForNetworkError(error);
+      throw hint === undefined ? translated : markUpstreamRetryable(translated as object, hint);
     }
     if (response.statusCode < 200 || response.statusCode >= 300) {
       const text = await readLimited(response.body, maxErrorBodyBytes).catch(() => '');
-      throw createUpstreamError({
+      const failure = createUpstreamError({
         target,
         status: response.statusCode,
         upstreamMessage: readUpstreamMessage(text),
         apiKey,
       });
+      const hint = retryHintForStatus(response.statusCode, (name) => {
+        const value = response.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      });
+      throw hint === undefined ? failure : markUpstreamRetryable(failure, hint);
     }
     const contentType = String(response.headers['content-type'] ?? '');
     return Object.assign(response, { eventStream: contentType.includes('text/event-stream') });

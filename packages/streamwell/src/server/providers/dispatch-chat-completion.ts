@@ -14,6 +14,12 @@
  */
 import type { Dispatcher } from 'undici';
 import type { ProviderEvent } from '../provider.ts';
+import {
+  markUpstreamRetryable,
+  retryHintForNetworkError,
+  retryHintForStatus,
+  type UpstreamRetryHint,
+} from '../upstream-retry.ts';
 import { createChatCompletionDecoder, decodeWholeCompletion } from './create-chat-completion-decoder.ts';
 import { createUpstreamError, readUpstreamMessage } from './create-upstream-error.ts';
 import { createUpstreamParser, UPSTREAM_READ_LIMITS } from './create-upstream-parser.ts';
@@ -88,6 +94,8 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
   #mode: Mode = 'sse';
   #status = 0;
   #contentType = '';
+  /** Set for a 429, 502 or 503 head: the run may retry the request (nothing was relayed). */
+  #retryHint: UpstreamRetryHint | undefined;
   #decoder: ReturnType<typeof createChatCompletionDecoder>;
   #parser: ReturnType<typeof createUpstreamParser>;
   #batch: ProviderEvent[] = [];
@@ -137,8 +145,13 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
     this.#status = statusCode;
     const type = headers['content-type'];
     this.#contentType = Array.isArray(type) ? type.join(', ') : (type ?? '');
-    if (statusCode < 200 || statusCode >= 300) this.#mode = 'error';
-    else if (!this.#contentType.includes('text/event-stream')) this.#mode = 'whole';
+    if (statusCode < 200 || statusCode >= 300) {
+      this.#mode = 'error';
+      this.#retryHint = retryHintForStatus(statusCode, (name) => {
+        const value = headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      });
+    } else if (!this.#contentType.includes('text/event-stream')) this.#mode = 'whole';
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -185,7 +198,14 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
     this.#ended = true;
     // After `[DONE]` the reply is complete: a broken tail only costs the connection.
     if (this.#mode === 'sse' && this.#decoder.finished) this.#succeed();
-    else this.#fail(error);
+    else if (this.#status === 0 && !this.#settled && !this.#options.signal.aborted) {
+      // No response head yet (refused, reset, connect timeout): the upstream has not started
+      // answering, so the run may send the request again.
+      const { signal, target } = this.#options;
+      const translated = translateError(error, signal, target);
+      const hint = retryHintForNetworkError(error);
+      this.#fail(hint === undefined ? translated : markUpstreamRetryable(translated as object, hint));
+    } else this.#fail(error);
   }
 
   /** Keeps an error body or a whole JSON completion, up to its limit. */
@@ -215,14 +235,13 @@ class ChatCompletionHandler implements Dispatcher.DispatchHandler {
 
   /** Fails with the upstream's HTTP status and the message of its error body. */
   #failWithStatus(): void {
-    this.#fail(
-      createUpstreamError({
-        target: this.#options.target,
-        status: this.#status,
-        upstreamMessage: readUpstreamMessage(this.#collectedText()),
-        apiKey: this.#options.apiKey,
-      }),
-    );
+    const error = createUpstreamError({
+      target: this.#options.target,
+      status: this.#status,
+      upstreamMessage: readUpstreamMessage(this.#collectedText()),
+      apiKey: this.#options.apiKey,
+    });
+    this.#fail(this.#retryHint === undefined ? error : markUpstreamRetryable(error, this.#retryHint));
   }
 
   #collectedText(): string {

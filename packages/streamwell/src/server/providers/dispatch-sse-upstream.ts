@@ -11,6 +11,12 @@
  */
 import type { Dispatcher } from 'undici';
 import type { ProviderEvent } from '../provider.ts';
+import {
+  markUpstreamRetryable,
+  retryHintForNetworkError,
+  retryHintForStatus,
+  type UpstreamRetryHint,
+} from '../upstream-retry.ts';
 import { createSseUpstreamDecoder, type SseUpstreamDecoder } from './create-sse-upstream-decoder.ts';
 import { createUpstreamError, networkReason, scrubSecret } from './create-upstream-error.ts';
 import { UPSTREAM_READ_LIMITS } from './create-upstream-parser.ts';
@@ -77,6 +83,8 @@ class SseUpstreamHandler extends UpstreamBatchHandler {
   #decoder: SseUpstreamDecoder;
   #collected: Buffer[] = [];
   #collectedBytes = 0;
+  /** Set for a 429, 502 or 503 head: the run may retry the request (nothing was relayed). */
+  #retryHint: UpstreamRetryHint | undefined;
 
   constructor(
     options: SseUpstreamCallOptions,
@@ -109,6 +117,7 @@ class SseUpstreamHandler extends UpstreamBatchHandler {
       allow: header('allow'),
       location: header('location'),
     };
+    this.#retryHint = retryHintForStatus(statusCode, (name) => header(name) || undefined);
     if (statusCode >= 300 || !isEventStreamType(this.#facts.contentType)) {
       // Judged with the start of its body: an HTML title or a JSON message says what happened.
       this.#mode = 'reject';
@@ -166,7 +175,10 @@ class SseUpstreamHandler extends UpstreamBatchHandler {
       reason === 'UND_ERR_HEADERS_TIMEOUT'
         ? `The upstream (${target}) sent no response head within ${this.#options.headersTimeout} ms`
         : `The upstream (${target}) could not be reached (${reason})`;
-    this.fail(createUpstreamError({ target, headline, cause: error }));
+    const failure = createUpstreamError({ target, headline, cause: error });
+    // No response head yet (refused, reset, connect timeout): the run may send the request again.
+    const hint = this.#mode === 'connect' ? retryHintForNetworkError(error) : undefined;
+    this.fail(hint === undefined ? failure : markUpstreamRetryable(failure, hint));
   }
 
   /** Keeps the start of a body that is not a stream, enough to say what it is. */
@@ -190,6 +202,7 @@ class SseUpstreamHandler extends UpstreamBatchHandler {
       explained === undefined
         ? `The upstream (${target}) answered HTTP ${facts.status}`
         : `The upstream (${target}) ${explained.problem}. ${explained.fix.replace(/\.$/, '')}`;
-    this.fail(createUpstreamError({ target, status: facts.status, headline }));
+    const failure = createUpstreamError({ target, status: facts.status, headline });
+    this.fail(this.#retryHint === undefined ? failure : markUpstreamRetryable(failure, this.#retryHint));
   }
 }

@@ -6,6 +6,7 @@
  */
 import { type Dispatcher, request as undiciRequest } from 'undici';
 import { isStreamwellError } from '../../errors/index.ts';
+import { markUpstreamRetryable, retryHintForNetworkError, retryHintForStatus } from '../upstream-retry.ts';
 import { createUpstreamError, describeUrl, networkReason, readUpstreamMessage } from './create-upstream-error.ts';
 
 /**
@@ -89,16 +90,24 @@ export async function listModels(options: ListModelsOptions): Promise<string[]> 
       dispatcher: options.dispatcher,
     });
   } catch (error) {
-    throw translateError(error, options.signal, target);
+    // Before any answer (the model lookup of a stream's first request): the run may retry it.
+    const translated = translateError(error, options.signal, target);
+    const hint = options.signal.aborted ? undefined : retryHintForNetworkError(error);
+    throw hint === undefined ? translated : markUpstreamRetryable(translated as object, hint);
   }
   const text = await readLimited(response.body, 4 * 1024 * 1024);
   if (response.statusCode < 200 || response.statusCode >= 300) {
-    throw createUpstreamError({
+    const failure = createUpstreamError({
       target,
       status: response.statusCode,
       upstreamMessage: readUpstreamMessage(text),
       apiKey: options.apiKey,
     });
+    const hint = retryHintForStatus(response.statusCode, (name) => {
+      const value = response.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    });
+    throw hint === undefined ? failure : markUpstreamRetryable(failure, hint);
   }
   try {
     const parsed = JSON.parse(text) as { data?: Array<{ id?: unknown }> };
