@@ -67,6 +67,8 @@ export interface ServerConfig {
   readonly maxOpenWebSockets: number;
   /** `MAX_CONNECTIONS_PER_PRINCIPAL`: open event streams and sockets of one API key id (0: no cap). */
   readonly maxConnectionsPerPrincipal: number;
+  /** `MAX_TCP_CONNECTIONS`: open client TCP connections of any kind; more are closed at accept. */
+  readonly maxTcpConnections: number;
   /** `HEADERS_TIMEOUT_MS`: time to receive a request's headers (also a new connection's first request). */
   readonly headersTimeoutMs: number;
   /** `REQUEST_TIMEOUT_MS`: time to receive a whole request, headers and body. */
@@ -268,6 +270,7 @@ const ENV_SCHEMA = z.object({
   MAX_OPEN_EVENT_STREAMS: integer(10_000, 1),
   MAX_OPEN_WEBSOCKETS: integer(2000, 1),
   MAX_CONNECTIONS_PER_PRINCIPAL: integer(1000, 0),
+  MAX_TCP_CONNECTIONS: integer(12_500, 1),
   HEADERS_TIMEOUT_MS: integer(10_000, 100, 600_000),
   REQUEST_TIMEOUT_MS: integer(30_000, 100, 3_600_000),
   KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 100, 600_000),
@@ -369,6 +372,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     maxOpenEventStreams: value.MAX_OPEN_EVENT_STREAMS,
     maxOpenWebSockets: value.MAX_OPEN_WEBSOCKETS,
     maxConnectionsPerPrincipal: value.MAX_CONNECTIONS_PER_PRINCIPAL,
+    maxTcpConnections: value.MAX_TCP_CONNECTIONS,
     headersTimeoutMs: value.HEADERS_TIMEOUT_MS,
     requestTimeoutMs: value.REQUEST_TIMEOUT_MS,
     keepAliveTimeoutMs: value.KEEP_ALIVE_TIMEOUT_MS,

@@ -96,6 +96,12 @@ export function createServerFactory(
     // resolved values (its own defaults included) for the factory to apply (`requestTimeout` above).
     if (options.keepAliveTimeout !== undefined) server.keepAliveTimeout = options.keepAliveTimeout;
     if (options.connectionTimeout !== undefined) server.setTimeout(options.connectionTimeout);
+    // Every other cap counts requests or streams; this one counts sockets, so that a flood of
+    // connections that never finish a request cannot use up the file descriptors before the
+    // header timeout closes them. Past it Node closes new connections at accept ('drop'): no
+    // answer is cheaper than any answer, and a real client retries.
+    server.maxConnections = context.config.maxTcpConnections;
+    server.on('drop', () => context.metrics.connectionRefused('tcp', 'max_tcp_connections'));
     return server;
   };
 }

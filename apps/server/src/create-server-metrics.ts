@@ -21,8 +21,12 @@ export interface ServerMetrics {
   streamClosed(reason: SseCloseReason): void;
   /** A request was refused with this code. */
   refused(code: string): void;
-  /** A connection was refused by a connection cap (`too_many_connections`, `too_many_principal_connections`). */
-  connectionRefused(kind: ConnectionKind, code: string): void;
+  /**
+   * A connection was refused by a connection cap (`too_many_connections`,
+   * `too_many_principal_connections`), or closed at accept by `MAX_TCP_CONNECTIONS` (kind `tcp`,
+   * code `max_tcp_connections`).
+   */
+  connectionRefused(kind: ConnectionKind | 'tcp', code: string): void;
 }
 
 /** Where the gauges read current values. */
@@ -78,7 +82,7 @@ export function createServerMetrics(sources: MetricsSources): ServerMetrics {
   });
   const connectionRefusals = new Counter({
     name: 'streamwell_connection_refusals_total',
-    help: 'Event streams and WebSocket upgrades refused by a connection cap, by kind and code.',
+    help: 'Event streams and WebSocket upgrades refused by a connection cap, and TCP connections closed at accept (kind="tcp"), by kind and code.',
     labelNames: ['kind', 'code'],
     registers: [register],
   });

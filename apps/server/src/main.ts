@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     // Past the limit, accepts and upstream requests fail instead of the caps refusing cleanly.
     log.warn(
       { fdLimit, needed },
-      'the open-file limit (ulimit -n) is below what MAX_OPEN_EVENT_STREAMS + MAX_OPEN_WEBSOCKETS + MAX_CONCURRENT_STREAMS can use: raise the limit or lower the caps',
+      'the open-file limit (ulimit -n) is below what the connection caps (MAX_OPEN_EVENT_STREAMS + MAX_OPEN_WEBSOCKETS, at most MAX_TCP_CONNECTIONS) and MAX_CONCURRENT_STREAMS can use: raise the limit or lower the caps',
     );
   }
 

@@ -32,8 +32,9 @@ export function readFdLimit(): number | undefined {
 export const FD_RESERVE = 256;
 
 /**
- * File descriptors the caps may use at once: every capped connection, plus an upstream request
- * for every stream that may run, plus {@link FD_RESERVE}.
+ * File descriptors the caps may use at once: every client connection (event streams and
+ * WebSockets, bounded again by the TCP cap), plus an upstream request for every stream that may
+ * run, plus {@link FD_RESERVE}.
  *
  * @param caps - the configured caps
  * @returns the number of descriptors
@@ -41,7 +42,9 @@ export const FD_RESERVE = 256;
 export function fdsNeeded(caps: {
   readonly maxOpenEventStreams: number;
   readonly maxOpenWebSockets: number;
+  readonly maxTcpConnections: number;
   readonly maxConcurrentStreams: number;
 }): number {
-  return caps.maxOpenEventStreams + caps.maxOpenWebSockets + caps.maxConcurrentStreams + FD_RESERVE;
+  const clients = Math.min(caps.maxTcpConnections, caps.maxOpenEventStreams + caps.maxOpenWebSockets);
+  return clients + caps.maxConcurrentStreams + FD_RESERVE;
 }
