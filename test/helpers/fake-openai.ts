@@ -136,6 +136,12 @@ export interface FakeOpenAIOptions {
   readonly models?: readonly string[];
   /** The reply when the queue is empty: fixed, or computed from the request. */
   readonly reply?: FakeReply | ((request: FakeRequest) => FakeReply);
+  /**
+   * Keep every request in `requests` and `generations`. Off for soaks: hundreds of thousands of
+   * kept bodies would grow the test process, not the server under test (and `waitForRequest`
+   * then never resolves). @defaultValue true
+   */
+  readonly record?: boolean;
 }
 
 /** A running fake. */
@@ -150,6 +156,8 @@ export interface FakeOpenAI {
   readonly requests: readonly FakeRequest[];
   /** Generation requests only (chat completions and responses), in order. */
   readonly generations: readonly FakeRequest[];
+  /** Connections open now (kept-alive idle ones too). */
+  readonly openConnections: number;
   /** Queues replies for the next generation requests, in order. */
   enqueue(...replies: FakeReply[]): void;
   /** Sets the reply used when the queue is empty. */
@@ -284,6 +292,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const waiters: Array<() => void> = [];
   let defaultReply: FakeReply | ((request: FakeRequest) => FakeReply) = options.reply ?? {};
   let closing = false;
+  const recording = options.record ?? true;
 
   const nextReply = (request: FakeRequest): FakeReply => {
     const queued = queue.shift();
@@ -343,7 +352,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         resolveClosed = resolve;
       }),
     };
-    requests.push(record);
+    if (recording) requests.push(record);
     response.on('finish', () => {
       record.finished = true;
     });
@@ -352,7 +361,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       if (!response.writableFinished && !closing) record.aborted = true;
       resolveClosed({ aborted: record.aborted });
     });
-    if (endpoint === 'chat' || endpoint === 'responses') {
+    if (recording && (endpoint === 'chat' || endpoint === 'responses')) {
       generations.push(record);
       for (const wake of waiters.splice(0)) wake();
     }
@@ -423,6 +432,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     apiKey,
     requests,
     generations,
+    get openConnections() {
+      return sockets.size;
+    },
     enqueue(...replies) {
       queue.push(...replies);
     },
