@@ -142,6 +142,8 @@ export interface FakeOpenAIOptions {
    * then never resolves). @defaultValue true
    */
   readonly record?: boolean;
+  /** How long an idle kept-alive connection stays open (node's `server.keepAliveTimeout`). @defaultValue 5000 */
+  readonly keepAliveTimeoutMs?: number;
 }
 
 /** A running fake. */
@@ -158,6 +160,8 @@ export interface FakeOpenAI {
   readonly generations: readonly FakeRequest[];
   /** Connections open now (kept-alive idle ones too). */
   readonly openConnections: number;
+  /** Closes the kept-alive connections that carry no request now (as a keep-alive timeout would). */
+  closeIdleConnections(): void;
   /** Queues replies for the next generation requests, in order. */
   enqueue(...replies: FakeReply[]): void;
   /** Sets the reply used when the queue is empty. */
@@ -306,7 +310,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       else response.destroy();
     });
   });
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
   server.on('connection', (socket) => {
     socket.setNoDelay(true);
     sockets.add(socket);
@@ -434,6 +438,9 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     generations,
     get openConnections() {
       return sockets.size;
+    },
+    closeIdleConnections() {
+      server.closeIdleConnections();
     },
     enqueue(...replies) {
       queue.push(...replies);

@@ -27,10 +27,16 @@ export interface ProcessSample {
   readonly openResponses: number;
   /** `streamwell_retained_bytes`: events kept for replay. */
   readonly retainedBytes: number;
+  /**
+   * The server's TCP connections the test knows of (its clients' sockets to it and the upstream's
+   * sockets from it), counted as the descriptors are listed: `fds - knownConnections` is what
+   * the server holds besides them, which must not grow with the load.
+   */
+  readonly knownConnections: number;
 }
 
 /** The numeric figures of a {@link ProcessSample}. */
-export type SampleFigure = Exclude<keyof ProcessSample, 'atMs'>;
+export type SampleFigure = Exclude<keyof ProcessSample, 'atMs' | 'knownConnections'>;
 
 /**
  * Reads the unlabelled samples of a Prometheus text exposition (labelled series are summed under
@@ -68,9 +74,14 @@ export interface ProcessSampler {
  *
  * @param pid - the process
  * @param baseUrl - its `http://127.0.0.1:PORT`
+ * @param knownConnections - counts the server's connections the test knows of (0 when omitted)
  * @returns the sampler
  */
-export function createProcessSampler(pid: number, baseUrl: string): ProcessSampler {
+export function createProcessSampler(
+  pid: number,
+  baseUrl: string,
+  knownConnections: () => number = () => 0,
+): ProcessSampler {
   // One kept-alive socket: the sampler adds one constant descriptor to the server, not a new
   // (and lingering) connection per sample.
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -98,11 +109,9 @@ export function createProcessSampler(pid: number, baseUrl: string): ProcessSampl
   return {
     samples,
     async sample() {
-      const [status, fds, values] = await Promise.all([
-        readFile(`/proc/${pid}/status`, 'utf8'),
-        readdir(`/proc/${pid}/fd`),
-        metrics(),
-      ]);
+      const fdList = readdir(`/proc/${pid}/fd`);
+      const connections = knownConnections();
+      const [status, fds, values] = await Promise.all([readFile(`/proc/${pid}/status`, 'utf8'), fdList, metrics()]);
       const rssKb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN);
       const value = (name: string): number => values.get(name) ?? Number.NaN;
       const taken: ProcessSample = {
@@ -114,6 +123,7 @@ export function createProcessSampler(pid: number, baseUrl: string): ProcessSampl
         activeStreams: value('streamwell_active_streams'),
         openResponses: value('streamwell_open_stream_responses'),
         retainedBytes: value('streamwell_retained_bytes'),
+        knownConnections: connections,
       };
       samples.push(taken);
       return taken;

@@ -20,6 +20,8 @@ import { type PacedScript, pacedMessage, pacedText } from '../../redis/helpers/i
 export interface SoakLoadOptions {
   /** The server, `http://127.0.0.1:PORT`. */
   readonly baseUrl: string;
+  /** From {@link createSoakAgent}; destroyed at the end. */
+  readonly agent: Agent;
   /** Streams open at once. */
   readonly concurrency: number;
   /** How long new streams are started; the ones running then are read to their end. */
@@ -150,17 +152,37 @@ function runOne(
 }
 
 /**
+ * The load's HTTP agent. keepAlive: a finished stream's socket carries the next one (no connect
+ * per stream, no TIME_WAIT pile-up); no socket cap but the concurrency itself.
+ *
+ * @param concurrency - streams open at once
+ * @returns the agent
+ */
+export function createSoakAgent(concurrency: number): Agent {
+  return new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, maxFreeSockets: concurrency });
+}
+
+/**
+ * Sockets an agent holds now, busy or idle.
+ *
+ * @param agent - from {@link createSoakAgent}
+ * @returns their number
+ */
+export function countSockets(agent: Agent): number {
+  let count = 0;
+  for (const list of [...Object.values(agent.sockets), ...Object.values(agent.freeSockets)]) count += list?.length ?? 0;
+  return count;
+}
+
+/**
  * Keeps `concurrency` streams open for `durationMs`, replacing each one that ends.
  *
  * @param options - target, size, duration, script
  * @returns the counts, the first failures, and how busy the client was
  */
 export async function runSoakLoad(options: SoakLoadOptions): Promise<SoakLoadResult> {
-  const { baseUrl, concurrency, durationMs, script, rampMs, onProgress } = options;
+  const { agent, baseUrl, concurrency, durationMs, script, rampMs, onProgress } = options;
   const expected = pacedText(script);
-  // keepAlive: a finished stream's socket carries the next one (no connect per stream, no
-  // TIME_WAIT pile-up); maxSockets: none but the concurrency itself.
-  const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, maxFreeSockets: concurrency });
   const startedAt = performance.now();
   const endAt = startedAt + durationMs;
   const utilizationAtStart = performance.eventLoopUtilization();
