@@ -79,6 +79,8 @@ interface Flight {
   onBAfterCut?: SseFollower;
   /** The reconnecting client's new events and result. */
   clientEvents?: StreamEvent[];
+  /** The reconnecting client's reconnects (the cut must have made it move). */
+  reconnects: number;
   clientResult?: Promise<StreamResult>;
   /** The follower on B from the start. */
   follower?: SseFollower;
@@ -154,7 +156,7 @@ describe.skipIf(!redis.available)('SIGTERM drain with streams in flight, two ins
       Array.from({ length: RUNS }, async (_, index) => {
         const kind = kinds[index % 3] as Kind;
         const script = index % 2 === 0 ? SHORT : LONG;
-        const flight: Flight = { index, kind, script, streamId: '' };
+        const flight: Flight = { index, kind, script, streamId: '', reconnects: 0 };
         flights.push(flight);
         if (kind === 'client') {
           const events: StreamEvent[] = [];
@@ -166,6 +168,9 @@ describe.skipIf(!redis.available)('SIGTERM drain with streams in flight, two ins
           const session = streamClient.start(pacedMessage(`drain${index}`, script), {
             onEvent: (event) => events.push(event),
             onStreamId: (id) => resolveId(id),
+            onReconnect: () => {
+              flight.reconnects += 1;
+            },
           });
           flight.clientResult = session.done;
           flight.streamId = await streamId;
@@ -263,6 +268,9 @@ describe.skipIf(!redis.available)('SIGTERM drain with streams in flight, two ins
         await flight.onBAfterCut?.closed;
         const joined = [...(flight.onA?.events ?? []), ...(flight.onBAfterCut?.events ?? [])];
         expect(joined, `${what}: client cut from A, resumed on B`).toEqual(stored);
+        // It did move: part of the run came from A, the rest (at least the terminal) from B.
+        expect(flight.onA?.events.length, what).toBeGreaterThan(0);
+        expect(flight.onBAfterCut?.events.length, what).toBeGreaterThan(0);
       } else {
         const result = await (flight.clientResult as Promise<StreamResult>);
         expect(
@@ -270,6 +278,7 @@ describe.skipIf(!redis.available)('SIGTERM drain with streams in flight, two ins
           `${what}: reconnecting client`,
         ).toEqual(stored);
         expect(result.text, what).toBe(text);
+        expect(flight.reconnects, `${what}: the client reconnected after the cut`).toBeGreaterThan(0);
         if (flight.script === SHORT) expect(result.status, what).toBe('done');
         else expect(result).toMatchObject({ status: 'error', error: { code: 'server_shutdown' } });
       }
@@ -291,6 +300,8 @@ describe.skipIf(!redis.available)('SIGTERM drain with streams in flight, two ins
       exitCode: exit.code,
       exitAfterSigtermMs: exitMs,
       proxiedConnectionsCut: proxyA.accepted,
+      eventsResumedOnBAfterCut: flights.reduce((sum, flight) => sum + (flight.onBAfterCut?.events.length ?? 0), 0),
+      clientReconnects: flights.reduce((sum, flight) => sum + flight.reconnects, 0),
     };
     writeSoakResult('drain', figures);
     if (SOAK) process.stderr.write(`[drain] ${JSON.stringify(figures)}\n`);
