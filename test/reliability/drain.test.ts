@@ -54,13 +54,13 @@ import { writeSoakResult } from './helpers/soak-results.ts';
 const redis = redisPart();
 
 /** Runs in flight at the SIGTERM (a multiple of 6: two lengths × three kinds of starter). */
-const RUNS = scale(12, 240);
-/** Long enough for a loaded machine to finish the short runs' remaining second within it. */
-const SHUTDOWN_DEADLINE_MS = 8000;
-/** Ends well within the deadline. */
-const SHORT: PacedScript = { tokens: 30, delayMs: 50 };
-/** 2,000 tokens 20 ms apart: 40 s, far past the deadline. */
-const LONG: PacedScript = { tokens: 2000, delayMs: 20 };
+const RUNS = scale(12, 120);
+/** Long enough for a loaded machine to finish the short runs' remaining seconds within it. */
+const SHUTDOWN_DEADLINE_MS = scale(8000, 20_000);
+/** Ends well within the deadline: 1.5 s (quick), 6 s (full, where starting 120 runs takes a while). */
+const SHORT: PacedScript = scale({ tokens: 30, delayMs: 50 }, { tokens: 60, delayMs: 100 });
+/** 2,000 tokens: 40 s (quick), 200 s (full, 10 tokens/s each for 60 runs), far past the deadline. */
+const LONG: PacedScript = scale({ tokens: 2000, delayMs: 20 }, { tokens: 2000, delayMs: 100 });
 /** A short lease: a terminal event left unwritten would show as `producer_lost` soon after. */
 const RUN_LEASE_MS = 3000;
 /** A bound against a hanging drain, not a performance budget. */
@@ -180,12 +180,15 @@ describe.skipIf(!redis.available)('SIGTERM drain with streams in flight, two ins
           flight.onA = started.follower;
         }
         flight.follower = await followResume(b.url, flight.streamId);
+        expect(flight.follower.response.status, `run ${index}: the follower's resume on B`).toBe(200);
       }),
     );
     flights.sort((x, y) => x.index - y.index);
     // Every run is producing (a token seen on B) before A is told to stop.
     await Promise.all(flights.map((flight) => flight.follower?.seen(2)));
 
+    // Short runs that ended while the others were starting are not in flight: counted, not failed.
+    const inFlightAtSigterm = flights.filter((flight) => !flight.follower?.events.some(isTerminal)).length;
     const exitedAt = a.exited.then((exit) => ({ ...exit, at: performance.now() }));
     const signalledAt = performance.now();
     a.child.kill('SIGTERM');
@@ -206,6 +209,7 @@ describe.skipIf(!redis.available)('SIGTERM drain with streams in flight, two ins
             flight.streamId,
             last === undefined ? {} : { 'last-event-id': String(last.id) },
           );
+          expect(flight.onBAfterCut.response.status, `run ${flight.index}: the resume on B after the cut`).toBe(200);
         }),
     );
 
@@ -296,6 +300,7 @@ describe.skipIf(!redis.available)('SIGTERM drain with streams in flight, two ins
       short: SHORT,
       long: LONG,
       clients: RUNS * 2,
+      inFlightAtSigterm,
       outcomes,
       exitCode: exit.code,
       exitAfterSigtermMs: exitMs,
