@@ -20,7 +20,7 @@ import { type PacedScript, pacedMessage, pacedText } from '../../redis/helpers/i
 export interface SoakLoadOptions {
   /** The server, `http://127.0.0.1:PORT`. */
   readonly baseUrl: string;
-  /** From {@link createSoakAgent}; destroyed at the end. */
+  /** From {@link createSoakAgent}; the caller destroys it (after its last sample of the server). */
   readonly agent: Agent;
   /** Streams open at once. */
   readonly concurrency: number;
@@ -236,7 +236,6 @@ export async function runSoakLoad(options: SoakLoadOptions): Promise<SoakLoadRes
     await Promise.all(Array.from({ length: concurrency }, (_, index) => worker(index)));
   } finally {
     if (ticker !== undefined) clearInterval(ticker);
-    agent.destroy();
   }
   const utilization = performance.eventLoopUtilization(utilizationAtStart);
   return {
