@@ -147,6 +147,14 @@ export interface FakeOpenAIOptions {
   readonly models?: readonly string[];
   /** The reply when the queue is empty: fixed, or computed from the request. */
   readonly reply?: FakeReply | ((request: FakeRequest) => FakeReply);
+  /**
+   * Keep every request in `requests` and `generations`. Off for soaks: hundreds of thousands of
+   * kept bodies would grow the test process, not the server under test (and `waitForRequest`
+   * then never resolves). @defaultValue true
+   */
+  readonly record?: boolean;
+  /** How long an idle kept-alive connection stays open (node's `server.keepAliveTimeout`). @defaultValue 5000 */
+  readonly keepAliveTimeoutMs?: number;
 }
 
 /** A running fake. */
@@ -161,6 +169,10 @@ export interface FakeOpenAI {
   readonly requests: readonly FakeRequest[];
   /** Generation requests only (chat completions and responses), in order. */
   readonly generations: readonly FakeRequest[];
+  /** Connections open now (kept-alive idle ones too). */
+  readonly openConnections: number;
+  /** Closes the kept-alive connections that carry no request now (as a keep-alive timeout would). */
+  closeIdleConnections(): void;
   /** Queues replies for the next generation requests, in order. */
   enqueue(...replies: FakeReply[]): void;
   /** Sets the reply used when the queue is empty. */
@@ -315,6 +327,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const waiters: Array<() => void> = [];
   let defaultReply: FakeReply | ((request: FakeRequest) => FakeReply) = options.reply ?? {};
   let closing = false;
+  const recording = options.record ?? true;
 
   const nextReply = (request: FakeRequest): FakeReply => {
     const queued = queue.shift();
@@ -328,7 +341,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       else response.destroy();
     });
   });
-  server.keepAliveTimeout = 5_000;
+  server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5_000;
   server.on('connection', (socket) => {
     socket.setNoDelay(true);
     sockets.add(socket);
@@ -374,7 +387,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         resolveClosed = resolve;
       }),
     };
-    requests.push(record);
+    if (recording) requests.push(record);
     response.on('finish', () => {
       record.finished = true;
     });
@@ -383,7 +396,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       if (!response.writableFinished && !closing) record.aborted = true;
       resolveClosed({ aborted: record.aborted });
     });
-    if (endpoint === 'chat' || endpoint === 'responses') {
+    if (recording && (endpoint === 'chat' || endpoint === 'responses')) {
       generations.push(record);
       for (const wake of waiters.splice(0)) wake();
     }
@@ -459,6 +472,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     apiKey,
     requests,
     generations,
+    get openConnections() {
+      return sockets.size;
+    },
+    closeIdleConnections() {
+      server.closeIdleConnections();
+    },
     enqueue(...replies) {
       queue.push(...replies);
     },

@@ -362,6 +362,12 @@ export async function createApp(config: ServerConfig, deps: AppDeps = {}): Promi
     // During a drain, /healthz must still answer (503 "draining") and resumes still work.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // fastify.close() runs under avvio's plugin timeout (10 s by default), and a drain keeps it
+    // waiting for open streams up to the shutdown deadline: with SHUTDOWN_DEADLINE_MS above 10 s
+    // the close failed ("Plugin did not start in time", AVV_ERR_READY_TIMEOUT), the process
+    // exited 1 and skipped the rest of the drain (the thread store's last writes among it);
+    // test/reliability/drain.test.ts. The deadline plus the 1 s cut and a margin.
+    pluginTimeout: Math.max(10_000, config.shutdownDeadlineMs + 10_000),
     // The stream endpoints skip Fastify's request lifecycle (see create-server-factory.ts).
     serverFactory: createServerFactory(context),
   });

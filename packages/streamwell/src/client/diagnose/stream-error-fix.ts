@@ -19,7 +19,9 @@ const FIXES: Readonly<Record<string, string>> = {
   abandoned:
     'No client stayed connected for DISCONNECT_GRACE_MS, so the run stopped: resume sooner or raise the grace.',
   server_shutdown:
-    'The server shut down mid-reply: resume on another instance (a shared store, REDIS_URL, makes that work).',
+    // The run itself ended: a resume anywhere replays the same ending, so the advice is to send
+    // again or to give drains longer (test/reliability/drain.test.ts).
+    'The server shut down before the reply ended (SHUTDOWN_DEADLINE_MS passed): the text so far is kept but the reply cannot continue, not even on another instance; send the message again, or raise SHUTDOWN_DEADLINE_MS above your longest replies.',
   internal_error: 'A server bug: the server log has the details under this stream id.',
 };
 
