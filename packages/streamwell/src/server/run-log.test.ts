@@ -53,6 +53,25 @@ describe('RunLog', () => {
     expect(log.text()).toBe(text);
   });
 
+  it('gives the tokens joined at every call, however the calls and appends interleave', () => {
+    const log = new RunLog();
+    const tokens: string[] = [];
+    // Calls after one token, after several, twice in a row, and with events in between.
+    for (const [index, count] of [1, 3, 0, 1, 7, 0, 2].entries()) {
+      for (let token = 0; token < count; token += 1) {
+        const text = `t${index}.${token} `;
+        tokens.push(text);
+        log.appendToken(text);
+      }
+      if (index % 2 === 0) log.appendEvent('checkpoint', '{}');
+      expect(log.text()).toBe(tokens.join(''));
+    }
+    log.pack();
+    expect(log.text()).toBe(tokens.join(''));
+    log.clear();
+    expect(log.text()).toBe(tokens.join(''));
+  });
+
   it('builds token JSON exactly as JSON.stringify does, escapes included', () => {
     for (const text of ['plain', 'a"b', 'line\nbreak\r', '\u2028\u2029', '\u0000', '🌍', '\\']) {
       expect(tokenJson(text)).toBe(JSON.stringify({ token: text }));

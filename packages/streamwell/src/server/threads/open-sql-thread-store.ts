@@ -4,8 +4,9 @@
  * `createSqlThreadStore` (create-sql-thread-store.ts), so that importing `streamwell/server`
  * costs nothing for Kysely unless a SQL store is opened.
  *
- * Costs, per call: `beginTurn` is one transaction of four statements; `updateMessage` one of
- * two (the message, then its thread's `updatedAt`): one commit each. With better-sqlite3 every
+ * Costs, per call: `beginTurn` is four statements; `updateMessage` two (the message, then its
+ * thread's `updatedAt`), in one transaction each on PostgreSQL; on SQLite those of one loop turn
+ * share a transaction (create-transaction-batcher.ts). With better-sqlite3 every
  * statement runs synchronously on the event loop, one store operation at a time with a loop turn
  * between two (create-operation-gate.ts), so SQLite suits one instance; several instances share
  * PostgreSQL.
@@ -20,6 +21,7 @@ import { createItemId } from './create-item-id.ts';
 import { createOperationGate, type OperationGate } from './create-operation-gate.ts';
 import { createSqlItemQueries } from './create-sql-item-queries.ts';
 import type { SqlThreadStoreOptions } from './create-sql-thread-store.ts';
+import { createTransactionBatcher, type TransactionWork } from './create-transaction-batcher.ts';
 import { migrateThreadStore } from './migrate-thread-store.ts';
 import { openDatabase } from './open-database.ts';
 import { PAGE_LIMITS, pageLimit } from './page-limit.ts';
@@ -34,6 +36,9 @@ import { toStoreError } from './to-store-error.ts';
 const T = TABLES.threads;
 const I = TABLES.items;
 
+/** The per-run writes that SQLite batches (see create-transaction-batcher.ts). */
+const BATCHED: ReadonlySet<string> = new Set(['beginTurn', 'updateMessage']);
+
 const notFound = (threadId: string): StreamwellError =>
   new StreamwellError('not_found', `Unknown thread ${threadId}.`, { status: 404 });
 
@@ -41,7 +46,12 @@ const notFound = (threadId: string): StreamwellError =>
  * Wraps every method: calls pass the operation gate, and driver failures that mean "database
  * unreachable" become `store_unavailable`.
  */
-function guard<S extends object>(store: S, gate: OperationGate, isClosed: () => boolean): S {
+function guard<S extends object>(
+  store: S,
+  gate: OperationGate,
+  isClosed: () => boolean,
+  selfGated: ReadonlySet<string>,
+): S {
   const guarded: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(store)) {
     if (typeof value !== 'function' || name === 'close') {
@@ -49,10 +59,11 @@ function guard<S extends object>(store: S, gate: OperationGate, isClosed: () => 
       continue;
     }
     const method = value as (...parameters: unknown[]) => Promise<unknown>;
+    const gated = selfGated.has(name) ? method : (...args: unknown[]) => gate(() => method(...args));
     guarded[name] = async (...args: unknown[]) => {
       if (isClosed()) throw new StreamwellError('shutting_down', 'The thread store is closed.', { status: 503 });
       try {
-        return await gate(() => method(...args));
+        return await gated(...args);
       } catch (error) {
         throw toStoreError(error);
       }
@@ -96,13 +107,20 @@ export async function openSqlThreadStore(target: DatabaseTarget, options: SqlThr
   const maxHistoryMessages = options.maxHistoryMessages ?? 200;
   const now = (): string => (options.now?.() ?? new Date()).toISOString();
   let closed = false;
+  // SQLite: one operation at a time, with an event-loop turn between two (see the gate's module),
+  // and the per-run writes (`beginTurn`, `updateMessage`) of one loop turn in one transaction.
+  const sqlite = target.dialect === 'sqlite';
+  const gate = sqlite ? createOperationGate(1, true) : createOperationGate(options.poolSize ?? 10, false);
+  const batcher = sqlite ? createTransactionBatcher(db, gate) : undefined;
+  const write = <T>(work: TransactionWork<StoreSchema, T>): Promise<T> =>
+    batcher === undefined ? db.transaction().execute(work) : batcher.run(work);
 
   const store: ThreadStore = {
     kind: target.dialect,
     ...createSqlItemQueries(db, now),
 
     beginTurn: ({ threadId, owner, message, streamId }) =>
-      db.transaction().execute(async (trx) => {
+      write(async (trx) => {
         const at = now();
         const key = ownerKey(owner);
         const title = titleFromMessage(message);
@@ -172,7 +190,7 @@ export async function openSqlThreadStore(target: DatabaseTarget, options: SqlThr
 
     // One transaction, so one commit (one WAL flush) for both rows.
     updateMessage: ({ threadId, messageId, content, status }) =>
-      db.transaction().execute(async (trx) => {
+      write(async (trx) => {
         const result = await trx
           .updateTable(I)
           .set({ content, status })
@@ -287,8 +305,6 @@ export async function openSqlThreadStore(target: DatabaseTarget, options: SqlThr
       await db.destroy();
     },
   };
-  // SQLite: one operation at a time, with an event-loop turn between two (see the gate's module).
-  const gate =
-    target.dialect === 'sqlite' ? createOperationGate(1, true) : createOperationGate(options.poolSize ?? 10, false);
-  return guard(store, gate, () => closed);
+  // The batcher passes the gate once per batch itself.
+  return guard(store, gate, () => closed, batcher === undefined ? new Set() : BATCHED);
 }
