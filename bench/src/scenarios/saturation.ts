@@ -26,9 +26,26 @@ export async function runSaturation(context: BenchContext): Promise<SaturationRe
   const streams = 64;
   const tokens = 2000;
   const ids = context.options.peers.filter((id) => id !== 'direct');
+  const rows = await measureSaturation(context, 'saturation', ids, { streams, tokens, reps: quick ? 1 : 2 });
+  return { streams, tokensPerStream: tokens, rows };
+}
+
+/**
+ * The saturation load (`streams` unthrottled streams of `tokens` tokens, one event per upstream
+ * write) on each of `ids`, interleaved over `reps` rounds: one row per peer. The `workers`
+ * scenario runs the same load on its servers.
+ */
+export async function measureSaturation(
+  context: BenchContext,
+  scenario: string,
+  ids: readonly PeerId[],
+  load: { readonly streams: number; readonly tokens: number; readonly reps: number },
+): Promise<Partial<Record<PeerId, StreamsRow>>> {
+  const quick = context.options.quick;
+  const { streams, tokens } = load;
   const matrix = await runMatrix(
     context,
-    'saturation',
+    scenario,
     ids,
     [
       {
@@ -43,12 +60,12 @@ export async function runSaturation(context: BenchContext): Promise<SaturationRe
         },
       },
     ],
-    quick ? 1 : 2,
+    load.reps,
   );
   const rows: Partial<Record<PeerId, StreamsRow>> = {};
   for (const id of ids) {
     const cells = matrix.cells.default?.[id];
     if (cells) rows[id] = aggregateCells(cells, undefined, streams, matrix.baselineRss[id] ?? 0);
   }
-  return { streams, tokensPerStream: tokens, rows };
+  return rows;
 }

@@ -10,11 +10,10 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { heading, warn } from '../lib/log.ts';
-import { formatParams } from '../mock/stream-params.ts';
 import { PEERS, type PeerId } from '../peers/peers.ts';
-import { aggregateCells, type StreamsRow } from './aggregate.ts';
+import type { StreamsRow } from './aggregate.ts';
 import type { BenchContext } from './context.ts';
-import { runMatrix } from './matrix.ts';
+import { measureSaturation } from './saturation.ts';
 
 /** Result: one row per server setup, or why there is none. */
 export interface WorkersResult {
@@ -54,30 +53,7 @@ export async function runWorkers(context: BenchContext): Promise<WorkersResult> 
     'streamwell-workers-1',
     'streamwell-workers-2',
   ];
-  const matrix = await runMatrix(
-    context,
-    'workers',
-    ids,
-    [
-      {
-        name: 'default',
-        job: {
-          prompt: formatParams({ tokens, rate: 0, batch: 1 }),
-          concurrency: streams,
-          rampMs: 200,
-          warmupMs: quick ? 500 : 1500,
-          measureMs: quick ? 1000 : 4000,
-          expectTokens: tokens,
-        },
-      },
-    ],
-    quick ? 1 : 3,
-  );
-  const rows: Partial<Record<PeerId, StreamsRow>> = {};
-  for (const id of ids) {
-    const cells = matrix.cells.default?.[id];
-    if (cells) rows[id] = aggregateCells(cells, undefined, streams, matrix.baselineRss[id] ?? 0);
-  }
+  const rows = await measureSaturation(context, 'workers', ids, { streams, tokens, reps: quick ? 1 : 3 });
   return {
     available: true,
     streams,
