@@ -7,6 +7,7 @@
  * counted exactly over many rounds of cuts.
  */
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { until } from '../helpers/until.ts';
 import { createScriptedProvider, type ScriptedProvider } from '../server/helpers/scripted-provider.ts';
@@ -203,6 +204,48 @@ describe('server-wide cap on WebSocket sockets', () => {
     expect(await metrics(server.url)).toContain(
       'streamwell_connection_refusals_total{kind="websocket",code="too_many_connections"}',
     );
+  });
+});
+
+describe('refused handshakes', () => {
+  it("gives a refused handshake's slot back although the client never closes its side", {
+    timeout: TIMEOUT,
+  }, async () => {
+    server = await startTestServer({ provider: createScriptedProvider().provider, config: { maxOpenWebSockets: 2 } });
+    const port = server.port;
+    // ws refuses these after our checks took a slot (a POST, a bad key): an attacker that keeps
+    // its half of each connection open must not hold the slot.
+    const requests = [
+      'POST /ws/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+      'GET /ws/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n\r\n',
+    ];
+    const halfOpen = await Promise.all(
+      requests.map(
+        (text) =>
+          new Promise<{ answer: string; socket: import('node:net').Socket }>((resolve) => {
+            const socket = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => socket.write(text));
+            let answer = '';
+            socket.on('data', (chunk: Buffer) => {
+              answer += chunk.toString('latin1');
+            });
+            socket.on('error', () => {});
+            // The server's end of the answer; this side stays open.
+            socket.once('end', () => resolve({ answer, socket }));
+          }),
+      ),
+    );
+    for (const { answer } of halfOpen) expect(answer).toMatch(/^HTTP\/1\.1 40[05] /);
+    await until(
+      () => server?.app.context.connections.open('websocket') === 0,
+      'the refused handshakes gave their slots back',
+    );
+    const url = `${server.url.replace('http', 'ws')}/ws/stream`;
+    const first = await openClient(url);
+    const second = await openClient(url);
+    clients.push(first, second);
+    for (const { socket } of halfOpen) socket.destroy();
   });
 });
 

@@ -81,6 +81,10 @@ describe('configuration', () => {
     ['WORKERS', 'many'],
     ['WORKERS', '1.5'],
     ['WORKERS', '257'],
+    // Past 2^31 - 1 ms Node's timers fire at once: every stream would time out, every drain be skipped.
+    ['STREAM_TIMEOUT_MS', '2147483648'],
+    ['SHUTDOWN_DEADLINE_MS', '2147483647'],
+    ['WS_IDLE_TIMEOUT_MS', '9999999999'],
   ])('refuses %s=%j with a message naming the variable', (variable, value) => {
     let error: unknown;
     try {

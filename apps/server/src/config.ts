@@ -234,6 +234,13 @@ function parseAllowedHosts(value: string | undefined): string[] {
 
 const hostList = parsedBy(parseAllowedHosts, []);
 
+/**
+ * The longest duration a `*_MS` variable may take: Node's timers fire at once past 2^31 − 1 ms, so
+ * a larger "wait as long as it takes" would end every stream (or skip every drain) at once. About
+ * 23 days, with room for the margins added to the shutdown deadline.
+ */
+const MAX_DURATION_MS = 2_000_000_000;
+
 /** The schema, keyed by environment variable name. */
 const ENV_SCHEMA = z.object({
   PORT: integer(8000, 0, 65_535),
@@ -255,14 +262,14 @@ const ENV_SCHEMA = z.object({
   LLM_MODEL: optionalText,
   UPSTREAM_URL: httpUrl('http://127.0.0.1:8001/api/stream/message'),
   UPSTREAM_HEADERS: headerLines,
-  STREAM_TIMEOUT_MS: integer(120_000, 0),
-  FIRST_TOKEN_TIMEOUT_MS: integer(60_000, 0),
-  IDLE_TIMEOUT_MS: integer(30_000, 0),
-  HEARTBEAT_MS: integer(15_000, 0),
+  STREAM_TIMEOUT_MS: integer(120_000, 0, MAX_DURATION_MS),
+  FIRST_TOKEN_TIMEOUT_MS: integer(60_000, 0, MAX_DURATION_MS),
+  IDLE_TIMEOUT_MS: integer(30_000, 0, MAX_DURATION_MS),
+  HEARTBEAT_MS: integer(15_000, 0, MAX_DURATION_MS),
   CHECKPOINT_EVERY: integer(50, 0),
-  CHECKPOINT_WRITE_INTERVAL_MS: integer(1000, 0),
-  STREAM_RETENTION_MS: integer(300_000, 0),
-  DISCONNECT_GRACE_MS: integer(30_000, 0),
+  CHECKPOINT_WRITE_INTERVAL_MS: integer(1000, 0, MAX_DURATION_MS),
+  STREAM_RETENTION_MS: integer(300_000, 0, MAX_DURATION_MS),
+  DISCONNECT_GRACE_MS: integer(30_000, 0, MAX_DURATION_MS),
   MAX_BODY_BYTES: integer(65_536, 64, 64 * 1024 * 1024),
   MAX_MESSAGE_CHARS: integer(8000, 1, 16 * 1024 * 1024),
   MAX_CONCURRENT_STREAMS: integer(1000, 1),
@@ -274,7 +281,7 @@ const ENV_SCHEMA = z.object({
   HEADERS_TIMEOUT_MS: integer(10_000, 100, 600_000),
   REQUEST_TIMEOUT_MS: integer(30_000, 100, 3_600_000),
   KEEP_ALIVE_TIMEOUT_MS: integer(72_000, 100, 600_000),
-  WS_IDLE_TIMEOUT_MS: integer(60_000, 0),
+  WS_IDLE_TIMEOUT_MS: integer(60_000, 0, MAX_DURATION_MS),
   UPSTREAM_MAX_ATTEMPTS: integer(4, 1, 10),
   API_KEYS: apiKeyList,
   REDIS_URL: z.preprocess(
@@ -316,7 +323,7 @@ const ENV_SCHEMA = z.object({
       typeof blankToUndefined(value) === 'string' ? (blankToUndefined(value) as string).toLowerCase() : undefined,
     z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   ),
-  SHUTDOWN_DEADLINE_MS: integer(10_000, 0),
+  SHUTDOWN_DEADLINE_MS: integer(10_000, 0, MAX_DURATION_MS),
 });
 
 /**

@@ -109,6 +109,10 @@ function refuseUpgrade(
       'Connection: close\r\n\r\n' +
       body,
   );
+  // `end()` only half-closes, and Node keeps an upgrade's socket open until the client closes its
+  // side: a client that never does would hold the descriptor (and, for a handshake ws refuses
+  // after our checks, a WebSocket slot) for good. Once the answer is out, the socket goes.
+  socket.once('finish', () => socket.destroy());
 }
 
 /**

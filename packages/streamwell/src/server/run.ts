@@ -366,7 +366,12 @@ export class Run implements RunHandle {
           this.#end('error', { event: 'error', data });
           return;
         }
-        this.#observer?.onUpstreamRetry?.(this, verdict.retry, error);
+        try {
+          this.#observer?.onUpstreamRetry?.(this, verdict.retry, error);
+        } catch {
+          // An observer is for logs and metrics: its failure must not stop the retry, nor (thrown
+          // here, outside the attempt's try) become an unhandled rejection that ends the process.
+        }
         await this.#wait(verdict.retry.delayMs);
         if (this.#status !== 'running') return;
       }

@@ -118,7 +118,11 @@ describe('backoff and headers', () => {
 });
 
 describe('the run retries a failure before the answer', () => {
-  function start(script: readonly Attempt[], options: { firstTokenTimeoutMs?: number; maxUpstreamAttempts?: number }) {
+  function start(
+    script: readonly Attempt[],
+    options: { firstTokenTimeoutMs?: number; maxUpstreamAttempts?: number },
+    onRetry?: () => void,
+  ) {
     vi.useFakeTimers(FAKE);
     vi.spyOn(Math, 'random').mockReturnValue(0.5);
     const scripted = scriptedProvider(script);
@@ -127,7 +131,12 @@ describe('the run retries a failure before the answer', () => {
       provider: scripted.provider,
       streamTimeoutMs: 0,
       ...options,
-      observer: { onUpstreamRetry: (_run, retry) => retries.push(retry) },
+      observer: {
+        onUpstreamRetry: (_run, retry) => {
+          retries.push(retry);
+          onRetry?.();
+        },
+      },
     });
     const { run } = registry.start({ message: 'hi' });
     return { run, calls: scripted.calls, retries };
@@ -156,6 +165,21 @@ describe('the run retries a failure before the answer', () => {
       [3, 'refused', 375],
       [4, 'refused', 750],
     ]);
+  });
+
+  it('an observer that throws on a retry neither stops the retry nor escapes the run', async () => {
+    const { run, calls } = start(
+      [{ fail: { reason: 'refused' } }, { events: [{ type: 'text', text: 'ok' }] }],
+      { firstTokenTimeoutMs: 10_000 },
+      () => {
+        throw new Error('metrics backend down');
+      },
+    );
+    await vi.advanceTimersByTimeAsync(1_000);
+    await run.finished;
+    expect(calls).toHaveLength(2);
+    expect(run.status).toBe('complete');
+    expect(run.text).toBe('ok');
   });
 
   it('gives up after maxUpstreamAttempts with the last error and the count', async () => {

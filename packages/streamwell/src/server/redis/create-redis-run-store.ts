@@ -423,8 +423,12 @@ export async function createRedisRunStore(options: RedisRunStoreOptions): Promis
     if (!blocked || unblockSent || blockingId === undefined) return;
     unblockSent = true;
     const read = readNumber;
+    let attempts = 0;
     const unblock = (): void => {
-      if (blockingId === undefined) return;
+      // While the reader connection reconnects its read is queued, not blocked: asking again
+      // then only spins (the read restarts with the new key set once the connection is back).
+      attempts += 1;
+      if (blockingId === undefined || !blocking.isReady || attempts > 100) return;
       client.sendCommand(['CLIENT', 'UNBLOCK', blockingId]).then(
         (reply) => {
           // 0: nothing was blocked. The read went out on the other connection and may not have
