@@ -29,6 +29,10 @@ async function seedTurn(
   const threads = server.app.context.threads;
   const turn = await threads.beginTurn({ threadId, owner, message, streamId: `s-${message}` });
   await threads.updateMessage({ threadId, messageId: turn.assistantMessageId, content: reply, status: 'complete' });
+  // Threads are ordered by their ISO millisecond timestamps: the next turn must not share this
+  // one's millisecond (the store's writes take well under one).
+  const at = Date.now();
+  while (Date.now() === at) await new Promise((resolve) => setTimeout(resolve, 1));
   return turn;
 }
 

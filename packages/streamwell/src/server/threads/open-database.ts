@@ -8,6 +8,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { SqlitePreparer } from './create-sqlite-turn-writes.ts';
+import type { SqliteTransactions } from './create-sqlite-write-batcher.ts';
 import { importDriver } from './import-driver.ts';
 import type { DatabaseTarget } from './parse-database-url.ts';
 import type { StoreSchema } from './store-schema.ts';
@@ -38,7 +40,27 @@ async function openSqlite(path: string, options: OpenDatabaseOptions): Promise<K
     database.close();
     throw error;
   }
-  return new Kysely<StoreSchema>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) });
+  const db = new Kysely<StoreSchema>({ dialect: new SqliteDialect({ database: cachingStatements(database) }) });
+  sqliteConnections.set(db, database);
+  return db;
+}
+
+/** What the store's SQLite fast path uses of a better-sqlite3 database. */
+export type SqliteConnection = SqlitePreparer & SqliteTransactions;
+
+/** The better-sqlite3 database under each SQLite Kysely instance this module opened. */
+const sqliteConnections = new WeakMap<Kysely<StoreSchema>, SqliteConnection>();
+
+/**
+ * The better-sqlite3 database under a Kysely instance opened by {@link openDatabase}, for the
+ * store's per-run writes (`create-sqlite-turn-writes.ts`); undefined for PostgreSQL. Use it only
+ * inside the store's operation gate: it is the same single connection Kysely uses.
+ *
+ * @param db - from {@link openDatabase}
+ * @returns the connection, or undefined
+ */
+export function sqliteConnectionOf(db: Kysely<StoreSchema>): SqliteConnection | undefined {
+  return sqliteConnections.get(db);
 }
 
 /** Most prepared statements kept per database (the store's queries are a few dozen shapes). */

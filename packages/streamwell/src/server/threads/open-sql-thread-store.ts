@@ -13,24 +13,22 @@
  *
  * @module
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { StreamwellError } from '../../errors/index.ts';
-import type { ChatMessage } from '../provider.ts';
-import { boundHistory } from './bound-history.ts';
-import { createItemId } from './create-item-id.ts';
 import { createOperationGate, type OperationGate } from './create-operation-gate.ts';
 import { createSqlItemQueries } from './create-sql-item-queries.ts';
 import type { SqlThreadStoreOptions } from './create-sql-thread-store.ts';
-import { createTransactionBatcher, type TransactionWork } from './create-transaction-batcher.ts';
+import { createSqlTurnWrites } from './create-sql-turn-writes.ts';
+import { createSqliteTurnWrites } from './create-sqlite-turn-writes.ts';
+import { createSqliteWriteBatcher } from './create-sqlite-write-batcher.ts';
 import { migrateThreadStore } from './migrate-thread-store.ts';
-import { openDatabase } from './open-database.ts';
+import { openDatabase, sqliteConnectionOf } from './open-database.ts';
 import { PAGE_LIMITS, pageLimit } from './page-limit.ts';
 import { type DatabaseTarget, describeDatabase } from './parse-database-url.ts';
 import { ownerFromKey, ownerKey, toThreadItem, toThreadSummary } from './sql-rows.ts';
 import { type StoreSchema, TABLES } from './store-schema.ts';
 import { decodeThreadCursor, encodeThreadCursor, unknownAfter } from './thread-cursor.ts';
 import type { ThreadStore } from './thread-store.ts';
-import { titleFromMessage } from './thread-title.ts';
 import { toStoreError } from './to-store-error.ts';
 
 const T = TABLES.threads;
@@ -38,9 +36,6 @@ const I = TABLES.items;
 
 /** The per-run writes that SQLite batches (see create-transaction-batcher.ts). */
 const BATCHED: ReadonlySet<string> = new Set(['beginTurn', 'updateMessage']);
-
-const notFound = (threadId: string): StreamwellError =>
-  new StreamwellError('not_found', `Unknown thread ${threadId}.`, { status: 404 });
 
 /**
  * Wraps every method: calls pass the operation gate, and driver failures that mean "database
@@ -111,97 +106,18 @@ export async function openSqlThreadStore(target: DatabaseTarget, options: SqlThr
   // and the per-run writes (`beginTurn`, `updateMessage`) of one loop turn in one transaction.
   const sqlite = target.dialect === 'sqlite';
   const gate = sqlite ? createOperationGate(1, true) : createOperationGate(options.poolSize ?? 10, false);
-  const batcher = sqlite ? createTransactionBatcher(db, gate) : undefined;
-  const write = <T>(work: TransactionWork<StoreSchema, T>): Promise<T> =>
-    batcher === undefined ? db.transaction().execute(work) : batcher.run(work);
+  const connection = sqlite ? sqliteConnectionOf(db) : undefined;
+  const turnOptions = { now, maxHistoryChars, maxHistoryMessages };
+  const turnWrites =
+    connection === undefined
+      ? createSqlTurnWrites(db, turnOptions)
+      : createSqliteTurnWrites(connection, createSqliteWriteBatcher(connection, gate), turnOptions);
 
   const store: ThreadStore = {
     kind: target.dialect,
     ...createSqlItemQueries(db, now),
 
-    beginTurn: ({ threadId, owner, message, streamId }) =>
-      write(async (trx) => {
-        const at = now();
-        const key = ownerKey(owner);
-        const title = titleFromMessage(message);
-        const inserted = await trx
-          .insertInto(T)
-          .values({ id: threadId, owner: key, title, created_at: at, updated_at: at, metadata: '{}', last_seq: 0 })
-          .onConflict((conflict) => conflict.column('id').doNothing())
-          .executeTakeFirst();
-        const threadCreated = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
-        // The ownership check and the two sequence numbers in one statement; the row stays
-        // locked (PostgreSQL) until commit, so concurrent turns of one thread take turns here.
-        const thread = await trx
-          .updateTable(T)
-          .set((row) => ({
-            last_seq: row('last_seq', '+', 2),
-            updated_at: at,
-            title: sql<string | null>`coalesce(title, ${title})`,
-          }))
-          .where('id', '=', threadId)
-          .where('owner', '=', key)
-          .returning('last_seq')
-          .executeTakeFirst();
-        if (thread === undefined) throw notFound(threadId);
-        const earlier = threadCreated
-          ? []
-          : await trx
-              .selectFrom(I)
-              .select(['role', 'content'])
-              .where('thread_id', '=', threadId)
-              .where('kind', '=', 'message')
-              .where('status', '!=', 'streaming')
-              .where('content', '!=', '')
-              .orderBy('seq', 'desc')
-              .limit(maxHistoryMessages)
-              .execute();
-        const userMessageId = createItemId();
-        const assistantMessageId = createItemId();
-        const common = { thread_id: threadId, kind: 'message', stream_id: streamId, created_at: at, data: null };
-        await trx
-          .insertInto(I)
-          .values([
-            {
-              ...common,
-              id: userMessageId,
-              seq: thread.last_seq - 1,
-              role: 'user',
-              content: message,
-              status: 'complete',
-            },
-            {
-              ...common,
-              id: assistantMessageId,
-              seq: thread.last_seq,
-              role: 'assistant',
-              content: '',
-              status: 'streaming',
-            },
-          ])
-          .execute();
-        const history = boundHistory(
-          earlier.reverse().map((row) => ({ role: row.role as ChatMessage['role'], content: row.content })),
-          message,
-          maxHistoryChars,
-        );
-        return { history, userMessageId, assistantMessageId, threadCreated };
-      }),
-
-    // One transaction, so one commit (one WAL flush) for both rows.
-    updateMessage: ({ threadId, messageId, content, status }) =>
-      write(async (trx) => {
-        const result = await trx
-          .updateTable(I)
-          .set({ content, status })
-          .where('thread_id', '=', threadId)
-          .where('id', '=', messageId)
-          .where('status', '=', 'streaming')
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 0) return false;
-        await trx.updateTable(T).set({ updated_at: now() }).where('id', '=', threadId).execute();
-        return true;
-      }),
+    ...turnWrites,
 
     async listThreads(owner, listOptions = {}) {
       const limit = pageLimit(listOptions.limit, PAGE_LIMITS.defaultPage, PAGE_LIMITS.maxPage);
@@ -306,5 +222,5 @@ export async function openSqlThreadStore(target: DatabaseTarget, options: SqlThr
     },
   };
   // The batcher passes the gate once per batch itself.
-  return guard(store, gate, () => closed, batcher === undefined ? new Set() : BATCHED);
+  return guard(store, gate, () => closed, connection === undefined ? new Set() : BATCHED);
 }
