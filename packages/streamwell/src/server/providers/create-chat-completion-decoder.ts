@@ -45,6 +45,19 @@ export interface ChatCompletionDecoder {
    * @throws StreamwellError `upstream_error` when the stream ended before the reply finished
    */
   end(out: ProviderEvent[]): void;
+  /**
+   * Reads one upstream read that is exactly one SSE event, `data: <payload>` and the blank line,
+   * whose payload is a chunk of the learned template (see {@link learnTemplate}) with plain
+   * ASCII text as its content, straight from its bytes: the events {@link ChatCompletionDecoder.push}
+   * would append for that payload, without decoding the read or parsing its SSE. The caller
+   * must know that its SSE parser sits between events (`SseParser.atEventBoundary`) and
+   * that the frame is within its line and event limits.
+   *
+   * @param bytes - one upstream read
+   * @param out - receives the `text` event
+   * @returns true when the read was such a frame (and was consumed); false to parse it as usual
+   */
+  pushFrame(bytes: Buffer, out: ProviderEvent[]): boolean;
   /** True once `[DONE]` arrived or the finish event was emitted. */
   readonly finished: boolean;
 }
@@ -103,6 +116,7 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
   let finished = false;
   let toolCalls: PartialToolCall[] | undefined;
   let template: ChunkTemplate | undefined;
+  let frame: TemplateFrame | undefined;
   let learning = TEMPLATE_ATTEMPTS;
 
   const flushToolCalls = (out: ProviderEvent[]): void => {
@@ -186,6 +200,7 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
           if (learning > 0 && template === undefined) {
             learning -= 1;
             template = learnTemplate(payload, content);
+            if (template !== undefined) frame = templateFrame(template);
           }
         }
         if (delta.tool_calls !== undefined) collectToolCalls(delta.tool_calls);
@@ -204,10 +219,72 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
       }
       finish(out, finishReason);
     },
+    pushFrame(bytes, out) {
+      if (frame === undefined || finished) return false;
+      const text = readFrameText(frame, bytes);
+      if (text === undefined) return false;
+      out.push({ type: 'text', text });
+      return true;
+    },
     get finished() {
       return finished;
     },
   };
+}
+
+/**
+ * The bytes around the content of a templated chunk sent as one SSE event: `data: ` and the
+ * head before it, the tail and the blank line after it.
+ */
+interface TemplateFrame {
+  readonly prefix: Uint8Array;
+  readonly suffix: Uint8Array;
+}
+
+/**
+ * The frame of a template whose head and tail are printable ASCII (so their bytes are their
+ * characters, and they hold no line break); undefined otherwise (then frames are parsed as usual).
+ */
+function templateFrame(template: ChunkTemplate): TemplateFrame | undefined {
+  const prefix = `data: ${template.head}`;
+  const suffix = `${template.tail}\n\n`;
+  if (!isPrintableAscii(template.head) || !isPrintableAscii(template.tail)) return undefined;
+  return { prefix: Buffer.from(prefix, 'latin1'), suffix: Buffer.from(suffix, 'latin1') };
+}
+
+function isPrintableAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code > 0x7e) return false;
+  }
+  return true;
+}
+
+/**
+ * The content of a read that is `prefix`, then one or more bytes of plain ASCII text, then
+ * `suffix`; undefined for any other read. Such a read decodes to one line, `data: ` and
+ * `head + text + tail`, then the blank line: to an SSE parser between events, one `message`
+ * event with that data, which {@link ChatCompletionDecoder.push} reads by the template as
+ * `text` (plain text needs no JSON escaping, and ASCII bytes are their own characters; a byte
+ * below 0x20 would be a line break or need escaping, and quote and backslash are JSON's).
+ */
+function readFrameText(frame: TemplateFrame, bytes: Buffer): string | undefined {
+  const { prefix, suffix } = frame;
+  const length = bytes.length;
+  const textEnd = length - suffix.length;
+  if (textEnd <= prefix.length) return undefined;
+  // The tail first: it holds the bytes that differ between a text chunk and the finish chunk.
+  for (let index = 0; index < suffix.length; index += 1) {
+    if (bytes[textEnd + index] !== suffix[index]) return undefined;
+  }
+  for (let index = 0; index < prefix.length; index += 1) {
+    if (bytes[index] !== prefix[index]) return undefined;
+  }
+  for (let index = prefix.length; index < textEnd; index += 1) {
+    const byte = bytes[index] as number;
+    if (byte < 0x20 || byte > 0x7e || byte === 0x22 || byte === 0x5c) return undefined;
+  }
+  return bytes.toString('latin1', prefix.length, textEnd);
 }
 
 /** A chunk split around its content: a later chunk `head + text + tail` has content `text`. */
