@@ -132,6 +132,7 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
     flushToolCalls(out);
     out.push({ type: 'finish', finishReason: reason });
     finished = true;
+    decoder.finished = true;
   };
 
   const collectToolCalls = (deltas: NonNullable<NonNullable<ChunkShape['choices']>[number]['delta']>['tool_calls']) => {
@@ -151,7 +152,10 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
     }
   };
 
-  return {
+  // `finished` is a data property, not a getter: an object literal with a getter is kept in
+  // dictionary mode, where every property read of the decoder (several per upstream read) is a
+  // generic lookup.
+  const decoder: { -readonly [Key in keyof ChatCompletionDecoder]: ChatCompletionDecoder[Key] } = {
     push(payload, out) {
       if (finished) return true;
       // "data: [DONE]" ends the stream. Some servers pad it with whitespace.
@@ -226,10 +230,9 @@ export function createChatCompletionDecoder(target: string, apiKey?: string): Ch
       out.push({ type: 'text', text });
       return true;
     },
-    get finished() {
-      return finished;
-    },
+    finished: false,
   };
+  return decoder;
 }
 
 /**
