@@ -112,6 +112,16 @@ export interface SseParser {
   readonly lastEventId: string;
   /** True after a buffer overflow, until {@link SseParser.reset}. */
   readonly terminated: boolean;
+  /**
+   * True when the parser is past the start of the stream and holds nothing between events: no
+   * unfinished line, no data or event type of an undispatched event, no `id` waiting for its
+   * dispatch, no CR whose LF may follow, and it is not terminated. A chunk of whole events then
+   * means what it says on its own, which lets a caller that recognises such a chunk read it
+   * without the parser (the upstream parser's one-frame fast path).
+   *
+   * @internal
+   */
+  readonly atEventBoundary: boolean;
 }
 
 /**
@@ -522,6 +532,17 @@ export function createSseParser(options: SseParserOptions): SseParser {
     },
     get terminated() {
       return terminated;
+    },
+    get atEventBoundary() {
+      return (
+        !atStreamStart &&
+        !skipLeadingLf &&
+        !terminated &&
+        pending.length === 0 &&
+        dataLines === 0 &&
+        eventType === '' &&
+        idBuffer === dispatchedId
+      );
     },
   };
 }

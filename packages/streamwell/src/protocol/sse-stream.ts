@@ -113,6 +113,10 @@ export function createSseByteParser(options: SseParserOptions): SseByteParser {
     get terminated() {
       return parser.terminated;
     },
+    get atEventBoundary() {
+      // A character split at the end of the last chunk is part of the next one's first line.
+      return !mayHoldPartial && parser.atEventBoundary;
+    },
   };
 }
 
