@@ -75,6 +75,9 @@ export const BASE_STREAMWELL_ENV: Record<string, string> = {
   MAX_CONCURRENT_STREAMS: '20000',
   // The idle-streams scenario holds 15,000 open responses (the default cap is 10,000).
   MAX_OPEN_EVENT_STREAMS: '20000',
+  // ... and as many TCP connections (the default cap is 12,500: 2,500 of the 15,000 were closed
+  // at accept in the first full run after the cap came in).
+  MAX_TCP_CONNECTIONS: '20000',
   LOG_LEVEL: 'error',
   STREAMWELL_PROVIDER: 'openai',
   LLM_MODEL: 'bench',
