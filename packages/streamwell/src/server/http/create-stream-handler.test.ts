@@ -24,4 +24,18 @@ describe('stream handler routing', () => {
     const unknown = await handler.handle(request('GET', '/api/streams/nope'));
     expect(unknown).toMatchObject({ type: 'body', status: 404 });
   });
+
+  it('routes the start target without a URL parse only when the parser would read it back unchanged', async () => {
+    registry = createRunRegistry({ provider: createDemoProvider() });
+    // No leading slash: `new URL` reads `api/stream/message` as `/api/stream/message`, which is
+    // not under the base `api`, so this target is no endpoint (as before the fast path).
+    const relative = createStreamHandler({ registry, basePath: 'api' });
+    await expect(relative.handle(request('POST', 'api/stream/message'))).resolves.toBeUndefined();
+    // The canonical target and spellings the URL parser normalizes reach the same endpoint.
+    const handler = createStreamHandler({ registry });
+    for (const target of ['/api/stream/message', '/api/./stream/message', '/api/stream/message?x=1']) {
+      const reply = await handler.handle(request('GET', target));
+      expect(reply, target).toMatchObject({ type: 'body', status: 405, headers: { Allow: 'POST, OPTIONS' } });
+    }
+  });
 });
