@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDemoProvider } from '../providers/create-demo-provider.ts';
 import { createRunRegistry, type RunRegistry } from '../run-registry.ts';
-import { createStreamHandler } from './create-stream-handler.ts';
+import { createStreamHandler, readJsonRequestBody } from './create-stream-handler.ts';
 import type { HttpRequestLike } from './http-types.ts';
 
 function request(method: string, url: string): HttpRequestLike {
@@ -37,5 +37,15 @@ describe('stream handler routing', () => {
       const reply = await handler.handle(request('GET', target));
       expect(reply, target).toMatchObject({ type: 'body', status: 405, headers: { Allow: 'POST, OPTIONS' } });
     }
+  });
+
+  it('reports a refused body as a rejection, never a synchronous throw', async () => {
+    const headers: Record<string, string> = { 'content-type': 'text/html', 'content-length': '5' };
+    const refused: HttpRequestLike = { ...request('POST', '/api/stream/message'), header: (name) => headers[name] };
+    const typeRefused = readJsonRequestBody(refused, 100);
+    await expect(typeRefused).rejects.toMatchObject({ code: 'unsupported_media_type', status: 415 });
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = '101';
+    await expect(readJsonRequestBody(refused, 100)).rejects.toMatchObject({ code: 'body_too_large', status: 413 });
   });
 });

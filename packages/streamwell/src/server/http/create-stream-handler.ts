@@ -495,11 +495,17 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
  * @returns the raw body
  * @throws StreamwellError `unsupported_media_type` (415), `body_too_large` (413)
  */
-export async function readJsonRequestBody(request: HttpRequestLike, maxBytes: number): Promise<Uint8Array> {
-  assertJsonContentType(request.header('content-type'));
-  const declared = Number(request.header('content-length') ?? '0');
-  if (declared > maxBytes) throw bodyTooLarge(maxBytes);
-  return request.readBody(maxBytes);
+export function readJsonRequestBody(request: HttpRequestLike, maxBytes: number): Promise<Uint8Array> {
+  // Not `async`: an async function that returns the body's promise settles two microtasks after
+  // it, on every start. A refusal still arrives as a rejection, never a synchronous throw.
+  try {
+    assertJsonContentType(request.header('content-type'));
+    const declared = Number(request.header('content-length') ?? '0');
+    if (declared > maxBytes) throw bodyTooLarge(maxBytes);
+    return request.readBody(maxBytes);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**
