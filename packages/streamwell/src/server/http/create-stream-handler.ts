@@ -492,8 +492,8 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
  *
  * @param request - the request
  * @param maxBytes - the body size limit
- * @returns the raw body
- * @throws StreamwellError `unsupported_media_type` (415), `body_too_large` (413)
+ * @returns the raw body; the promise rejects (never a synchronous throw) with StreamwellError
+ *   `unsupported_media_type` (415) or `body_too_large` (413)
  */
 export function readJsonRequestBody(request: HttpRequestLike, maxBytes: number): Promise<Uint8Array> {
   // Not `async`: an async function that returns the body's promise settles two microtasks after
