@@ -18,8 +18,8 @@ import {
   type ErrorData,
   type FinishReason,
   PROTOCOL_VERSION,
+  type StartData,
   type StreamErrorCode,
-  type StreamEventInput,
   type StreamEventName,
 } from '../protocol/index.ts';
 import { createMemoryRunEventLog } from './memory-run-event-log.ts';
@@ -206,18 +206,16 @@ export class Run implements RunHandle {
     this.#finished = new Promise((resolve) => {
       this.#resolveFinished = resolve;
     });
-    const start: StreamEventInput = {
-      event: 'start',
-      data: {
-        streamId: this.id,
-        threadId: this.threadId,
-        protocol: PROTOCOL_VERSION,
-        provider: options.provider.name,
-        model: options.provider.model,
-        ...(options.provider.demo ? { demo: true } : {}),
-      },
+    const data: { -readonly [K in keyof StartData]: StartData[K] } = {
+      streamId: this.id,
+      threadId: this.threadId,
+      protocol: PROTOCOL_VERSION,
+      provider: options.provider.name,
+      model: options.provider.model,
     };
-    this.#emit(start.event, JSON.stringify(start.data));
+    // Assigned, not spread in: the same JSON (`demo` last), without an object spread per run.
+    if (options.provider.demo) data.demo = true;
+    this.#emit('start', JSON.stringify(data));
     this.#scheduleTimer();
     queueMicrotask(() => {
       void this.#pump(options.messages);

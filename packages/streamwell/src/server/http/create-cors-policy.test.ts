@@ -27,6 +27,17 @@ describe('createCorsPolicy', () => {
     expect(cors.isAllowed('https://evil.example', undefined)).toBe(false);
   });
 
+  it('answers each Origin and Host pair on its own when verdicts alternate (the kept last verdict)', () => {
+    const policy = createCorsPolicy({ origins: ['http://localhost:3000'] });
+    for (let round = 0; round < 3; round += 1) {
+      expect(policy.isAllowed('https://api.example.com', 'api.example.com')).toBe(true);
+      expect(policy.isAllowed('https://api.example.com', 'other.example.com')).toBe(false);
+      expect(policy.isAllowed('https://evil.example', 'api.example.com')).toBe(false);
+      expect(policy.isAllowed('http://localhost:3000', 'api.example.com')).toBe(true);
+      expect(policy.isAllowed('https://api.example.com', undefined)).toBe(false);
+    }
+  });
+
   it('never echoes a refused origin, and always varies on Origin', () => {
     expect(cors.responseHeaders('https://evil.example', 'api.example.com')).toEqual({ Vary: 'Origin' });
     expect(cors.responseHeaders(undefined, 'api.example.com')).toEqual({ Vary: 'Origin' });

@@ -170,7 +170,23 @@ export function createCorsPolicy(options: CorsOptions = {}): CorsPolicy {
 
   const hosts = options.hosts;
 
+  // A page's requests repeat one Origin and Host, and each request asks twice (the check, then
+  // the response headers): the last verdict is kept (one entry), saving the URL parse of the
+  // origin. The verdict depends on the two values alone (the Host allowlist is fixed).
+  let lastOrigin: string | undefined;
+  let lastHost: string | undefined;
+  let lastVerdict = false;
+
   function isAllowed(origin: string, host: string | undefined): boolean {
+    if (origin === lastOrigin && host === lastHost) return lastVerdict;
+    const verdict = decide(origin, host);
+    lastOrigin = origin;
+    lastHost = host;
+    lastVerdict = verdict;
+    return verdict;
+  }
+
+  function decide(origin: string, host: string | undefined): boolean {
     // A refused Host refuses every origin: its responses carry no CORS grant at all.
     if (hosts !== undefined && !hosts.isAllowed(host)) return false;
     const parsed = originHost(origin);

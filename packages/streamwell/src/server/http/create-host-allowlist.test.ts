@@ -3,6 +3,17 @@ import { createCorsPolicy } from './create-cors-policy.ts';
 import { createHostAllowlist, isLoopbackHost } from './create-host-allowlist.ts';
 
 describe('createHostAllowlist', () => {
+  it('answers each Host on its own when allowed and refused ones alternate (the kept last verdict)', () => {
+    const hosts = createHostAllowlist({ listenHost: '127.0.0.1' });
+    for (let round = 0; round < 3; round += 1) {
+      expect(hosts.isAllowed('localhost:8000')).toBe(true);
+      expect(hosts.isAllowed('localhost:8000')).toBe(true);
+      expect(hosts.isAllowed('evil.example:8000')).toBe(false);
+      expect(hosts.isAllowed('evil.example:8000')).toBe(false);
+      expect(hosts.isAllowed(undefined)).toBe(true);
+    }
+  });
+
   it('on a loopback address answers loopback names only, with any port', () => {
     for (const listenHost of ['127.0.0.1', '::1', 'localhost', '[::1]']) {
       const hosts = createHostAllowlist({ listenHost });

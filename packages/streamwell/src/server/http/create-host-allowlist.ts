@@ -148,12 +148,26 @@ export function createHostAllowlist(options: HostAllowlistOptions): HostAllowlis
   const wildcard = listen === undefined || listen.name === '0.0.0.0' || listen.name === '[::]';
   if (!loopback && !wildcard && listen !== undefined) patterns.push((host) => host.name === listen.name);
 
-  function isAllowed(host: string | undefined): boolean {
-    if (!enforced || host === undefined) return true;
+  // The verdict depends on the Host value alone, and a server sees the same one request after
+  // request: the last verdict is kept (one entry, so nothing grows), which saves the two URL
+  // parses of `decide` (~3 µs each) on every request but the first of each new Host.
+  let lastHost: string | undefined;
+  let lastVerdict = false;
+
+  function decide(host: string): boolean {
     const parsed = parseHost(host);
     if (parsed === undefined) return false;
     if (isLoopbackHost(parsed.name)) return true;
     return patterns.some((matches) => matches(parsed));
+  }
+
+  function isAllowed(host: string | undefined): boolean {
+    if (!enforced || host === undefined) return true;
+    if (host !== lastHost) {
+      lastVerdict = decide(host);
+      lastHost = host;
+    }
+    return lastVerdict;
   }
 
   return {

@@ -208,6 +208,17 @@ export function parseRequestUrl(target: string): URL | undefined {
   }
 }
 
+/**
+ * The route of `target` when routing it needs no URL parse: `new URL` reads it back as the same
+ * path with no query, so every request with exactly this target gets this route.
+ */
+function fastRoute(target: string, base: string): Route | undefined {
+  const url = parseRequestUrl(target);
+  if (url === undefined || url.pathname !== target || url.search !== '' || url.hash !== '') return undefined;
+  const route = matchRoute(target, base);
+  return typeof route === 'object' ? route : undefined;
+}
+
 function unknownStream(): StreamwellError {
   return new StreamwellError('not_found', 'Unknown or expired stream.', { status: 404 });
 }
@@ -285,6 +296,11 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
   const auth = options.auth ?? createApiKeyAuth();
   const onStreamClose = options.onStreamClose;
   const connections = options.connections;
+  // The start endpoint's target exactly as clients send it: when `new URL` reads it back
+  // unchanged (no dot segments, escapes or query), a request with this very target is routed
+  // without parsing it (~3 µs of the URL parser per start). Any other target is parsed.
+  const startTarget = `${base}/stream/message`;
+  const startRoute = fastRoute(startTarget, base);
   const hub: SseResponseWriterHub = {
     heartbeat: createHeartbeat<SseResponseWriter>(options.heartbeatMs ?? STREAM_HANDLER_DEFAULTS.heartbeatMs),
     maxBufferedBytes: options.maxBufferedBytes ?? STREAM_HANDLER_DEFAULTS.maxBufferedBytes,
@@ -303,7 +319,8 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
       status: 200,
       streamId: run.id,
       startedRun,
-      headers: { ...format.headers, [STREAM_ID_HEADER]: run.id, ...corsHeaders },
+      // Object.assign rather than a spread: same result, and it stays off V8's slow clone path.
+      headers: Object.assign({}, format.headers, { [STREAM_ID_HEADER]: run.id }, corsHeaders),
       open(sink) {
         const connection = new SseResponseWriter(hub, sink, run, format);
         connection.open(registry, after);
@@ -443,7 +460,11 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
       return hub.heartbeat.members.size;
     },
     async handle(request) {
-      const url = parseRequestUrl(request.url);
+      const target = request.url;
+      if (startRoute !== undefined && target === startTarget) {
+        return core.answer(request, startRoute, (principal, corsHeaders) => start(request, principal, corsHeaders));
+      }
+      const url = parseRequestUrl(target);
       // A target `new URL` refuses (Node's parser lets `//` through) is no stream endpoint.
       if (url === undefined) return undefined;
       const route = matchRoute(url.pathname, base);
@@ -471,14 +492,20 @@ export function createStreamHandler(options: StreamHandlerOptions): StreamHandle
  *
  * @param request - the request
  * @param maxBytes - the body size limit
- * @returns the raw body
- * @throws StreamwellError `unsupported_media_type` (415), `body_too_large` (413)
+ * @returns the raw body; the promise rejects (never a synchronous throw) with StreamwellError
+ *   `unsupported_media_type` (415) or `body_too_large` (413)
  */
-export async function readJsonRequestBody(request: HttpRequestLike, maxBytes: number): Promise<Uint8Array> {
-  assertJsonContentType(request.header('content-type'));
-  const declared = Number(request.header('content-length') ?? '0');
-  if (declared > maxBytes) throw bodyTooLarge(maxBytes);
-  return request.readBody(maxBytes);
+export function readJsonRequestBody(request: HttpRequestLike, maxBytes: number): Promise<Uint8Array> {
+  // Not `async`: an async function that returns the body's promise settles two microtasks after
+  // it, on every start. A refusal still arrives as a rejection, never a synchronous throw.
+  try {
+    assertJsonContentType(request.header('content-type'));
+    const declared = Number(request.header('content-length') ?? '0');
+    if (declared > maxBytes) throw bodyTooLarge(maxBytes);
+    return request.readBody(maxBytes);
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**

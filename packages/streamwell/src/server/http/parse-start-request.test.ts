@@ -38,6 +38,17 @@ describe('start request parsing', () => {
     expect(code('{"message":"hi","threadId":"a\\u0000b"}')).toBe('bad_request');
   });
 
+  it('refuses bytes that are not UTF-8, and a body after them decodes on its own (one shared decoder)', () => {
+    // A truncated multibyte character, then a complete one: nothing of the first is carried over.
+    const truncated = Uint8Array.of(...bytes('{"message":"a'), 0xe2, 0x82);
+    expect(() => parseStartBody(truncated, limits)).toThrow(expect.objectContaining({ code: 'invalid_json' }));
+    expect(parseStartBody(bytes('{"message":"€"}'), limits)).toEqual({ message: '€', threadId: undefined });
+    expect(() => parseStartBody(Uint8Array.of(0x22, 0xff, 0x22), limits)).toThrow(
+      expect.objectContaining({ code: 'invalid_json' }),
+    );
+    expect(parseStartBody(bytes('{"message":"ok"}'), limits)).toEqual({ message: 'ok', threadId: undefined });
+  });
+
   it('reads cursors with the header winning over ?after=', () => {
     expect(parseCursor(undefined, null)).toBeUndefined();
     expect(parseCursor('', '4')).toBe(4);
