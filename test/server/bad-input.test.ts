@@ -37,8 +37,13 @@ async function expectError(response: Response, status: number, code: string): Pr
   expect(body.error.message.length).toBeGreaterThan(0);
 }
 
-/** Sends raw bytes on a fresh TCP connection and returns whatever comes back before close. */
-function rawExchange(port: number, bytes: string | Buffer): Promise<string> {
+/**
+ * Sends raw bytes on a fresh TCP connection and returns whatever comes back before close. With
+ * `halfClose` the client also ends its side after the bytes (a refused request is answered at
+ * once); without it, it waits for the server to close (Node's HTTP server ends its side when the
+ * client half-closes, so a reply that takes a moment would be cut).
+ */
+function rawExchange(port: number, bytes: string | Buffer, halfClose = true): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
     let received = '';
@@ -47,7 +52,7 @@ function rawExchange(port: number, bytes: string | Buffer): Promise<string> {
     });
     socket.on('error', () => resolve(received));
     socket.on('close', () => resolve(received));
-    socket.on('connect', () => socket.end(bytes));
+    socket.on('connect', () => (halfClose ? socket.end(bytes) : socket.write(bytes)));
     setTimeout(() => reject(new Error(`no close; got ${JSON.stringify(received)}`)), 5000).unref();
   });
 }
@@ -128,11 +133,15 @@ describe('bad requests to POST /api/stream/message', () => {
     const answer = rawExchange(
       server.port,
       `POST /api/stream/message HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+      false,
     );
     const call = await scripted.call(2);
     expect(call.request.messages.at(-1)?.content).toBe('untyped');
     call.end();
-    expect(await answer).toMatch(/^HTTP\/1\.1 200[\s\S]*event: done/);
+    const reply = await answer;
+    expect(reply).toMatch(/^HTTP\/1\.1 200[\s\S]*event: done/);
+    // The client asked to close: the server says so and closes after the reply (RFC 9112 §9.6).
+    expect(reply).toMatch(/\r\nConnection: close\r\n/i);
   });
 
   it('a bad Idempotency-Key is 400', async () => {

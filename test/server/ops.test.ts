@@ -207,7 +207,12 @@ describe('logs', () => {
     await readSse(response);
     const lines = server.logs.filter((line) => line.streamId === streamId);
     const messages = lines.map((line) => line.msg);
-    expect(messages.slice(0, 3)).toEqual(['endpoint hit', 'run started', 'first token']);
+    // The run starts (its model request leaves) before the turn is stored and the reply opens
+    // ("endpoint hit"); a model this fast may answer before that.
+    expect(messages[0]).toBe('run started');
+    expect(messages).toContain('endpoint hit');
+    expect(messages.indexOf('first token')).toBeGreaterThan(0);
+    expect(messages.indexOf('first token')).toBeLessThan(messages.indexOf('token count'));
     expect(messages).toContain('token count');
     expect(messages).toContain('outcome');
     const summary = lines.find((line) => line.msg === 'stream summary');

@@ -259,13 +259,6 @@ async function createContext(
           },
           'endpoint hit',
         );
-        if (info.created) {
-          const run = info.run;
-          log.debug(
-            { streamId: run.id, threadId: run.threadId, provider: provider.name, model: provider.model },
-            'run started',
-          );
-        }
       }
     },
     onStreamClose(run, reason) {

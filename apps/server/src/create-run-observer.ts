@@ -2,14 +2,17 @@
  * The run registry's observer for the reference server: feeds the metrics and writes the
  * troubleshooting guide's lifecycle steps as logs, each line carrying the stream id.
  *
- * - debug: first token, token count (every `CHECKPOINT_EVERY` tokens), outcome;
+ * - debug: run started (the run exists and its model request leaves), first token, token count
+ *   (every `CHECKPOINT_EVERY` tokens), outcome;
  * - warn: each upstream retry (attempt, reason, delay, the failure's message, which providers
  *   scrub of keys);
  * - info: one summary per stream (time to first token, tokens, duration, outcome), and
  *   abandoned runs.
  *
- * ("Endpoint hit" and "run started" are logged from the HTTP core's `onStreamOpen`, see app.ts,
- * so that they come in the guide's order and both carry the new stream id.)
+ * ("Endpoint hit" is logged from the HTTP core's `onStreamOpen`, see app.ts, when the reply opens.
+ * On a new thread that is after the turn is stored, while the model's request left when the run
+ * started: "run started" comes first, and a fast model's "first token" may come before "endpoint
+ * hit".)
  *
  * @module
  */
@@ -31,6 +34,13 @@ export function createRunObserver(log: Logger, metrics: ServerMetrics, checkpoin
   const every = checkpointEvery > 0 ? checkpointEvery : 50;
   const onTokenGap = metrics.observer.onTokenGap;
   return {
+    onStart(run: Run) {
+      if (!debug) return;
+      log.debug(
+        { streamId: run.id, threadId: run.threadId, provider: run.provider.name, model: run.provider.model },
+        'run started',
+      );
+    },
     onFirstToken(run: Run, milliseconds: number) {
       metrics.observer.onFirstToken(run, milliseconds);
       if (debug) log.debug({ streamId: run.id, ttftMs: Math.round(milliseconds) }, 'first token');

@@ -1,7 +1,9 @@
 /**
  * Durable conversations around any run registry: each new message is written to a
- * {@link ThreadStore} before the model is called (the ownership check, the user message and an
- * empty assistant message, one transaction), the assistant message is written at every
+ * {@link ThreadStore} before any of its reply reaches the client (the ownership check, the user
+ * message and an empty assistant message, one transaction; on a thread the client names, before
+ * the model is called; on a new thread, while the model's request is on its way), the assistant
+ * message is written at every
  * checkpoint and at the end of its run (through a {@link ThreadRecorder}: never on the per-token
  * path, never making a stream wait), and after a restart a message whose run is gone is marked
  * `interrupted` with the text it had.
@@ -39,9 +41,11 @@ export interface Conversations {
   /** Pass to the run registry (merged with any other observer): checkpoint and end writes. */
   readonly observer: Required<Pick<RunObserver, 'onCheckpoint' | 'onEnd'>>;
   /**
-   * The registry with conversations: a start without `history` writes its turn first (and is
-   * refused, before any model call, when the thread belongs to another principal or the store is
-   * down); a repeated `Idempotency-Key` writes nothing.
+   * The registry with conversations: a start without `history` writes its turn before it
+   * answers (and is refused when the thread belongs to another principal, before any model call,
+   * or when the store is down: on a thread the client named, before any model call; on a new
+   * thread, whose model request left at once, by cancelling the run); a repeated
+   * `Idempotency-Key` writes nothing.
    */
   wrap(registry: RunRegistry): RunRegistry;
   /**
@@ -53,6 +57,14 @@ export interface Conversations {
   recover(isRunAlive: (streamId: string) => Promise<boolean>): Promise<number>;
   /** Waits for pending writes (shutdown, before closing the store). */
   drain(): Promise<void>;
+}
+
+/** Resolves in the next event-loop turn's check phase (after the I/O of this one). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof setImmediate === 'function') setImmediate(resolve);
+    else setTimeout(resolve, 0);
+  });
 }
 
 interface Turn {
@@ -112,13 +124,23 @@ export function createConversations(options: ConversationsOptions): Conversation
 
   async function startTurn(registry: RunRegistry, request: StartRequest): Promise<StartResult> {
     const streamId = request.streamId ?? createStreamId();
+    // A thread named here is new: its history is the message alone (what every store's
+    // `beginTurn` returns for a thread it creates), so the model is called at once and the turn
+    // is written while the model's request is on its way. Nothing of the reply reaches the client
+    // before the write has committed (the reply waits for this function), and a failed write
+    // cancels the run, which aborts the request. A thread the client names may hold history, or
+    // belong to someone else: the model waits for the store's answer.
+    const fresh = request.threadId === undefined;
     const threadId = request.threadId ?? createStreamId();
     let resolveHistory: (history: readonly ChatMessage[]) => void = () => {};
     // The run starts now (a repeated Idempotency-Key must be recognized before anything is
-    // written) but calls the model only once the turn is stored and its history known.
-    const history = new Promise<readonly ChatMessage[]>((resolve) => {
-      resolveHistory = resolve;
-    });
+    // written) but, on a thread the client named, calls the model only once the turn is stored
+    // and its history known.
+    const history: readonly ChatMessage[] | Promise<readonly ChatMessage[]> = fresh
+      ? [{ role: 'user', content: request.message }]
+      : new Promise<readonly ChatMessage[]>((resolve) => {
+          resolveHistory = resolve;
+        });
     let started: StartResult;
     try {
       // Every field of StartRequest, written out: an object spread here took ~3 µs per start
@@ -144,6 +166,11 @@ export function createConversations(options: ConversationsOptions): Conversation
     // `created` runs are produced here: the registry hands back the run itself.
     const run = started.run as Run;
     try {
+      // The run's model request was queued in this turn (undici writes it from a `setImmediate`,
+      // like the store's group commit): the turn is handed to the store from the check phase, so
+      // its commit comes after the request has left and overlaps the model's time to first token
+      // instead of preceding it.
+      if (fresh) await nextTurn();
       const turn = await store.beginTurn({
         threadId,
         owner: request.owner,
@@ -156,7 +183,8 @@ export function createConversations(options: ConversationsOptions): Conversation
       resolveHistory(turn.history);
       return started;
     } catch (error) {
-      // Refused (another principal's thread) or the store is down: no model call is made.
+      // Refused (another principal's thread: no model call was made) or the store is down (on a
+      // new thread the model's request is aborted).
       run.cancel();
       resolveHistory([]);
       throw error;
