@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { StreamwellError } from '../errors/index.ts';
 import { createConversations } from './create-conversations.ts';
 import type { ChatMessage, Provider } from './provider.ts';
+import type { Run } from './run.ts';
 import { createRunRegistry, type LocalRunRegistry } from './run-registry.ts';
 import { createMemoryThreadStore } from './threads/create-memory-thread-store.ts';
 import type { ThreadStore } from './threads/thread-store.ts';
@@ -85,14 +86,14 @@ describe('createConversations: when the model is called', () => {
     waiting()?.release();
     const { run, created } = await started;
     expect(created).toBe(true);
-    await run.finished;
+    await (run as Run).finished;
     expect(run.status).toBe('complete');
   });
 
   it('on a thread the client names, calls the model only with the stored history', async () => {
     const { order, seen, registry, store } = setup();
     const first = await registry.start({ message: 'first', owner: 'alice' });
-    await first.run.finished;
+    await (first.run as Run).finished;
     const threadId = first.run.threadId;
     // The end write goes through the recorder: wait until the reply is stored.
     for (let turn = 0; turn < 50; turn += 1) {
@@ -101,7 +102,7 @@ describe('createConversations: when the model is called', () => {
     }
     order.length = 0;
     const second = await registry.start({ message: 'second', owner: 'alice', threadId });
-    await second.run.finished;
+    await (second.run as Run).finished;
     expect(order).toEqual(['beginTurn', 'model']);
     expect(seen.messages).toEqual([
       { role: 'user', content: 'first' },
@@ -123,7 +124,7 @@ describe('createConversations: when the model is called', () => {
   it('on a thread of another principal, refuses before any model call', async () => {
     const { order, registry } = setup();
     const first = await registry.start({ message: 'mine', owner: 'alice' });
-    await first.run.finished;
+    await (first.run as Run).finished;
     order.length = 0;
     await expect(
       Promise.resolve(registry.start({ message: 'let me in', owner: 'bob', threadId: first.run.threadId })),
