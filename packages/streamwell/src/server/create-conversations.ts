@@ -3,10 +3,9 @@
  * {@link ThreadStore} before any of its reply reaches the client (the ownership check, the user
  * message and an empty assistant message, one transaction; on a thread the client names, before
  * the model is called; on a new thread, while the model's request is on its way), the assistant
- * message is written at every
- * checkpoint and at the end of its run (through a {@link ThreadRecorder}: never on the per-token
- * path, never making a stream wait), and after a restart a message whose run is gone is marked
- * `interrupted` with the text it had.
+ * message is written at every checkpoint and at the end of its run (through a
+ * {@link ThreadRecorder}: never on the per-token path, never making a stream wait), and after a
+ * restart a message whose run is gone is marked `interrupted` with the text it had.
  *
  * The registry does not know about the store: {@link Conversations.wrap} decorates its `start`,
  * and {@link Conversations.observer} goes into the registry's observer, so the same wrapper
