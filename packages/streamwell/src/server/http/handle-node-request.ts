@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { HttpHandler, HttpHeaders, HttpReply, HttpRequestLike, SseSink } from './http-types.ts';
+import type { HttpHandler, HttpReply, HttpRequestLike, SseSink } from './http-types.ts';
 import { type MaybeParsedRequest, readNodeBody } from './read-node-body.ts';
 
 /** Frameworks put the mounted-at-root URL here (Express: `originalUrl`) and a parsed body here. */
@@ -135,7 +135,7 @@ export function writeNodeReply(reply: HttpReply, request: IncomingMessage, respo
   }
   // Tokens are small: never wait to coalesce them (Nagle).
   response.socket?.setNoDelay(true);
-  response.writeHead(reply.status, asksToClose(request) ? withoutConnection(reply.headers) : reply.headers);
+  response.writeHead(reply.status, reply.headers);
   const sink = new NodeSseSink(response);
   const handle = reply.open(sink);
   // With no backlog nothing was written yet: send the headers now so the client sees the 200
@@ -144,24 +144,6 @@ export function writeNodeReply(reply: HttpReply, request: IncomingMessage, respo
   if (response.writableEnded) return;
   sink.enableDirectWrites();
   response.once('close', () => handle.close());
-}
-
-/** Whether the request's `Connection` header has the `close` option (RFC 9112 §9.6). */
-function asksToClose(request: IncomingMessage): boolean {
-  const connection = request.headers.connection;
-  return connection !== undefined && /(?:^|,)\s*close\s*(?:,|$)/i.test(connection);
-}
-
-/**
- * The headers without `Connection`: for a client that sent `Connection: close`, Node then answers
- * `Connection: close` and closes after the reply, as RFC 9112 §9.6 requires of the server ("MUST
- * initiate closure of the connection after it sends the final response"); the event-stream
- * headers' `Connection: keep-alive` would keep the connection open instead.
- */
-function withoutConnection(headers: HttpHeaders): HttpHeaders {
-  const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() !== 'connection') kept[name] = value;
-  return kept;
 }
 
 /**
