@@ -1,5 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--only a,b] [--peers a,b] [--out file] [--profile] [--no-docs] [--update-baseline]`
+ * `npm run bench -- --report [file]`
  *
  * Runs streamwell side by side with its peers against one mock upstream: the mock and the load
  * generator on core 0, each gateway pinned to core 1. Writes the results as JSON
@@ -11,6 +12,10 @@
  * afterwards; without one it is left out (under `CI=true` the run fails). Progress goes to
  * stderr. Exits 1 when any sequence check failed (a lost or duplicated token) or a stream erred;
  * timings never fail the run.
+ *
+ * `--report` measures nothing: it renders `docs/benchmarks.md` and its charts again from a results
+ * file (`bench/results/latest.json` unless one is named), for a change to the report's wording or
+ * verdicts; the numbers stay those of the run that made the file.
  *
  * @module
  */
@@ -24,7 +29,7 @@ import { fail, heading, info, ok, warn } from './lib/log.ts';
 import { type BenchRedis, connectBenchRedis, DEFAULT_BENCH_REDIS_URL } from './peers/bench-redis.ts';
 import { nginxVersion } from './peers/nginx.ts';
 import { PEER_IDS, PEERS, type PeerId } from './peers/peers.ts';
-import { writeReport } from './report/write-report.ts';
+import { type Results, writeReport } from './report/write-report.ts';
 import { runBulk } from './scenarios/bulk.ts';
 import { type BenchContext, type BenchOptions, routeMarks } from './scenarios/context.ts';
 import { runCrossResume } from './scenarios/cross-resume.ts';
@@ -156,7 +161,18 @@ function environment(args: Args, nginx: string | undefined, redis: BenchRedis | 
   };
 }
 
+/** `--report [file]`: renders the docs from a results file; returns the exit code. */
+function renderOnly(argv: readonly string[]): number {
+  const next = argv[argv.indexOf('--report') + 1];
+  const file = resolve(next !== undefined && !next.startsWith('--') ? next : resultsFile(false, false));
+  const results = JSON.parse(readFileSync(file, 'utf8')) as Results;
+  info(`report from ${file} (measured ${results.startedAt}); nothing is measured`);
+  info(`report: ${writeReport(results, REPO_ROOT).join(', ')}`);
+  return 0;
+}
+
 async function main(): Promise<number> {
+  if (process.argv.includes('--report')) return renderOnly(process.argv.slice(2));
   const args = parseArgs(process.argv.slice(2));
   const started = Date.now();
   // streamwell is measured as built (apps/server/dist and the package's dist): bring them up to

@@ -45,6 +45,17 @@ function verdict(id: string, target: string, measured: string, ok: boolean | und
   return { id, target, measured, status: ok === undefined ? 'not measured' : ok ? 'met' : 'missed' };
 }
 
+/**
+ * RSS per active stream to judge T5 by: the larger of the window's median and the reading after a
+ * full collection (either one alone can undercount; see T5), or undefined when neither is a number.
+ */
+export function conservativeRss(row: StreamsRow | undefined): number | undefined {
+  const readings = [row?.rssPerStreamKb, row?.rssCollectedPerStreamKb].filter(
+    (value): value is number => value !== undefined && Number.isFinite(value),
+  );
+  return readings.length === 0 ? undefined : Math.max(...readings);
+}
+
 function level(sweep: SweepResult | undefined, concurrency: number): Partial<Record<string, StreamsRow>> | undefined {
   return sweep?.levels.find((entry) => entry.concurrency === concurrency && (entry.rate ?? 30) === 30)?.rows;
 }
@@ -130,13 +141,18 @@ export function checkTargets(scenarios: ScenarioResults): TargetVerdict[] {
   // The memory scenario's streams all stay open through the window; the sweep's RSS column also
   // carries its churn (finished runs retained for resumes), shown next to it.
   const memory = scenarios.memory?.streams === 1000 ? scenarios.memory : undefined;
-  const rss = memory?.rows.streamwell?.rssPerStreamKb;
+  // Judged on the larger of the two readings: the window's median undercounts a process that
+  // reuses heap pages its warm-up had already made resident (the baseline carries them), and the
+  // reading after a full collection undercounts garbage a live process carries; neither alone is
+  // a fair bound (the 2026-12-07 run read 1.2 kB in the window and 12.9 kB after the collection).
+  const rss = conservativeRss(memory?.rows.streamwell);
   verdicts.push(
     verdict(
       'T5',
       'RSS per active stream (1,000 streams) ≤ 48 kB',
       memory
-        ? `${fmt(rss, ' kB')} (naive relay ${fmt(memory.rows.naive?.rssPerStreamKb, ' kB')}); after a full collection ` +
+        ? `${fmt(rss, ' kB')}, the larger of: in the window ${fmt(memory.rows.streamwell?.rssPerStreamKb, ' kB')} ` +
+            `(naive relay ${fmt(memory.rows.naive?.rssPerStreamKb, ' kB')}), after a full collection ` +
             `${fmt(memory.rows.streamwell?.rssCollectedPerStreamKb, ' kB')} (naive ${fmt(memory.rows.naive?.rssCollectedPerStreamKb, ' kB')}); ` +
             `with the 1,000 × 30 sweep's churn ${fmt(sw?.rssPerStreamKb, ' kB')}`
         : 'n/a',
