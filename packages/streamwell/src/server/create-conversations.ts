@@ -58,7 +58,11 @@ export interface Conversations {
   drain(): Promise<void>;
 }
 
-/** Resolves in the next event-loop turn's check phase (after the I/O of this one). */
+/**
+ * Resolves in the next event-loop turn's check phase (after the I/O of this one). The core also
+ * runs behind fetch-style servers; where a runtime has no `setImmediate`, a zero timer is the
+ * nearest turn.
+ */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => {
     if (typeof setImmediate === 'function') setImmediate(resolve);
