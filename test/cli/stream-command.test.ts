@@ -2,9 +2,10 @@
  * `streamwell stream`, spawned as a real process (`node --import tsx .../cli/main.ts`) against
  * loopback servers: the streamwell test server, and hand-written SSE servers for `--raw`.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { Provider } from 'streamwell/server';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,7 +21,11 @@ interface Outcome {
   readonly stderr: string;
 }
 
-function runCli(args: string[]): Promise<Outcome> {
+/** `onFirstData` runs once, when the CLI's first stdout chunk arrives (to interrupt it, say). */
+function runCli(
+  args: string[],
+  onFirstData?: (child: ChildProcessByStdio<null, Readable, Readable>) => void,
+): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: ROOT,
@@ -30,6 +35,7 @@ function runCli(args: string[]): Promise<Outcome> {
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      if (stdout === '') onFirstData?.(child);
       stdout += chunk;
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
@@ -265,6 +271,33 @@ describe('streamwell stream --raw', () => {
 });
 
 describe('streamwell command line', () => {
+  it('a reader that goes away (| head) stops the stream on the server; exit 141, no stack trace', async () => {
+    server = await createTestStreamServer({ reply: REPLY, tokenIntervalMs: 20 });
+    // The reader of the CLI's stdout goes away after the first chunk, as `| head -c 100` does.
+    const outcome = await runCli(['stream', `${server.url}/api/stream/message`, '-m', 'hello'], (child) =>
+      child.stdout.destroy(),
+    );
+    expect(outcome.code).toBe(141);
+    expect(outcome.stderr).toMatch(/stdout closed: stopping the stream on the server/);
+    expect(outcome.stderr).not.toMatch(/EPIPE|\n\s+at /);
+    const run = server.lastRun();
+    await run?.finished;
+    expect(run?.status).toBe('cancelled');
+    expect(run?.tokens).toBeLessThan(180);
+  });
+
+  it('Ctrl-C stops the stream on the server before the command exits (130)', async () => {
+    server = await createTestStreamServer({ reply: REPLY, tokenIntervalMs: 20 });
+    const outcome = await runCli(['stream', `${server.url}/api/stream/message`, '-m', 'hello'], (child) =>
+      child.kill('SIGINT'),
+    );
+    expect(outcome.code).toBe(130);
+    expect(outcome.stderr).toMatch(/interrupted: stopping the stream on the server/);
+    const run = server.lastRun();
+    await run?.finished;
+    expect(run?.status).toBe('cancelled');
+  });
+
   it('usage errors exit 2; --help and --version exit 0', async () => {
     expect((await runCli(['stream'])).code).toBe(2);
     expect((await runCli(['stream', 'ftp://x', '-m', 'a'])).code).toBe(2);

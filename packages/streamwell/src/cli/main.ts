@@ -68,9 +68,20 @@ export async function main(argv: string[]): Promise<number> {
     // First Ctrl-C: stop the stream on the server and exit; a second one exits at once.
     const onInterrupt = (): void => {
       if (controller.signal.aborted) process.exit(130);
-      controller.abort();
+      controller.abort('interrupted');
+    };
+    // The reader of a pipe went away (`streamwell stream ... | head`): nobody reads the reply, so
+    // stop it on the server and exit as a command killed by SIGPIPE does (128 + 13), without a
+    // stack trace. Any other write error is a real failure and stays one.
+    let stdoutClosed = false;
+    const onStdoutError = (error: NodeJS.ErrnoException): void => {
+      if (error.code !== 'EPIPE') throw error;
+      if (stdoutClosed) return;
+      stdoutClosed = true;
+      controller.abort('stdout closed');
     };
     process.on('SIGINT', onInterrupt);
+    process.stdout.on('error', onStdoutError);
     try {
       const code = await runStreamCommand(rest, {
         stdout: process.stdout,
@@ -78,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
         env: process.env,
         signal: controller.signal,
       });
+      if (stdoutClosed) return 141;
       return controller.signal.aborted ? 130 : code;
     } finally {
       process.off('SIGINT', onInterrupt);

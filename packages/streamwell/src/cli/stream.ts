@@ -10,6 +10,8 @@
  *   `{"id","event","data"}` per dispatched event, `id` being the last event ID in effect (`""`
  *   when none); it reconnects after a network failure with `Last-Event-ID` (GET only) and
  *   exits 0 when the server ends the stream.
+ * - Stopped (Ctrl-C, or the reader of stdout gone: see main.ts): the run is cancelled on the
+ *   server, and the command waits (at most {@link STOP_WAIT_MS}) for the server to take it.
  *
  * It uses the library's own client (`streamwell/client`): one implementation, not two.
  *
@@ -192,16 +194,32 @@ function follow(args: StreamArguments, io: StreamCommandIo): StreamSession {
   return args.message === undefined ? client.resume(streamId, callbacks) : client.start(args.message, callbacks);
 }
 
+/** Longest the command waits for the server to take a stop before it exits anyway. */
+const STOP_WAIT_MS = 5000;
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 async function runProtocol(args: StreamArguments, io: StreamCommandIo): Promise<number> {
   const notes = createNotes(io);
   const session = follow(args, io);
+  let stopping: Promise<void> | undefined;
   const onAbort = (): void => {
-    notes.warn('interrupted: stopping the stream on the server');
-    void session.cancel();
+    // The reason says why (`interrupted`, `stdout closed`); another caller's abort() gives none.
+    const reason = io.signal?.reason;
+    notes.warn(`${typeof reason === 'string' ? reason : 'interrupted'}: stopping the stream on the server`);
+    stopping = session.cancel();
   };
   io.signal?.addEventListener('abort', onAbort, { once: true });
   const result = await session.done;
   io.signal?.removeEventListener('abort', onAbort);
+  // The session ends as soon as it is stopped; the cancel request may still be on its way, and
+  // the process exits right after this function: wait for the server to take it (bounded).
+  if (stopping !== undefined) await settleWithin(stopping, STOP_WAIT_MS);
   if (!args.json) io.stdout.write('\n');
   const metrics = session.metrics;
   const timing =
