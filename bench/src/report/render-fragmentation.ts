@@ -23,7 +23,7 @@ export function renderFragmentation({ results, scenarios, chartDir, written }: R
     '',
   );
   for (const [name, rows] of Object.entries(fragmentation.variants)) {
-    out.push(`### ${name}`, '', streamsTable(results, rows, { added: true }), '');
+    out.push(`### ${name}`, '', streamsTable(results, rows, { added: true, streams: fragmentation.streams }), '');
   }
   const ids = gatewayIds(fragmentation.variants.whole ?? {});
   out.push(

@@ -23,7 +23,7 @@ export function renderMemory({ results, scenarios, chartDir, written }: ReportCo
       'finish every second and streamwell retains each finished run for resumes (5 minutes, ~4 kB per 60-token run).',
     '',
   );
-  out.push(streamsTable(results, memory.rows, { added: true }), '');
+  out.push(streamsTable(results, memory.rows, { added: true, streams: memory.streams }), '');
   const ids = gatewayIds(memory.rows);
   out.push(
     'The median RSS in the window carries whatever garbage the process had not collected yet, which depends on ' +

@@ -20,7 +20,7 @@ export function renderSaturation({ results, scenarios, chartDir, written }: Repo
       'harness core (see its harness CPU).',
     '',
   );
-  out.push(streamsTable(results, saturation.rows, { added: false }), '');
+  out.push(streamsTable(results, saturation.rows, { added: false, streams: saturation.streams }), '');
   const ids = Object.keys(saturation.rows);
   out.push(
     chart(

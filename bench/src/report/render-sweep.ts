@@ -25,7 +25,7 @@ export function renderSweep({ results, scenarios, chartDir, written }: ReportCon
       `### ${entry.concurrency.toLocaleString('en-US')} streams × ${entry.rate ?? sweep.rate} tokens/s (${entry.tokensPerStream ?? sweep.tokensPerStream} tokens each)`,
       '',
     );
-    out.push(streamsTable(results, entry.rows, { added: true }), '');
+    out.push(streamsTable(results, entry.rows, { added: true, streams: entry.concurrency }), '');
   }
   const ids = gatewayIds(sweep.levels[0]?.rows ?? {});
   out.push(

@@ -4,20 +4,22 @@
  *
  * @module
  */
-import type { StreamsRow } from '../scenarios/aggregate.ts';
+import { MIN_RSS_STREAMS, type StreamsRow } from '../scenarios/aggregate.ts';
 import { n, signed, table, times } from './markdown.ts';
 import { peerLabel } from './report-context.ts';
 import type { Results } from './results.ts';
+import { conservativeRss } from './targets.ts';
 
 /**
  * A streams table.
  *
  * @param options.added - with the "added over direct" columns (not at saturation, which has no direct floor)
+ * @param options.streams - concurrent streams of the cells (RSS per stream is shown from {@link MIN_RSS_STREAMS})
  */
 export function streamsTable(
   results: Results,
   rows: Partial<Record<string, StreamsRow>>,
-  options: { added: boolean },
+  options: { added: boolean; streams: number },
 ): string {
   const ids = Object.keys(rows);
   const swCpu = rows.streamwell?.cpuPer1kTokensMs;
@@ -55,7 +57,7 @@ export function streamsTable(
           ? times(row.cpuPer1kTokensMs, swCpu)
           : `${times(row.cpuPer1kTokensMs, swCpu)} (${times(row.cpuPer1kTokensMs + row.storeCpuPer1kTokensMs, swCpu)} with Redis)`,
       isDirect ? '—' : n(row.gatewayCpuPct),
-      isDirect ? '—' : row.rssPerStreamKb < 0 ? '≈0 (noise)' : n(row.rssPerStreamKb),
+      isDirect ? '—' : rssCell(row, options.streams),
       n(row.harnessCpuPct),
       `${row.lost} / ${row.duplicated} / ${row.errors}`,
     ];
@@ -66,4 +68,15 @@ export function streamsTable(
 /** The peers of a table that are gateways (everything but the direct floor). */
 export function gatewayIds(rows: Partial<Record<string, StreamsRow>>): string[] {
   return Object.keys(rows).filter((id) => id !== 'direct');
+}
+
+/**
+ * The RSS-per-stream cell: the larger of the window's median and the reading after a full
+ * collection (as target T5 is judged), or why there is no number.
+ */
+function rssCell(row: StreamsRow, streams: number): string {
+  if (streams < MIN_RSS_STREAMS) return `n/a (< ${MIN_RSS_STREAMS} streams)`;
+  const rss = conservativeRss(row);
+  if (rss === undefined) return 'n/a';
+  return rss < 0 ? '≈0 (noise)' : n(rss);
 }

@@ -154,7 +154,7 @@ export function checkTargets(scenarios: ScenarioResults): TargetVerdict[] {
         ? `${fmt(rss, ' kB')}, the larger of: in the window ${fmt(memory.rows.streamwell?.rssPerStreamKb, ' kB')} ` +
             `(naive relay ${fmt(memory.rows.naive?.rssPerStreamKb, ' kB')}), after a full collection ` +
             `${fmt(memory.rows.streamwell?.rssCollectedPerStreamKb, ' kB')} (naive ${fmt(memory.rows.naive?.rssCollectedPerStreamKb, ' kB')}); ` +
-            `with the 1,000 × 30 sweep's churn ${fmt(sw?.rssPerStreamKb, ' kB')}`
+            `with the 1,000 × 30 sweep's churn ${fmt(conservativeRss(sw), ' kB')}`
         : 'n/a',
       rss !== undefined && Number.isFinite(rss) ? rss <= 48 : undefined,
     ),

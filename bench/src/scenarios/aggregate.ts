@@ -60,6 +60,13 @@ function added(
   return round3(median(differences));
 }
 
+/**
+ * Fewest streams for which RSS per stream is shown. Below it the process's own drift between the
+ * baseline and the window (megabytes: heap growth and shrinking, allocator caches) swamps what the
+ * streams hold: the 10-stream sweep once read −8,343 kB per stream.
+ */
+export const MIN_RSS_STREAMS = 500;
+
 /** Aggregates a peer's cells of one variant. */
 export function aggregateCells(
   cells: readonly StreamsCell[],

@@ -9,7 +9,7 @@
 import { heading } from '../lib/log.ts';
 import { formatParams } from '../mock/stream-params.ts';
 import type { PeerId } from '../peers/peers.ts';
-import { aggregateCells, type StreamsRow } from './aggregate.ts';
+import { aggregateCells, MIN_RSS_STREAMS, type StreamsRow } from './aggregate.ts';
 import type { BenchContext } from './context.ts';
 import { runMatrix } from './matrix.ts';
 
@@ -67,6 +67,8 @@ export async function runSweep(context: BenchContext): Promise<SweepResult> {
             warmupMs: quick ? 1000 : streamMs + 500,
             measureMs: quick ? 1000 : concurrency >= 1000 ? 5000 : 4000,
             expectTokens: tokens,
+            // Where RSS per stream is reported (MIN_RSS_STREAMS), also read it after a full collection.
+            ...(concurrency >= MIN_RSS_STREAMS ? { collectAtEnd: true } : {}),
           },
         },
       ],
