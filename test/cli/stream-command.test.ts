@@ -124,6 +124,22 @@ describe('streamwell stream -m', () => {
     expect(outcome.stderr).toMatch(/upstream_error/);
   });
 
+  it("given the server's address instead of its start endpoint, names the endpoint (exit 1)", async () => {
+    const url = await rawServer((request, response) => {
+      // What the reference server answers for POST / (its web page takes GET and HEAD only).
+      response.writeHead(405, { 'Content-Type': 'application/json', Allow: 'GET, HEAD' });
+      response.end(`{"error":{"code":"method_not_allowed","message":"${request.method} is not allowed here."}}`);
+    });
+    const outcome = await runCli(['stream', url, '-m', 'hello']);
+    expect(outcome.code).toBe(1);
+    expect(outcome.stderr).toMatch(/status 405: POST is not allowed here/);
+    expect(outcome.stderr).toContain(`the reference server's is ${url}/api/stream/message`);
+    // The right endpoint failing for another reason gets no such hint.
+    const atEndpoint = await runCli(['stream', `${url}/api/stream/message`, '-m', 'hello']);
+    expect(atEndpoint.code).toBe(1);
+    expect(atEndpoint.stderr).not.toContain("the reference server's is");
+  });
+
   it('--no-reconnect: a dropped connection is an error (exit 1)', async () => {
     server = await createTestStreamServer({
       reply: REPLY,

@@ -22,6 +22,7 @@ import {
   createStreamClient,
   isStreamwellError,
   type StreamCallbacks,
+  StreamHttpError,
   type StreamSession,
   streamSseEvents,
 } from '../client/index.ts';
@@ -131,6 +132,19 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * The commonest first mistake, named: `-m` POSTs to <url> itself, and a server's address (or
+ * another route) answers 404 or 405 there. Empty when the error is anything else.
+ */
+function endpointHint(args: StreamArguments, error: unknown): string {
+  if (args.message === undefined || !(error instanceof StreamHttpError)) return '';
+  if (error.status !== 404 && error.status !== 405) return '';
+  const url = new URL(args.url);
+  if (url.pathname.endsWith('/stream/message')) return '';
+  const suggestion = new URL('/api/stream/message', url).href;
+  return `\nwith -m, <url> is the endpoint that starts a stream; the reference server's is ${suggestion}`;
+}
+
 async function runRaw(args: StreamArguments, io: StreamCommandIo): Promise<number> {
   const notes = createNotes(io);
   const headers = { ...args.headers };
@@ -159,7 +173,7 @@ async function runRaw(args: StreamArguments, io: StreamCommandIo): Promise<numbe
     );
     return 0;
   } catch (error) {
-    notes.error(describeError(error));
+    notes.error(describeError(error) + endpointHint(args, error));
     return 1;
   }
 }
@@ -229,7 +243,7 @@ async function runProtocol(args: StreamArguments, io: StreamCommandIo): Promise<
     if (!args.reconnect && result.error?.code === 'retry_exhausted') {
       notes.error(`the connection dropped and --no-reconnect was given: ${describeError(result.error.cause)}`);
     } else {
-      notes.error(describeError(result.error));
+      notes.error(describeError(result.error) + endpointHint(args, result.error));
     }
     return 1;
   }
