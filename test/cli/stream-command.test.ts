@@ -138,6 +138,11 @@ describe('streamwell stream -m', () => {
     const atEndpoint = await runCli(['stream', `${url}/api/stream/message`, '-m', 'hello']);
     expect(atEndpoint.code).toBe(1);
     expect(atEndpoint.stderr).not.toContain("the reference server's is");
+    // The start endpoint without -m: a GET there is refused, and the command says to add -m.
+    const withoutMessage = await runCli(['stream', `${url}/api/stream/message`]);
+    expect(withoutMessage.code).toBe(1);
+    expect(withoutMessage.stderr).toMatch(/status 405: GET is not allowed here/);
+    expect(withoutMessage.stderr).toContain('add -m TEXT');
   });
 
   it('--no-reconnect: a dropped connection is an error (exit 1)', async () => {

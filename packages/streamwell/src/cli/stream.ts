@@ -133,14 +133,20 @@ function describeError(error: unknown): string {
 }
 
 /**
- * The commonest first mistake, named: `-m` POSTs to <url> itself, and a server's address (or
- * another route) answers 404 or 405 there. Empty when the error is anything else.
+ * The commonest first mistakes, named: `-m` POSTs to <url> itself, where a server's address (or
+ * another route) answers 404 or 405; without `-m`, <url> is a stream to follow, and a start
+ * endpoint answers a GET with 405. Empty when the error is anything else.
  */
 function endpointHint(args: StreamArguments, error: unknown): string {
-  if (args.message === undefined || !(error instanceof StreamHttpError)) return '';
-  if (error.status !== 404 && error.status !== 405) return '';
+  if (!(error instanceof StreamHttpError) || (error.status !== 404 && error.status !== 405)) return '';
   const url = new URL(args.url);
-  if (url.pathname.endsWith('/stream/message')) return '';
+  const atStart = url.pathname.endsWith('/stream/message');
+  if (args.message === undefined) {
+    return atStart
+      ? '\nthat is the endpoint that starts a stream: add -m TEXT (without -m, <url> is a stream to follow, …/streams/<id>)'
+      : '';
+  }
+  if (atStart) return '';
   const suggestion = new URL('/api/stream/message', url).href;
   return `\nwith -m, <url> is the endpoint that starts a stream; the reference server's is ${suggestion}`;
 }
