@@ -124,7 +124,7 @@ export async function diagnoseEndpoint(options: DiagnoseEndpointOptions): Promis
   );
   if (observation.status !== 200) return createDiagnosisReport(checks);
   const buffering = evaluateBuffering(observation);
-  checks.push(evaluateContentType(observation));
+  checks.push(evaluateContentType(observation, target.url.href));
   // Cross-origin, the browser hides every header the server did not expose, so only judge them same-origin.
   if (!target.crossOrigin) checks.push(evaluateHeaders(observation, { streamedLive: buffering.status === 'pass' }));
   checks.push(evaluateTiming(observation), buffering, evaluateEvents(observation), evaluateTerminal(observation));

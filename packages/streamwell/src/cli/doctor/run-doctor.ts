@@ -217,7 +217,7 @@ async function runStreamChecks(
   if (streamed) {
     const buffering = evaluateBuffering(observation);
     checks.push(
-      evaluateContentType(observation),
+      evaluateContentType(observation, url),
       evaluateHeaders(observation, { streamedLive: buffering.status === 'pass' }),
       evaluateTiming(observation),
       buffering,

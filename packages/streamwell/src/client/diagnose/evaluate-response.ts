@@ -126,15 +126,19 @@ function evaluateReply(observation: StreamObservation, context: ReachableContext
  * `Content-Type: text/event-stream`, as EventSource requires and as the guide's first checklist asks.
  *
  * @param observation - the recorded stream
+ * @param url - the checked URL: a server's root answering with a page gets a fix that says so
  * @returns the `content-type` check
  *
  * @internal
  */
-export function evaluateContentType(observation: StreamObservation): CheckResult {
+export function evaluateContentType(observation: StreamObservation, url?: string): CheckResult {
   const title = 'Content-Type is text/event-stream';
   const value = observation.headers['content-type'];
+  const root = rootOf(url);
   const fix =
-    'Send `Content-Type: text/event-stream` (FastAPI: StreamingResponse(..., media_type="text/event-stream"); streamwell: SSE_HEADERS). EventSource refuses any other type, and proxies buffer or compress other types.';
+    root === undefined
+      ? 'Send `Content-Type: text/event-stream` (FastAPI: StreamingResponse(..., media_type="text/event-stream"); streamwell: SSE_HEADERS). EventSource refuses any other type, and proxies buffer or compress other types.'
+      : `This is the server's root, which answers with a page: check its stream endpoint instead, e.g. ${root}api/stream/message (streamwell's reference server and the guide's backend).`;
   if (value === undefined) {
     return createCheckResult('content-type', title, 'fail', 'The response has no Content-Type header.', fix);
   }
@@ -226,4 +230,17 @@ export function evaluateHeaders(observation: StreamObservation, context: Headers
 
 function capitalize(text: string): string {
   return text.length === 0 ? text : `${text[0]?.toUpperCase()}${text.slice(1)}`;
+}
+
+/** `http://host:port/` when `url` is a server's root (no path), else undefined. */
+function rootOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  let parsed: URL;
+  try {
+    // Not `URL.canParse`: this module runs in browsers that predate it.
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  return parsed.pathname === '/' && parsed.search === '' ? `${parsed.origin}/` : undefined;
 }

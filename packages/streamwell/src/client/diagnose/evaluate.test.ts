@@ -338,6 +338,17 @@ describe('evaluate-response', () => {
     expect(result.evidence).toBe('POST u answered 308 redirecting to https://api.example.test/stream.');
   });
 
+  it("names the stream endpoint when the checked URL is a server's root answering with a page", () => {
+    const page = observe({ reads: [], headers: { 'content-type': 'text/html; charset=utf-8' } });
+    const atRoot = evaluateContentType(page, 'http://127.0.0.1:8000');
+    expect(atRoot.status).toBe('fail');
+    expect(atRoot.fix).toContain('http://127.0.0.1:8000/api/stream/message');
+    // Anywhere else the fix is about the header.
+    const elsewhere = evaluateContentType(page, 'http://127.0.0.1:8000/stream');
+    expect(elsewhere.fix).toContain('Send `Content-Type: text/event-stream`');
+    expect(evaluateContentType(page).fix).toContain('Send `Content-Type: text/event-stream`');
+  });
+
   it('fails other content types and compression, warns on caching headers', () => {
     expect(evaluateContentType(observe({ reads: [], headers: { 'content-type': 'application/json' } })).status).toBe(
       'fail',
