@@ -26,6 +26,28 @@ function fail(message: string): never {
   process.exit(1);
 }
 
+/**
+ * What to tell the operator when the server cannot listen: the usual reasons in words, with the
+ * variable to change. Undefined for anything else (reported with its stack).
+ */
+function listenFailure(error: unknown, config: Pick<ServerConfig, 'host' | 'port'>): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') {
+    return (
+      `${where} is already in use (another streamwell, or another server): stop it, or set another ` +
+      `PORT, e.g. PORT=${config.port === 65_535 ? 8001 : config.port + 1} npm start`
+    );
+  }
+  if (code === 'EACCES') {
+    return `not allowed to listen on ${where} (ports below 1024 need privileges): set PORT to 1024 or above, e.g. PORT=8000`;
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return `HOST ${config.host} is not an address of this machine: set HOST to one of its addresses, or 0.0.0.0 for all`;
+  }
+  return undefined;
+}
+
 async function main(): Promise<void> {
   let config: ServerConfig;
   try {
@@ -53,7 +75,16 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = app.context.log;
-  const address = await app.fastify.listen({ port: config.port, host: config.host });
+  let address: string;
+  try {
+    address = await app.fastify.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    const message = listenFailure(error, config);
+    if (message === undefined) throw error;
+    // Nothing streams yet: close the stores so that the exit leaves nothing half-written.
+    await app.shutdown().catch(() => {});
+    fail(message);
+  }
   const provider = app.context.provider;
   // The sse provider's upstream is named here, in the operator's log, and never to browsers;
   // without user info or query, which may hold credentials.
