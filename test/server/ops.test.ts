@@ -136,20 +136,26 @@ describe('configuration', () => {
   });
 
   it('main exits 1 with the variable named when a value is bad', async () => {
-    const main = fileURLToPath(new URL('../../apps/server/src/main.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main], {
-      env: { ...process.env, PORT: 'eighty', LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, stderr } = await runMain({ PORT: 'eighty', LOG_LEVEL: 'silent' });
     expect(code).toBe(1);
     expect(stderr).toMatch(/PORT: must be a whole number/);
   });
 });
+
+/** Runs the reference server's entry point (sources) until it exits. */
+async function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const main = fileURLToPath(new URL('../../apps/server/src/main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, stderr };
+}
 
 describe('main: when it cannot listen', () => {
   it('names a port in use, with the variable to change, and exits 1 without a stack trace', async () => {
@@ -158,22 +164,12 @@ describe('main: when it cannot listen', () => {
     const port = (taken.address() as AddressInfo).port;
     const dir = mkdtempSync(join(tmpdir(), 'streamwell-listen-'));
     try {
-      const main = fileURLToPath(new URL('../../apps/server/src/main.ts', import.meta.url));
-      const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', main], {
-        env: {
-          ...process.env,
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          LOG_LEVEL: 'silent',
-          DATABASE_URL: `file:${join(dir, 'threads.db')}`,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+      const { code, stderr } = await runMain({
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        LOG_LEVEL: 'silent',
+        DATABASE_URL: `file:${join(dir, 'threads.db')}`,
       });
-      let stderr = '';
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       expect(code).toBe(1);
       expect(stderr).toContain(`127.0.0.1:${port} is already in use`);
       expect(stderr).toContain(`PORT=${port + 1} npm start`);
