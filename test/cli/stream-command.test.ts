@@ -21,10 +21,14 @@ interface Outcome {
   readonly stderr: string;
 }
 
-/** `onFirstData` runs once, when the CLI's first stdout chunk arrives (to interrupt it, say). */
+/**
+ * `onFirstData` runs once, when the CLI's first stdout chunk arrives (to interrupt it, say);
+ * `onStderr` with all of stderr so far, at each chunk.
+ */
 function runCli(
   args: string[],
   onFirstData?: (child: ChildProcessByStdio<null, Readable, Readable>) => void,
+  onStderr?: (stderr: string, child: ChildProcessByStdio<null, Readable, Readable>) => void,
 ): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
@@ -40,6 +44,7 @@ function runCli(
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
+      onStderr?.(stderr, child);
     });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -143,6 +148,26 @@ describe('streamwell stream -m', () => {
     expect(withoutMessage.code).toBe(1);
     expect(withoutMessage.stderr).toMatch(/status 405: GET is not allowed here/);
     expect(withoutMessage.stderr).toContain('add -m TEXT');
+  });
+
+  it('with no server listening, says there is no stream yet and why, and keeps trying', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
+    const url = `http://127.0.0.1:${port}/api/stream/message`;
+    const outcome = await runCli(['stream', url, '-m', 'hello'], undefined, (stderr, child) => {
+      if (stderr.includes('(attempt 2)')) child.kill('SIGTERM');
+    });
+    expect(outcome.stderr).toContain(
+      `no stream yet (POST /api/stream/message failed: fetch failed (connect ECONNREFUSED 127.0.0.1:${port}))`,
+    );
+    expect(outcome.stderr).toMatch(/trying again in \d+ ms \(attempt 1\)/);
+    expect(outcome.stderr).not.toContain('connection lost');
+    // With --no-reconnect it ends at once, with the same reason.
+    const once = await runCli(['stream', url, '-m', 'hello', '--no-reconnect']);
+    expect(once.code).toBe(1);
+    expect(once.stderr).toContain(`connect ECONNREFUSED 127.0.0.1:${port}`);
   });
 
   it('--no-reconnect: a dropped connection is an error (exit 1)', async () => {

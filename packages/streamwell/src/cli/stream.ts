@@ -194,6 +194,8 @@ function follow(args: StreamArguments, io: StreamCommandIo): StreamSession {
     headers: args.headers,
     ...(args.reconnect ? {} : { maxAttempts: 0 }),
   });
+  // Set once the server named the stream (X-Stream-Id or `start`): from then on a drop is resumed.
+  let streamKnown = args.message === undefined;
   const callbacks: StreamCallbacks = {
     // --json prints events; otherwise only the reply text goes to stdout.
     ...(args.json
@@ -203,12 +205,19 @@ function follow(args: StreamArguments, io: StreamCommandIo): StreamSession {
           },
         }
       : { onToken: (token) => io.stdout.write(token) }),
-    onStreamId: (id) => notes.info(`stream ${id}`),
+    onStreamId: (id) => {
+      streamKnown = true;
+      notes.info(`stream ${id}`);
+    },
     onReconnect: (info) =>
       notes.warn(
-        `connection lost (${info.error.message}); resuming ` +
-          (info.lastEventId === undefined ? 'from the start' : `after event ${info.lastEventId}`) +
-          ` in ${info.delayMs} ms (attempt ${info.attempt})`,
+        // Before the server named a stream (it is down, say) there is nothing to resume: the
+        // start is tried again (with the same Idempotency-Key, so never twice on the server).
+        streamKnown
+          ? `connection lost (${info.error.message}); resuming ` +
+              (info.lastEventId === undefined ? 'from the start' : `after event ${info.lastEventId}`) +
+              ` in ${info.delayMs} ms (attempt ${info.attempt})`
+          : `no stream yet (${info.error.message}); trying again in ${info.delayMs} ms (attempt ${info.attempt})`,
       ),
   };
   return args.message === undefined ? client.resume(streamId, callbacks) : client.start(args.message, callbacks);

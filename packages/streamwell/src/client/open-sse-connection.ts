@@ -112,7 +112,19 @@ function toConnectionError(error: unknown, signal: AbortSignal, what: string): S
   if (cause?.code === 'ERR_INVALID_URL' || /Failed to parse URL|Invalid URL/i.test(detail)) {
     return new StreamwellError('invalid_config', `${what}: ${detail}`, { cause: error });
   }
-  return new StreamwellError('network', `${what} failed: ${detail}`, { retryable: true, cause: error });
+  return new StreamwellError('network', `${what} failed: ${detail}${causeDetail(cause)}`, {
+    retryable: true,
+    cause: error,
+  });
+}
+
+/**
+ * Node's `fetch` says only "fetch failed"; the reason is in its `cause` (`connect ECONNREFUSED
+ * 127.0.0.1:8000`, `getaddrinfo ENOTFOUND host`, `other side closed`). Browsers give no cause.
+ */
+function causeDetail(cause: unknown): string {
+  const message = (cause as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' && message !== '' ? ` (${message})` : '';
 }
 
 function describe(method: string, url: string): string {
