@@ -92,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
       if (stdoutClosed) return 141;
       return controller.signal.aborted ? 130 : code;
     } finally {
+      // `onStdoutError` stays: the reply's last bytes may still be flushing when this returns, and
+      // an EPIPE then must not turn into an unhandled 'error' with a stack trace.
       process.off('SIGINT', onInterrupt);
     }
   }
