@@ -122,11 +122,13 @@ export function createSqliteTurnWrites(
         return { history, userMessageId, assistantMessageId, threadCreated };
       }),
 
+    // A checkpoint (status `streaming`) waits to share another batch's commit; a final write
+    // does not (see the batcher).
     updateMessage: ({ threadId, messageId, content, status }) =>
       batcher.run(() => {
         if (updateItem.run(content, status, threadId, messageId).changes === 0) return false;
         touchThread.run(now(), threadId);
         return true;
-      }),
+      }, status === 'streaming'),
   };
 }

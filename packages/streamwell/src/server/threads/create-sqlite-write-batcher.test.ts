@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createOperationGate } from './create-operation-gate.ts';
-import { createSqliteWriteBatcher, type SqliteTransactions } from './create-sqlite-write-batcher.ts';
+import { createSqliteWriteBatcher, DEFER_MS, type SqliteTransactions } from './create-sqlite-write-batcher.ts';
 
 const open: Database.Database[] = [];
 
@@ -30,6 +30,7 @@ function database(): { db: Database.Database; counted: SqliteTransactions; begin
 const rows = (db: Database.Database): unknown[] => db.prepare('select id, value from rows order by id').all();
 
 afterEach(() => {
+  vi.useRealTimers();
   for (const db of open.splice(0)) db.close();
 });
 
@@ -110,5 +111,82 @@ describe('SQLite write batcher', () => {
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
     expect(rows(db)).toEqual([]);
+  });
+
+  it('holds a deferrable write back until another batch runs, and puts it first in that batch', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { db, counted, begins } = database();
+    const batcher = createSqliteWriteBatcher(counted, createOperationGate(1, true));
+    const insert = db.prepare('insert into rows (id, value) values (?, ?)');
+    const order: string[] = [];
+    let checkpointDone = false;
+    const checkpoint = batcher
+      .run(() => {
+        order.push('checkpoint');
+        insert.run(1, 'checkpoint');
+      }, true)
+      .then(() => {
+        checkpointDone = true;
+      });
+    // Loop turns pass (setImmediate is real): nothing runs on its own before the window ends.
+    for (let turn = 0; turn < 5; turn += 1) await new Promise((resolve) => setImmediate(resolve));
+    expect(checkpointDone).toBe(false);
+    expect(begins()).toBe(0);
+    await batcher.run(() => {
+      order.push('final');
+      insert.run(2, 'final');
+    });
+    await checkpoint;
+    expect(order).toEqual(['checkpoint', 'final']);
+    expect(begins()).toBe(1);
+    expect(rows(db)).toHaveLength(2);
+    // The window's timer went with the write: it starts no empty transaction later.
+    await vi.advanceTimersByTimeAsync(DEFER_MS * 2);
+    expect(begins()).toBe(1);
+  });
+
+  it('commits a deferrable write alone once the window passes with no other write', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { db, counted, begins } = database();
+    const batcher = createSqliteWriteBatcher(counted, createOperationGate(1, true));
+    const insert = db.prepare('insert into rows (id, value) values (?, ?)');
+    let done = false;
+    const first = batcher.run(() => insert.run(1, 'a'), true);
+    const second = batcher.run(() => insert.run(2, 'b'), true);
+    void Promise.all([first, second]).then(() => {
+      done = true;
+    });
+    await vi.advanceTimersByTimeAsync(DEFER_MS - 1);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await Promise.all([first, second]);
+    expect(begins()).toBe(1);
+    expect(rows(db)).toHaveLength(2);
+  });
+
+  it('drain writes the deferred writes at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { db, counted } = database();
+    const batcher = createSqliteWriteBatcher(counted, createOperationGate(1, true));
+    const insert = db.prepare('insert into rows (id, value) values (?, ?)');
+    const write = batcher.run(() => insert.run(1, 'a'), true);
+    await batcher.drain();
+    await write;
+    expect(rows(db)).toEqual([{ id: 1, value: 'a' }]);
+  });
+
+  it('fills a batch with deferred writes only up to its room, the rest wait their window', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { db, counted, begins } = database();
+    const batcher = createSqliteWriteBatcher(counted, createOperationGate(1, true));
+    const insert = db.prepare('insert into rows (id, value) values (?, ?)');
+    const deferred = Array.from({ length: 40 }, (_, id) => batcher.run(() => insert.run(id, 'd'), true));
+    await batcher.run(() => insert.run(100, 'now'));
+    expect(begins()).toBe(1);
+    expect(rows(db)).toHaveLength(32);
+    await vi.advanceTimersByTimeAsync(DEFER_MS);
+    await Promise.all(deferred);
+    expect(begins()).toBe(2);
+    expect(rows(db)).toHaveLength(41);
   });
 });

@@ -5,8 +5,11 @@
  * waits for the database: per message at most one write is in flight, and while it is, newer
  * checkpoints only replace the text queued behind it (the latest text wins; the ones in between
  * were never needed). So a slow database costs one pending write per streaming message, never a
- * queue per token, and it never slows the stream. `finish` waits for the write in flight, then
- * writes the final text and status, retrying a few times while the database is unreachable.
+ * queue per token, and it never slows the stream. `finish` drops the queued text and writes the
+ * final text and status at once, retrying a few times while the database is unreachable. It does
+ * not wait for a checkpoint in flight: the store keeps a final status final (a late checkpoint
+ * changes nothing), and SQLite holds checkpoints back to share a commit with other writes, which
+ * a final write waiting behind one would defeat. So a message has at most two writes in flight.
  *
  * @module
  */
@@ -54,8 +57,8 @@ export interface ThreadRecorder {
    */
   checkpoint(threadId: string, messageId: string, text: string): void;
   /**
-   * Records the end of a message: waits for the write in flight, then writes `text` and `status`.
-   * Never rejects (failures go to `onError`).
+   * Records the end of a message: writes `text` and `status` (a checkpoint still in flight cannot
+   * undo them). Resolves when that write, and a checkpoint still in flight, have ended. Never rejects (failures go to `onError`).
    *
    * @param status - `complete`, `cancelled`, `error` or `interrupted`
    */
@@ -147,13 +150,7 @@ export function createThreadRecorder(store: ThreadStore, options: ThreadRecorder
     });
   }
 
-  async function writeFinal(
-    state: MessageState,
-    previous: Promise<void> | undefined,
-    status: ItemStatus,
-    text: string,
-  ) {
-    await previous;
+  async function writeFinal(state: MessageState, status: ItemStatus, text: string) {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await store.updateMessage({ threadId: state.threadId, messageId: state.messageId, content: text, status });
@@ -195,9 +192,11 @@ export function createThreadRecorder(store: ThreadStore, options: ThreadRecorder
       // The final text supersedes any checkpoint not yet written, and is not held by the interval.
       state.queued = undefined;
       state.wake?.();
-      const final = writeFinal(state, state.inFlight, status, text);
-      state.inFlight = final;
+      const final = writeFinal(state, status, text);
+      // `drain` waits for both: the checkpoint in flight, if any, and the final write.
+      state.inFlight = state.inFlight === undefined ? final : Promise.all([state.inFlight, final]).then(() => {});
       await final;
+      await state.inFlight;
       forget(state);
     },
 

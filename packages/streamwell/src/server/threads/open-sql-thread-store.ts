@@ -108,10 +108,11 @@ export async function openSqlThreadStore(target: DatabaseTarget, options: SqlThr
   const gate = sqlite ? createOperationGate(1, true) : createOperationGate(options.poolSize ?? 10, false);
   const connection = sqlite ? sqliteConnectionOf(db) : undefined;
   const turnOptions = { now, maxHistoryChars, maxHistoryMessages };
+  const batcher = connection === undefined ? undefined : createSqliteWriteBatcher(connection, gate);
   const turnWrites =
-    connection === undefined
+    connection === undefined || batcher === undefined
       ? createSqlTurnWrites(db, turnOptions)
-      : createSqliteTurnWrites(connection, createSqliteWriteBatcher(connection, gate), turnOptions);
+      : createSqliteTurnWrites(connection, batcher, turnOptions);
 
   const store: ThreadStore = {
     kind: target.dialect,
@@ -218,6 +219,8 @@ export async function openSqlThreadStore(target: DatabaseTarget, options: SqlThr
     async close() {
       if (closed) return;
       closed = true;
+      // Checkpoints waiting to share a commit are written, not dropped.
+      await batcher?.drain();
       await db.destroy();
     },
   };
