@@ -30,6 +30,61 @@ describe('SQLite thread store', () => {
     open: (options) => createSqlThreadStore({ url: `file:${file()}`, ...options }),
   });
 
+  it("holds a checkpoint back to share the next write's commit, or commits it at once with checkpointCommitDelayMs 0", async () => {
+    const turns = (n: number) => Array.from({ length: n }, (_, index) => index);
+    const loopTurns = async (n: number): Promise<void> => {
+      for (const _ of turns(n)) await new Promise((resolve) => setImmediate(resolve));
+    };
+    for (const delay of [undefined, 0]) {
+      const store = await createSqlThreadStore({
+        url: `file:${path.join(file(), '..', `delay-${delay}.db`)}`,
+        ...(delay === undefined ? {} : { checkpointCommitDelayMs: delay }),
+      });
+      try {
+        const first = await store.beginTurn({ threadId: 'a', owner: 'u', message: 'hi', streamId: 's1' });
+        let written = false;
+        const checkpoint = store
+          .updateMessage({ threadId: 'a', messageId: first.assistantMessageId, content: 'par', status: 'streaming' })
+          .then((changed) => {
+            written = changed;
+          });
+        await loopTurns(10);
+        expect(written).toBe(delay === 0);
+        // Another run's turn starts: the checkpoint goes into its transaction.
+        await store.beginTurn({ threadId: 'b', owner: 'u', message: 'hello', streamId: 's2' });
+        await checkpoint;
+        expect(written).toBe(true);
+        const thread = await store.getThread('a', 'u');
+        expect(thread?.messages.map((message) => [message.content, message.status])).toEqual([
+          ['hi', 'complete'],
+          ['par', 'streaming'],
+        ]);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  it('close() writes a checkpoint still waiting for a commit', async () => {
+    const url = `file:${path.join(file(), '..', 'close.db')}`;
+    const store = await createSqlThreadStore({ url });
+    const turn = await store.beginTurn({ threadId: 'a', owner: 'u', message: 'hi', streamId: 's1' });
+    const checkpoint = store.updateMessage({
+      threadId: 'a',
+      messageId: turn.assistantMessageId,
+      content: 'partial',
+      status: 'streaming',
+    });
+    await store.close();
+    expect(await checkpoint).toBe(true);
+    const reopened = await createSqlThreadStore({ url });
+    try {
+      expect((await reopened.getThread('a', 'u'))?.messages[1]?.content).toBe('partial');
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('creates the default file ./data/streamwell.db under the working directory', async () => {
     const cwd = mkdtempSync(path.join(tmpdir(), 'streamwell-cwd-'));
     try {

@@ -130,6 +130,9 @@ async function openThreadStore(config: ServerConfig, log: Logger): Promise<Threa
   const target = parseDatabaseUrl(config.databaseUrl);
   const threads = await createSqlThreadStore({
     url: config.databaseUrl,
+    // A checkpoint may wait up to 100 ms to share a commit, never longer than the interval the
+    // operator chose between two checkpoint writes (0: every checkpoint is committed at once).
+    checkpointCommitDelayMs: Math.min(100, config.checkpointWriteIntervalMs),
     // An idle connection that broke (PostgreSQL restarted): the pool replaces it by itself.
     onError: (error) => log.warn({ err: error }, 'thread database connection lost; reconnecting on next use'),
     onMigrated: (applied) => {

@@ -21,6 +21,13 @@ export interface SqlThreadStoreOptions extends ThreadStoreCommonOptions, OpenDat
   readonly cwd?: string;
   /** Told which migrations this call applied (none when another instance, or an earlier start, did). */
   readonly onMigrated?: (applied: readonly string[]) => void;
+  /**
+   * SQLite: longest a checkpoint write (`updateMessage` with status `streaming`) waits for other
+   * writes to share their commit, instead of committing alone. A crash can lose up to this much
+   * more of a streaming reply. 0 commits each checkpoint at once. PostgreSQL ignores it.
+   * @defaultValue 100
+   */
+  readonly checkpointCommitDelayMs?: number;
 }
 
 /**

@@ -189,4 +189,13 @@ describe('SQLite write batcher', () => {
     expect(begins()).toBe(2);
     expect(rows(db)).toHaveLength(41);
   });
+
+  it('with deferMs 0, commits a deferrable write like any other', async () => {
+    const { db, counted, begins } = database();
+    const batcher = createSqliteWriteBatcher(counted, createOperationGate(1, true), { deferMs: 0 });
+    const insert = db.prepare('insert into rows (id, value) values (?, ?)');
+    await batcher.run(() => insert.run(1, 'a'), true);
+    expect(begins()).toBe(1);
+    expect(rows(db)).toEqual([{ id: 1, value: 'a' }]);
+  });
 });

@@ -17,11 +17,11 @@
  *
  * Checkpoints ride along: a write marked `deferrable` (a streaming message's checkpoint, which
  * nobody waits for) does not start a transaction of its own. It waits for the next batch of
- * other writes (a turn starting, a reply ending) and goes in first, or for {@link DEFER_MS} when
- * none comes. Under load a checkpoint then costs its statements and a savepoint, not a commit:
- * in the 1,000-stream sweep, where every 60-token reply makes one checkpoint, that was one commit
- * of ~2 per stream (docs/benchmarks.md, finding 20). What a crash can lose grows by at most
- * `DEFER_MS` of text.
+ * other writes (a turn starting, a reply ending) and goes in first, or for `deferMs`
+ * ({@link DEFER_MS} by default) when none comes. Under load a checkpoint then costs its
+ * statements and a savepoint, not a commit: in the 1,000-stream sweep, where every 60-token reply
+ * makes one checkpoint, that was one commit of ~2 per stream (docs/benchmarks.md, finding 20).
+ * What a crash can lose grows by at most `deferMs` of text.
  *
  * @module
  */
@@ -44,8 +44,8 @@ export interface SqliteWriteBatcher {
    * Runs `work` in a transaction shared with the other writes of this loop turn.
    *
    * @param work - synchronous statements
-   * @param deferrable - true when the write may wait (up to {@link DEFER_MS}) for a batch of
-   *   other writes to join, instead of committing on its own
+   * @param deferrable - true when the write may wait (up to `deferMs`) for a batch of other
+   *   writes to join, instead of committing on its own
    * @returns what `work` returned, once its transaction committed
    */
   run<T>(work: () => T, deferrable?: boolean): Promise<T>;
@@ -68,23 +68,35 @@ type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: f
 const MAX_BATCH = 32;
 
 /**
- * Longest a deferrable write waits for other writes to share their commit. Short next to the
+ * Longest a deferrable write waits for other writes to share their commit, by default. Short next to the
  * checkpoint interval (`CHECKPOINT_WRITE_INTERVAL_MS`, 1 s by default), long next to the gap
  * between two turns of a loaded server (~2 ms at 500 streams/s).
  */
 export const DEFER_MS = 100;
+
+/** Options of {@link createSqliteWriteBatcher}. */
+export interface SqliteWriteBatcherOptions {
+  /** Longest a deferrable write waits; 0 runs it as any other write. @defaultValue {@link DEFER_MS} */
+  readonly deferMs?: number;
+}
 
 /**
  * Creates a batcher over a SQLite database.
  *
  * @param database - the better-sqlite3 database (one connection)
  * @param gate - the store's operation gate; each batch is one operation
+ * @param options - how long deferrable writes wait
  * @returns the batcher
  * @example
  * const batcher = createSqliteWriteBatcher(database, gate);
  * const changed = await batcher.run(() => update.run('a', 1).changes);
  */
-export function createSqliteWriteBatcher(database: SqliteTransactions, gate: OperationGate): SqliteWriteBatcher {
+export function createSqliteWriteBatcher(
+  database: SqliteTransactions,
+  gate: OperationGate,
+  options: SqliteWriteBatcherOptions = {},
+): SqliteWriteBatcher {
+  const deferMs = options.deferMs ?? DEFER_MS;
   const queue: Pending[] = [];
   /** Deferrable writes waiting for a batch to join. */
   const deferred: Pending[] = [];
@@ -156,13 +168,13 @@ export function createSqliteWriteBatcher(database: SqliteTransactions, gate: Ope
     run<T>(work: () => T, deferrable = false): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         const pending = { work, resolve: resolve as (value: unknown) => void, reject };
-        if (!deferrable) {
+        if (!deferrable || deferMs <= 0) {
           queue.push(pending);
           if (!scheduled) schedule();
           return;
         }
         deferred.push(pending);
-        deferTimer ??= setTimeout(promote, DEFER_MS);
+        deferTimer ??= setTimeout(promote, deferMs);
       });
     },
 

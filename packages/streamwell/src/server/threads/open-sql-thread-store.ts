@@ -108,7 +108,14 @@ export async function openSqlThreadStore(target: DatabaseTarget, options: SqlThr
   const gate = sqlite ? createOperationGate(1, true) : createOperationGate(options.poolSize ?? 10, false);
   const connection = sqlite ? sqliteConnectionOf(db) : undefined;
   const turnOptions = { now, maxHistoryChars, maxHistoryMessages };
-  const batcher = connection === undefined ? undefined : createSqliteWriteBatcher(connection, gate);
+  const batcher =
+    connection === undefined
+      ? undefined
+      : createSqliteWriteBatcher(
+          connection,
+          gate,
+          options.checkpointCommitDelayMs === undefined ? {} : { deferMs: options.checkpointCommitDelayMs },
+        );
   const turnWrites =
     connection === undefined || batcher === undefined
       ? createSqlTurnWrites(db, turnOptions)
