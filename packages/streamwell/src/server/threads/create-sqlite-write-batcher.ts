@@ -68,9 +68,9 @@ type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: f
 const MAX_BATCH = 32;
 
 /**
- * Longest a deferrable write waits for other writes to share their commit, by default. Short next to the
- * checkpoint interval (`CHECKPOINT_WRITE_INTERVAL_MS`, 1 s by default), long next to the gap
- * between two turns of a loaded server (~2 ms at 500 streams/s).
+ * Longest a deferrable write waits for other writes to share their commit, by default. Short
+ * next to the checkpoint interval (`CHECKPOINT_WRITE_INTERVAL_MS`, 1 s by default), long next to
+ * the gap between two turns of a loaded server (~2 ms at 500 streams/s).
  */
 export const DEFER_MS = 100;
 

@@ -58,7 +58,8 @@ export interface ThreadRecorder {
   checkpoint(threadId: string, messageId: string, text: string): void;
   /**
    * Records the end of a message: writes `text` and `status` (a checkpoint still in flight cannot
-   * undo them). Resolves when that write, and a checkpoint still in flight, have ended. Never rejects (failures go to `onError`).
+   * undo them). Resolves when that write, and a checkpoint still in flight, have ended. Never
+   * rejects (failures go to `onError`).
    *
    * @param status - `complete`, `cancelled`, `error` or `interrupted`
    */
