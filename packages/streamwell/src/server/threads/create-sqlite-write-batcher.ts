@@ -19,9 +19,9 @@
  * nobody waits for) does not start a transaction of its own. It waits for the next batch of
  * other writes (a turn starting, a reply ending) and goes in first, or for `deferMs`
  * ({@link DEFER_MS} by default) when none comes. Under load a checkpoint then costs its
- * statements and a savepoint, not a commit: in the 1,000-stream sweep, where every 60-token reply
- * makes one checkpoint, that was one commit of ~2 per stream (docs/benchmarks.md, finding 20).
- * What a crash can lose grows by at most `deferMs` of text.
+ * statements and a savepoint, not a commit. Long replies gain most (a checkpoint write a second,
+ * each a commit before): 100 streams of 600 tokens at 30 tokens/s cost 7–15 % less CPU per token
+ * (docs/benchmarks.md, finding 20). What a crash can lose grows by at most `deferMs` of text.
  *
  * @module
  */
@@ -77,7 +77,7 @@ export const DEFER_MS = 100;
 /** Options of {@link createSqliteWriteBatcher}. */
 export interface SqliteWriteBatcherOptions {
   /** Longest a deferrable write waits; 0 runs it as any other write. @defaultValue {@link DEFER_MS} */
-  readonly deferMs?: number;
+  readonly deferMs?: number | undefined;
 }
 
 /**

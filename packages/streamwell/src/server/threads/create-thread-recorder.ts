@@ -196,7 +196,6 @@ export function createThreadRecorder(store: ThreadStore, options: ThreadRecorder
       const final = writeFinal(state, status, text);
       // `drain` waits for both: the checkpoint in flight, if any, and the final write.
       state.inFlight = state.inFlight === undefined ? final : Promise.all([state.inFlight, final]).then(() => {});
-      await final;
       await state.inFlight;
       forget(state);
     },

@@ -109,17 +109,11 @@ export async function openSqlThreadStore(target: DatabaseTarget, options: SqlThr
   const connection = sqlite ? sqliteConnectionOf(db) : undefined;
   const turnOptions = { now, maxHistoryChars, maxHistoryMessages };
   const batcher =
-    connection === undefined
-      ? undefined
-      : createSqliteWriteBatcher(
-          connection,
-          gate,
-          options.checkpointCommitDelayMs === undefined ? {} : { deferMs: options.checkpointCommitDelayMs },
-        );
+    connection && createSqliteWriteBatcher(connection, gate, { deferMs: options.checkpointCommitDelayMs });
   const turnWrites =
-    connection === undefined || batcher === undefined
-      ? createSqlTurnWrites(db, turnOptions)
-      : createSqliteTurnWrites(connection, batcher, turnOptions);
+    connection && batcher
+      ? createSqliteTurnWrites(connection, batcher, turnOptions)
+      : createSqlTurnWrites(db, turnOptions);
 
   const store: ThreadStore = {
     kind: target.dialect,
